@@ -1,0 +1,63 @@
+"""The authors' Australian.mat: data, their 20 splits and their tuned hyper-parameters."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.io import loadmat
+
+
+@dataclass(frozen=True)
+class AuthorsSplits:
+    """Contents of the authors' ``.mat`` file, with 0-based indices.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, n_features), raw features.
+    y : ndarray of shape (n_samples,)
+    train : list of ndarray, the training indices of each split.
+    test : list of ndarray, the test indices of each split.
+    tuned : ndarray of shape (n_splits, 3), the tuned (mu, lambda, tau) of each split.
+    settings : dict, the solver settings stored in the file (k, v, alpha, max_iter, eta, eps).
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    train: list
+    test: list
+    tuned: np.ndarray
+    settings: dict
+
+    @property
+    def n_splits(self):
+        return len(self.train)
+
+
+def load_authors_mat(path):
+    """Read a data file of the reference experiments (e.g. ``Australian.mat``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist, with the path in the message.
+    ValueError
+        If the file lacks the fields of the reference format.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No authors' data file at {path}; give the path to "
+                                "Australian.mat (the project keeps it in shared/data/).")
+    content = loadmat(path, squeeze_me=True, struct_as_record=False)
+    try:
+        data, pars = content["data"], content["pars"]
+        train = [np.asarray(idx, dtype=np.intp) - 1 for idx in data.Idx_training]
+        test = [np.asarray(idx, dtype=np.intp) - 1 for idx in data.Idx_test]
+        settings = {name: np.asarray(getattr(pars, name)).item()
+                    for name in ("k", "v", "alpha", "max_iter", "eta", "eps")}
+        return AuthorsSplits(X=np.asarray(content["X"], dtype=float),
+                             y=np.asarray(content["Y"]).astype(int), train=train, test=test,
+                             tuned=np.atleast_2d(np.asarray(pars.Par_opt, dtype=float)),
+                             settings=settings)
+    except (KeyError, AttributeError) as error:
+        raise ValueError(f"{path} is not in the reference format (X, Y, data.Idx_training, "
+                         f"data.Idx_test, pars.Par_opt): missing {error}.") from error

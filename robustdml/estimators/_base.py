@@ -1,0 +1,76 @@
+"""What every learned Mahalanobis metric offers, with metric-learn's names."""
+
+import numpy as np
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+
+class MahalanobisMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
+    """Metric ``d(a, b) = ||L a - L b||_2`` given by a fitted ``components_`` (L, shape (q, p)).
+
+    Subclasses set ``components_`` in ``fit``; this mixin provides ``transform``,
+    ``get_mahalanobis_matrix``, ``get_metric``, ``pair_distance`` and ``pair_score``.
+    """
+
+    def transform(self, X):
+        """Map X to the learned space, where Euclidean distance is the learned metric.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_embedded : ndarray of shape (n_samples, n_components)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False)
+        return X @ self.components_.T
+
+    def get_mahalanobis_matrix(self):
+        """Return ``M = L^T L``, shape (n_features, n_features)."""
+        check_is_fitted(self)
+        return self.components_.T @ self.components_
+
+    def get_metric(self):
+        """Return a function ``metric(u, v) -> float``, the learned distance of two points.
+
+        It can be passed as ``metric=`` to scikit-learn estimators that accept callables.
+        """
+        check_is_fitted(self)
+        components = self.components_.copy()
+
+        def metric(u, v):
+            diff = np.asarray(u, dtype=float).ravel() - np.asarray(v, dtype=float).ravel()
+            if diff.shape[0] != components.shape[1]:
+                raise ValueError(f"metric expects points with {components.shape[1]} features, "
+                                 f"got {diff.shape[0]}.")
+            return float(np.linalg.norm(components @ diff))
+
+        return metric
+
+    def pair_distance(self, pairs):
+        """Learned distance of each pair.
+
+        Parameters
+        ----------
+        pairs : array-like of shape (n_pairs, 2, n_features)
+
+        Returns
+        -------
+        distances : ndarray of shape (n_pairs,)
+        """
+        check_is_fitted(self)
+        pairs = check_array(pairs, allow_nd=True, ensure_min_features=0)
+        if pairs.ndim != 3 or pairs.shape[1] != 2 or pairs.shape[2] != self.n_features_in_:
+            raise ValueError(f"pairs must have shape (n_pairs, 2, {self.n_features_in_}), "
+                             f"got {pairs.shape}.")
+        return np.linalg.norm((pairs[:, 0] - pairs[:, 1]) @ self.components_.T, axis=1)
+
+    def pair_score(self, pairs):
+        """Similarity of each pair: the opposite of :meth:`pair_distance`."""
+        return -self.pair_distance(pairs)
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]

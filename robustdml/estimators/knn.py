@@ -1,0 +1,98 @@
+"""k-nearest-neighbour classification under a learned metric, with the reference's tie rule."""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+
+class KNNClassifier(ClassifierMixin, BaseEstimator):
+    """k-NN majority vote under the metric of a metric learner (Euclidean if None).
+
+    A tie between classes is broken toward the tied class whose nearest member among the k
+    neighbours comes first, which for k = 3 is the label of the nearest neighbour (the rule of
+    the reference experiments).
+
+    Parameters
+    ----------
+    n_neighbors : int, default=3
+        k.
+    metric_learner : estimator with ``fit(X, y)`` and ``transform(X)``, default=None
+        Cloned and fitted on the training data; neighbours are searched among the transformed
+        training points. None means the Euclidean metric on X.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    metric_learner_ : fitted clone of ``metric_learner`` (None for Euclidean)
+    embedding_ : ndarray of shape (n_samples, n_components)
+        The transformed training points.
+    y_ : ndarray of shape (n_samples,)
+        Training labels encoded as indices into ``classes_``.
+    """
+
+    _parameter_constraints: dict = {
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "metric_learner": [HasMethods(["fit", "transform"]), None],
+    }
+
+    def __init__(self, n_neighbors=3, metric_learner=None):
+        self.n_neighbors = n_neighbors
+        self.metric_learner = metric_learner
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Fit the metric learner (if any) and store the training set."""
+        X, y = validate_data(self, X, y, dtype=float)
+        check_classification_targets(y)
+        if self.n_neighbors > X.shape[0]:
+            raise ValueError(f"n_neighbors={self.n_neighbors} is larger than the number of "
+                             f"training points ({X.shape[0]}); use at most {X.shape[0]}.")
+        self.classes_, self.y_ = np.unique(y, return_inverse=True)
+        if self.metric_learner is None:
+            self.metric_learner_ = None
+        else:
+            self.metric_learner_ = clone(self.metric_learner).fit(X, y)
+        self.embedding_ = self._embed(X)
+        self._index = NearestNeighbors(n_neighbors=self.n_neighbors).fit(self.embedding_)
+        return self
+
+    def _embed(self, X):
+        if self.metric_learner_ is None:
+            return X
+        return np.asarray(self.metric_learner_.transform(X), dtype=float)
+
+    def kneighbors(self, X):
+        """The k nearest training points of each row of X under the learned metric.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_queries, n_neighbors)
+        indices : ndarray of shape (n_queries, n_neighbors), nearest first
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=float)
+        return self._index.kneighbors(self._embed(X))
+
+    def _vote(self, X):
+        _, indices = self.kneighbors(X)
+        labels = self.y_[indices]
+        counts = np.zeros((labels.shape[0], self.classes_.size), dtype=int)
+        np.add.at(counts, (np.arange(labels.shape[0])[:, None], labels), 1)
+        return labels, counts
+
+    def predict_proba(self, X):
+        """Fraction of the k neighbours in each class, columns ordered as ``classes_``."""
+        _, counts = self._vote(X)
+        return counts / self.n_neighbors
+
+    def predict(self, X):
+        """Majority label of the k nearest training points, ties to the nearest tied class."""
+        labels, counts = self._vote(X)
+        rows = np.arange(labels.shape[0])
+        in_top = counts[rows[:, None], labels] == counts.max(axis=1)[:, None]
+        return self.classes_[labels[rows, np.argmax(in_top, axis=1)]]

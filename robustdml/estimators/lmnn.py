@@ -1,0 +1,235 @@
+"""Large-margin nearest neighbours, optionally with the perturbation loss (LMNN-PL)."""
+
+import sys
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import validate_data
+
+from ..math import LMNNLoss, PerturbationLoss, TripletObjective, build_triplets
+from ..math.optimize import lbfgs, projected_subgradient
+from ._base import MahalanobisMixin
+
+
+class LMNN(MahalanobisMixin, BaseEstimator):
+    """Large-margin nearest neighbour metric learning, with the perturbation loss when
+    ``perturbation_weight > 0`` (LMNN-PL of Yang et al., "Towards Certified Robustness of
+    Distance Metric Learning").
+
+    Minimises over PSD ``M = L^T L``::
+
+        mu/|B| sum_B d2_M(x_i, x_j)                                  (pull)
+        + (1 - mu)/|T| sum_T [1 + d2_M(x_i, x_j) - d2_M(x_i, x_l)]_+  (push)
+        + lambda/|T| sum_T [tau^2 - m_ijl(M)^2]_+                     (perturbation loss)
+
+    over fixed triplets: each point's ``n_neighbors`` nearest same-class points (targets, pairs
+    B) times its ``n_impostors`` nearest other-class points, by Euclidean distance in the input
+    space; ``m_ijl`` is the adversarial margin (the L2 distance from x_i to its closest input
+    that is as close to x_l as to x_j).
+
+    Parameters
+    ----------
+    n_neighbors : int, default=3
+        k, targets per point. A class with at most k points uses all its other points.
+    n_impostors : int, default=10
+        v, impostors per point.
+    pull_weight : float in [0, 1], default=0.5
+        mu, the weight of the pull term; the push term gets ``1 - mu``.
+    perturbation_weight : float >= 0, default=0.0
+        lambda, the weight of the perturbation loss. 0 gives plain LMNN.
+    perturbation_margin : float > 0, default=0.1
+        tau, the adversarial margin the perturbation loss asks of every triplet, in the units of
+        the input features (for unit-norm rows, a fraction of the data's scale).
+    solver : {"lbfgs", "pgd"}, default="lbfgs"
+        ``"pgd"`` is the authors' projected sub-gradient descent on M, step for step (SPEC
+        section 4): what the paper reports. ``"lbfgs"`` runs L-BFGS-B on L with hinges smoothed
+        by ``smoothing``: much faster, and it supports ``n_components``.
+    n_components : int, default=None
+        Rows of L (output dimension). None keeps ``n_features``. Only with ``solver="lbfgs"``.
+    init : {"auto", "identity", "pca"} or ndarray of shape (n_components, n_features), \
+            default="auto"
+        Initial L. "auto" is the identity when no reduction is asked, PCA otherwise. The pgd
+        solver starts from ``M = init^T init`` (the identity for "auto", as the reference).
+    max_iter : int, default=1000
+        Maximum number of steps (pgd) or L-BFGS iterations.
+    tol : float, default=1e-7
+        pgd: stop when the last 5 objective changes are below ``tol * f`` (after 50 values).
+        lbfgs: relative decrease of the objective below which L-BFGS-B stops.
+    smoothing : float >= 0, default=0.5
+        lbfgs only: width of the quadratic smoothing of the hinge (in units of the hinge margin
+        1) and of the perturbation hinge (in units of tau^2). 0 minimises the exact objective.
+    callback : callable, default=None
+        Called after every iteration as ``callback(L, n_iter)`` (same as scikit-learn's NCA,
+        with the current L instead of a flat vector).
+    verbose : int, default=0
+        1 prints progress every 25 iterations and a summary; 2 prints every iteration.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the randomised PCA used by ``init="pca"``.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        The learned L; the metric is ``M = L^T L``.
+    n_iter_ : int
+        Iterations run.
+    objective_ : ndarray
+        Objective value after each iteration (first entry: at the initial metric for pgd).
+    n_triplets_ : int
+        Number of triplets used.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str, only when X has string feature names.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_wine
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from robustdml import LMNN
+    >>> X, y = load_wine(return_X_y=True)
+    >>> model = make_pipeline(StandardScaler(), LMNN(perturbation_weight=1.0)).fit(X, y)
+    >>> model.transform(X).shape
+    (178, 13)
+    """
+
+    _parameter_constraints: dict = {
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "n_impostors": [Interval(Integral, 1, None, closed="left")],
+        "pull_weight": [Interval(Real, 0, 1, closed="both")],
+        "perturbation_weight": [Interval(Real, 0, None, closed="left")],
+        "perturbation_margin": [Interval(Real, 0, None, closed="neither")],
+        "solver": [StrOptions({"lbfgs", "pgd"})],
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        "init": [StrOptions({"auto", "identity", "pca"}), np.ndarray],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "smoothing": [Interval(Real, 0, None, closed="left")],
+        "callback": [callable, None],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, n_neighbors=3, *, n_impostors=10, pull_weight=0.5,
+                 perturbation_weight=0.0, perturbation_margin=0.1, solver="lbfgs",
+                 n_components=None, init="auto", max_iter=1000, tol=1e-7, smoothing=0.5,
+                 callback=None, verbose=0, random_state=None):
+        self.n_neighbors = n_neighbors
+        self.n_impostors = n_impostors
+        self.pull_weight = pull_weight
+        self.perturbation_weight = perturbation_weight
+        self.perturbation_margin = perturbation_margin
+        self.solver = solver
+        self.n_components = n_components
+        self.init = init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.smoothing = smoothing
+        self.callback = callback
+        self.verbose = verbose
+        self.random_state = random_state
+
+    def losses(self):
+        """The terms of the objective, in order: LMNN, then the perturbation loss if weighted."""
+        losses = [LMNNLoss(self.pull_weight)]
+        if self.perturbation_weight > 0:
+            losses.append(PerturbationLoss(self.perturbation_weight, self.perturbation_margin))
+        return losses
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Learn the metric from labelled data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Class labels; at least two classes.
+
+        Returns
+        -------
+        self : LMNN
+        """
+        X, y = validate_data(self, X, y, ensure_min_samples=2, dtype=float)
+        check_classification_targets(y)
+        if np.unique(y).size < 2:
+            raise ValueError("LMNN needs at least two classes in y; got only "
+                             f"{np.unique(y)[0]!r}. Metric learning separates classes.")
+        L0 = self._initial_components(X, y)
+        triplets = build_triplets(X, y, self.n_neighbors, self.n_impostors)
+        self.n_triplets_ = triplets.n_triplets
+        smoothing = self.smoothing if self.solver == "lbfgs" else 0.0
+        objective = TripletObjective(X, triplets, self.losses(), smoothing=smoothing)
+
+        start = time.perf_counter()
+        report = self._progress_reporter(start)
+        if self.solver == "pgd":
+            L, n_iter, converged, values = projected_subgradient(
+                objective.value_and_gradient_M, L0, max_iter=self.max_iter, tol=self.tol,
+                callback=report)
+        else:
+            L, n_iter, converged, values = lbfgs(
+                objective.value_and_gradient_L, L0, max_iter=self.max_iter, tol=self.tol,
+                callback=report)
+        self.components_ = L
+        self.n_iter_ = n_iter
+        self.objective_ = np.asarray(values)
+        if self.verbose:
+            print(f"[{type(self).__name__}] {self.solver}: {n_iter} iterations, "
+                  f"objective {values[-1]:.6g}, {time.perf_counter() - start:.2f} s, "
+                  f"{'converged' if converged else 'not converged'}")
+        if not converged:
+            warnings.warn(f"[{type(self).__name__}] {self.solver} stopped after {n_iter} "
+                          f"iterations (max_iter={self.max_iter}) before meeting tol={self.tol}; "
+                          "raise max_iter or tol.", ConvergenceWarning, stacklevel=2)
+        return self
+
+    def _initial_components(self, X, y):
+        n_features = X.shape[1]
+        n_components = n_features if self.n_components is None else self.n_components
+        if n_components > n_features:
+            raise ValueError(f"n_components={n_components} is larger than the number of "
+                             f"features ({n_features}); choose at most {n_features}.")
+        if self.solver == "pgd" and n_components != n_features:
+            raise ValueError("solver='pgd' learns a full M; use solver='lbfgs' for "
+                             "n_components smaller than n_features.")
+        if isinstance(self.init, np.ndarray):
+            L0 = np.asarray(self.init, dtype=float)
+            if L0.shape != (n_components, n_features):
+                raise ValueError(f"init has shape {L0.shape}; expected "
+                                 f"(n_components, n_features) = {(n_components, n_features)}.")
+            return L0
+        init = self.init
+        if init == "auto":
+            init = "identity" if n_components == n_features else "pca"
+        if init == "identity":
+            return np.eye(n_components, n_features)
+        n_pca = min(n_components, X.shape[0])
+        pca = PCA(n_components=n_pca, random_state=self.random_state).fit(X)
+        return np.vstack([pca.components_, np.zeros((n_components - n_pca, n_features))])
+
+    def _progress_reporter(self, start):
+        name = type(self).__name__
+        every = 1 if self.verbose > 1 else 25
+        if self.verbose:
+            print(f"[{name}] {'Iteration':>10} {'Objective':>14} {'Time(s)':>9}")
+
+        def report(L, n_iter, value):
+            if self.verbose and (n_iter % every == 0):
+                print(f"[{name}] {n_iter:>10d} {value:>14.6e} "
+                      f"{time.perf_counter() - start:>9.2f}")
+                sys.stdout.flush()
+            if self.callback is not None:
+                self.callback(L, n_iter)
+
+        return report
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags

@@ -1,0 +1,203 @@
+"""Triplet objectives as composable parts: the LMNN loss and the perturbation loss.
+
+Each part maps a :class:`TripletGeometry` (the data, the triplets and the current metric, with
+the per-pair and per-triplet quantities computed once and shared) to its value and its gradient
+with respect to a symmetric M. A :class:`TripletObjective` adds parts; its gradient with respect
+to L (M = L^T L) is ``2 L G`` by the chain rule. Any triplet-based learner gets the perturbation
+loss by adding a :class:`PerturbationLoss` to its parts.
+"""
+
+from functools import cached_property
+
+import numpy as np
+
+from ._linalg import pair_scatter, rowwise_sq_dist, smooth_hinge
+from .margin import DEGENERACY_EPS, margin_from_gap
+
+
+class TripletGeometry:
+    """Quantities of a triplet set under the metric ``M = L^T L``, computed on first use.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    triplets : TripletSet
+    L : ndarray of shape (n_components, n_features)
+    """
+
+    def __init__(self, X, triplets, L):
+        self.X = X
+        self.triplets = triplets
+        self.L = L
+
+    @cached_property
+    def M(self):
+        return self.L.T @ self.L
+
+    @cached_property
+    def embedded(self):
+        """``X L^T``: Euclidean distances here are d_M in input space."""
+        return self.X @ self.L.T
+
+    @cached_property
+    def pull_sq_dist(self):
+        """d2_M over the (anchor, target) pairs."""
+        pairs = self.triplets.pull_pairs
+        return rowwise_sq_dist(self.embedded, pairs[:, 0], pairs[:, 1])
+
+    @cached_property
+    def push_sq_dist(self):
+        """d2_M over the (anchor, impostor) pairs."""
+        pairs = self.triplets.push_pairs
+        return rowwise_sq_dist(self.embedded, pairs[:, 0], pairs[:, 1])
+
+    @cached_property
+    def gap(self):
+        """Delta = d2_M(anchor, impostor) - d2_M(anchor, target), per triplet."""
+        return (self.push_sq_dist[self.triplets.push_index]
+                - self.pull_sq_dist[self.triplets.pull_index])
+
+    @cached_property
+    def direction_sq_norm(self):
+        """q = ||M (target - impostor)||^2, per triplet."""
+        mapped = self.embedded @ self.L  # rows x_i^T M
+        return rowwise_sq_dist(mapped, self.triplets.targets, self.triplets.impostors)
+
+    def margin(self, eps=DEGENERACY_EPS):
+        """Adversarial margin of every triplet (SPEC section 2)."""
+        return margin_from_gap(self.gap, self.direction_sq_norm, eps)
+
+    def scatter(self, pull_weights=None, push_weights=None):
+        """Gradient of ``sum_B w d2_M(pull pair) + sum w d2_M(push pair)`` w.r.t. M."""
+        rows, cols, weights = [], [], []
+        for pairs, w in ((self.triplets.pull_pairs, pull_weights),
+                         (self.triplets.push_pairs, push_weights)):
+            if w is not None:
+                rows.append(pairs[:, 0])
+                cols.append(pairs[:, 1])
+                weights.append(w)
+        return pair_scatter(self.X, np.concatenate(rows), np.concatenate(cols),
+                            np.concatenate(weights))
+
+    def per_pull_pair(self, triplet_weights):
+        """Sum per-triplet weights onto the triplets' (anchor, target) pairs."""
+        return np.bincount(self.triplets.pull_index, triplet_weights,
+                           minlength=len(self.triplets.pull_pairs))
+
+    def per_push_pair(self, triplet_weights):
+        """Sum per-triplet weights onto the triplets' (anchor, impostor) pairs."""
+        return np.bincount(self.triplets.push_index, triplet_weights,
+                           minlength=len(self.triplets.push_pairs))
+
+
+class TripletLoss:
+    """A term of a triplet objective: ``value_and_gradient(geometry) -> (float, (p, p) array)``.
+
+    Subclasses return the term's value and its gradient with respect to a symmetric M.
+    ``smoothing`` > 0 asks for a continuously differentiable variant (for quasi-Newton solvers).
+    """
+
+    def value_and_gradient(self, geometry, smoothing=0.0):
+        raise NotImplementedError
+
+
+class LMNNLoss(TripletLoss):
+    """The LMNN objective of SPEC section 4, without regularisers.
+
+    ``mu/|B| sum_B d2_M(x_i, x_j) + (1 - mu)/|T| sum_T [1 + d2_M(x_i, x_j) - d2_M(x_i, x_l)]_+``
+
+    Parameters
+    ----------
+    pull_weight : float in [0, 1]
+        mu, the weight of the pull term (the push term gets ``1 - mu``).
+    """
+
+    def __init__(self, pull_weight=0.5):
+        self.pull_weight = pull_weight
+
+    def value_and_gradient(self, geometry, smoothing=0.0):
+        n_pull = len(geometry.triplets.pull_pairs)
+        n_triplets = geometry.triplets.n_triplets
+        mu = self.pull_weight
+        hinge, slope = smooth_hinge(1.0 - geometry.gap, smoothing)
+        value = (mu / n_pull * geometry.pull_sq_dist.sum()
+                 + (1.0 - mu) / n_triplets * hinge.sum())
+        push = (1.0 - mu) / n_triplets * slope
+        gradient = geometry.scatter(pull_weights=mu / n_pull + geometry.per_pull_pair(push),
+                                    push_weights=-geometry.per_push_pair(push))
+        return value, gradient
+
+
+class PerturbationLoss(TripletLoss):
+    """The perturbation loss of SPEC section 3, a regulariser for any triplet objective.
+
+    ``weight/|T| sum_T [tau^2 - m^2]_+`` with m the adversarial margin of the triplet (m = 0 for a
+    violated triplet, whose term is the constant tau^2). It pushes every margin up to ``tau``.
+
+    Parameters
+    ----------
+    weight : float >= 0
+        lambda.
+    margin : float > 0
+        tau, the desired adversarial margin, in input-space units.
+    eps : float
+        Guard added to the squared denominator of the margin.
+    """
+
+    def __init__(self, weight=1.0, margin=0.1, eps=DEGENERACY_EPS):
+        self.weight = weight
+        self.margin = margin
+        self.eps = eps
+
+    def value_and_gradient(self, geometry, smoothing=0.0):
+        n_triplets = geometry.triplets.n_triplets
+        margin_sq = geometry.margin(self.eps) ** 2
+        # the smoothing width is relative to tau^2, the scale of this hinge
+        hinge, slope = smooth_hinge(self.margin ** 2 - margin_sq, smoothing * self.margin ** 2)
+        value = self.weight / n_triplets * hinge.sum()
+        coef = self.weight / n_triplets * slope
+        a = np.maximum(geometry.gap, 0.0) / (geometry.direction_sq_norm + self.eps)
+        # d(-m^2) = -(a/2) dDelta + (a^2/4) dq, dDelta = T_il T_il^T - T_ij T_ij^T,
+        # dq = M v v^T + v v^T M with v = target - impostor
+        half_a = 0.5 * a * coef
+        gradient = geometry.scatter(pull_weights=geometry.per_pull_pair(half_a),
+                                    push_weights=-geometry.per_push_pair(half_a))
+        triplets = geometry.triplets
+        spread = pair_scatter(geometry.X, triplets.targets, triplets.impostors,
+                              0.25 * a ** 2 * coef)
+        cross = geometry.M @ spread
+        return value, gradient + cross + cross.T
+
+
+class TripletObjective:
+    """Sum of triplet losses over a fixed data set and triplet set.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    triplets : TripletSet
+    losses : sequence of TripletLoss
+    smoothing : float
+        Passed to every loss; 0 evaluates the exact (non-smooth) objective.
+    """
+
+    def __init__(self, X, triplets, losses, smoothing=0.0):
+        self.X = X
+        self.triplets = triplets
+        self.losses = list(losses)
+        self.smoothing = smoothing
+
+    def value_and_gradient_M(self, L):
+        """Objective at ``M = L^T L`` and its gradient w.r.t. symmetric M."""
+        geometry = TripletGeometry(self.X, self.triplets, L)
+        value, gradient = 0.0, np.zeros((self.X.shape[1],) * 2)
+        for loss in self.losses:
+            part_value, part_gradient = loss.value_and_gradient(geometry, self.smoothing)
+            value += part_value
+            gradient += part_gradient
+        return value, gradient
+
+    def value_and_gradient_L(self, L):
+        """Objective at ``M = L^T L`` and its gradient w.r.t. L (``2 L G``)."""
+        value, gradient = self.value_and_gradient_M(L)
+        return value, 2.0 * L @ gradient

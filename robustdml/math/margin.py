@@ -1,0 +1,96 @@
+"""The adversarial margin of SPEC section 2: one closed form, used everywhere.
+
+For a triplet (anchor x_i, target x_j, impostor x_l) under d2_M(a, b) = (a - b)^T M (a - b),
+the points equally far from x_j and x_l form a hyperplane with normal M (x_j - x_l).  The
+adversarial margin of x_i is its Euclidean distance to that hyperplane on the target's side:
+
+    m = max(gap, 0) / (2 sqrt(q + eps)),   gap = d2_M(x_i, x_l) - d2_M(x_i, x_j),
+                                           q = ||M (x_j - x_l)||^2.
+
+:func:`margin_from_gap` is that formula; every other module (the perturbation loss, the
+certifier, the attack, the tests) reaches it through this module.
+"""
+
+import numpy as np
+
+#: Added to the squared denominator, as in the reference implementation, so that degenerate
+#: triplets (M cannot tell the target from the impostor) give a finite margin.
+DEGENERACY_EPS = 1e-10
+
+
+def margin_from_gap(gap, direction_sq_norm, eps=DEGENERACY_EPS):
+    """Closed-form adversarial margin from its two ingredients.
+
+    Parameters
+    ----------
+    gap : array-like
+        ``d2_M(x, impostor) - d2_M(x, target)`` per triplet.
+    direction_sq_norm : array-like
+        ``||M (target - impostor)||_2^2`` per triplet (broadcast against ``gap``).
+    eps : float
+        Added to ``direction_sq_norm`` (the reference's guard against a zero denominator).
+
+    Returns
+    -------
+    margin : ndarray
+        ``max(gap, 0) / (2 sqrt(direction_sq_norm + eps))``: the L2 distance from the anchor to
+        the hyperplane where target and impostor are equally far, 0 for violated triplets.
+    """
+    gap = np.asarray(gap, dtype=float)
+    return np.maximum(gap, 0.0) / (2.0 * np.sqrt(np.asarray(direction_sq_norm) + eps))
+
+
+def as_mahalanobis(M=None, L=None):
+    """Return ``(M, L)`` from exactly one of them; ``L`` may be None when ``M`` was given."""
+    if (M is None) == (L is None):
+        raise ValueError("Give the metric as exactly one of M (p x p) or L (q x p).")
+    if L is not None:
+        L = np.atleast_2d(np.asarray(L, dtype=float))
+        return L.T @ L, L
+    M = np.atleast_2d(np.asarray(M, dtype=float))
+    if M.shape[0] != M.shape[1]:
+        raise ValueError(f"M must be square, got shape {M.shape}.")
+    return M, None
+
+
+def adversarial_margin(anchors, targets, impostors, *, M=None, L=None, eps=DEGENERACY_EPS,
+                       return_examples=False):
+    """Adversarial margins of many triplets at once (SPEC section 2).
+
+    Parameters
+    ----------
+    anchors, targets, impostors : array-like of shape (n_triplets, n_features)
+        Row ``t`` of each is one triplet (anchor ``x_i``, target ``x_j``, impostor ``x_l``).
+        Rows broadcast, so a single anchor of shape (1, n_features) may face many pairs.
+    M : array-like of shape (n_features, n_features), optional
+        PSD Mahalanobis matrix. Give exactly one of ``M`` and ``L``.
+    L : array-like of shape (n_components, n_features), optional
+        Linear map with ``M = L^T L``.
+    eps : float
+        Guard added to the squared denominator.
+    return_examples : bool
+        Also return the closest adversarial examples.
+
+    Returns
+    -------
+    margin : ndarray of shape (n_triplets,)
+        L2 distance from each anchor to the hyperplane where target and impostor are equally
+        far under the metric; 0 where the triplet is already violated.
+    examples : ndarray of shape (n_triplets, n_features)
+        Only with ``return_examples``: ``x_i + gap M (x_l - x_j) / (2 (||M (x_l - x_j)||^2 + eps))``,
+        the closest point to the anchor on that hyperplane (the anchor itself if violated).
+    """
+    M, _ = as_mahalanobis(M, L)
+    anchors, targets, impostors = (np.atleast_2d(np.asarray(a, dtype=float))
+                                   for a in (anchors, targets, impostors))
+    to_target = anchors - targets
+    to_impostor = anchors - impostors
+    gap = (np.einsum("ij,jk,ik->i", to_impostor, M, to_impostor)
+           - np.einsum("ij,jk,ik->i", to_target, M, to_target))
+    normal = (impostors - targets) @ M  # M (x_l - x_j), M symmetric
+    normal_sq = np.einsum("ij,ij->i", normal, normal)
+    margin = margin_from_gap(gap, normal_sq, eps)
+    if not return_examples:
+        return margin
+    step = np.maximum(gap, 0.0) / (2.0 * (normal_sq + eps))
+    return margin, np.broadcast_to(anchors, normal.shape) + step[:, None] * normal

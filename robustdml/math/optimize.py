@@ -1,0 +1,81 @@
+"""Solvers for triplet objectives over Mahalanobis metrics.
+
+``projected_subgradient`` is the authors' solver (SPEC section 4) step for step;
+``lbfgs`` minimises the same objective in L with SciPy's L-BFGS-B.
+Both report each iterate to ``callback(L, iteration, value)``; both return
+``(L, n_iter, converged, values)``.
+"""
+
+import numpy as np
+from scipy.optimize import minimize
+
+#: Eigenvalues below this are set to 0 by the PSD projection, as in the reference.
+PSD_FLOOR = 1e-10
+
+
+def psd_factor(M):
+    """Project symmetric M on the PSD cone and return ``(M_psd, L)`` with ``M_psd = L^T L``.
+
+    Eigenvalues below :data:`PSD_FLOOR` become 0. ``L = sqrt(D) V^T`` keeps all p rows, largest
+    eigenvalue first.
+    """
+    eigenvalues, vectors = np.linalg.eigh(0.5 * (M + M.T))
+    eigenvalues = np.where(eigenvalues < PSD_FLOOR, 0.0, eigenvalues)[::-1]
+    vectors = vectors[:, ::-1]
+    M_psd = (vectors * eigenvalues) @ vectors.T
+    return 0.5 * (M_psd + M_psd.T), np.sqrt(eigenvalues)[:, None] * vectors.T
+
+
+def projected_subgradient(value_and_gradient_M, L0, *, max_iter=1000, tol=1e-7,
+                          min_iter=50, window=5, step=1.0, min_step=1e-4, grow=1.01,
+                          callback=None):
+    """The reference solver: projected sub-gradient descent on M from ``M = L0^T L0``.
+
+    The reference starts at M = I (``L0`` the identity).
+    Every step is taken (none is rejected): ``M <- P_psd(M - step * sym(G))``; the step grows by
+    ``grow`` after a decrease of the objective and halves (down to ``min_step``) otherwise. With
+    f_1 the value at M = I and f_t after t - 1 steps, it stops once t >= ``min_iter`` and the last
+    ``window`` absolute changes are all below ``tol * f_t``, or after ``max_iter`` steps.
+    """
+    L = np.asarray(L0, dtype=float)
+    M = L.T @ L
+    value, gradient = value_and_gradient_M(L)
+    values = [value]
+    converged = False
+    n_iter = 0
+    while n_iter < max_iter:
+        M, L = psd_factor(M - step * 0.5 * (gradient + gradient.T))
+        value, gradient = value_and_gradient_M(L)
+        values.append(value)
+        n_iter += 1
+        if callback is not None:
+            callback(L, n_iter, value)
+        if (len(values) >= min_iter
+                and np.max(np.abs(np.diff(values[-window - 1:]))) < tol * value):
+            converged = True
+            break
+        step = step * grow if values[-1] < values[-2] else max(step / 2.0, min_step)
+    return L, n_iter, converged, values
+
+
+def lbfgs(value_and_gradient_L, L0, *, max_iter=1000, tol=1e-7, callback=None):
+    """Minimise over L (M = L^T L, PSD by construction) with SciPy's L-BFGS-B from ``L0``.
+
+    ``tol`` is L-BFGS-B's relative tolerance on the decrease of the objective (``ftol``).
+    """
+    shape = L0.shape
+    values = []
+
+    def fun(flat):
+        value, gradient = value_and_gradient_L(flat.reshape(shape))
+        return value, gradient.ravel()
+
+    def report(intermediate_result):  # SciPy passes an OptimizeResult to this exact name
+        values.append(intermediate_result.fun)
+        if callback is not None:
+            callback(intermediate_result.x.reshape(shape), len(values), intermediate_result.fun)
+
+    result = minimize(fun, L0.ravel(), jac=True, method="L-BFGS-B", callback=report,
+                      options={"maxiter": max_iter, "ftol": tol, "gtol": 0.0})
+    converged = result.status == 0
+    return result.x.reshape(shape), result.nit, converged, values

@@ -1,0 +1,132 @@
+"""Fixed LMNN triplets (SPEC section 4): k targets x v impostors per anchor, Euclidean.
+
+A triplet set is stored as its two pair lists, (anchor, target) pulls and (anchor, impostor)
+pushes, plus for every triplet the index of its pull pair and of its push pair. Distances are
+then computed once per pair, not once per triplet, and gradients are assembled from pair weights.
+"""
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.neighbors import NearestNeighbors
+
+
+@dataclass(frozen=True)
+class TripletSet:
+    """Triplets (anchor i, target j, impostor l) over the rows of one data matrix.
+
+    Attributes
+    ----------
+    pull_pairs : ndarray of shape (n_pull, 2)
+        The (anchor, target) pairs ``B`` of the pull term.
+    push_pairs : ndarray of shape (n_push, 2)
+        The (anchor, impostor) pairs.
+    pull_index, push_index : ndarray of shape (n_triplets,)
+        For each triplet, the row of its (anchor, target) pair in ``pull_pairs`` and of its
+        (anchor, impostor) pair in ``push_pairs``; both pairs share the anchor.
+    """
+
+    pull_pairs: np.ndarray
+    push_pairs: np.ndarray
+    pull_index: np.ndarray
+    push_index: np.ndarray
+
+    def __post_init__(self):
+        if not np.array_equal(self.pull_pairs[self.pull_index, 0],
+                              self.push_pairs[self.push_index, 0]):
+            raise ValueError("Each triplet's pull and push pairs must share the anchor.")
+
+    @classmethod
+    def from_indices(cls, anchors, targets, impostors):
+        """Build a triplet set from explicit (anchor, target, impostor) index arrays."""
+        anchors, targets, impostors = (np.asarray(a, dtype=np.intp).ravel()
+                                       for a in (anchors, targets, impostors))
+        if not anchors.shape == targets.shape == impostors.shape:
+            raise ValueError("anchors, targets and impostors must have the same length.")
+        pull_pairs, pull_index = np.unique(np.column_stack([anchors, targets]), axis=0,
+                                           return_inverse=True)
+        push_pairs, push_index = np.unique(np.column_stack([anchors, impostors]), axis=0,
+                                           return_inverse=True)
+        return cls(pull_pairs.reshape(-1, 2), push_pairs.reshape(-1, 2),
+                   pull_index.ravel(), push_index.ravel())
+
+    @property
+    def n_triplets(self):
+        return self.pull_index.shape[0]
+
+    @property
+    def anchors(self):
+        return self.pull_pairs[self.pull_index, 0]
+
+    @property
+    def targets(self):
+        return self.pull_pairs[self.pull_index, 1]
+
+    @property
+    def impostors(self):
+        return self.push_pairs[self.push_index, 1]
+
+
+def build_triplets(X, y, n_neighbors=3, n_impostors=10):
+    """The reference's fixed triplets: every target x every impostor of every point.
+
+    Targets are a point's ``n_neighbors`` nearest same-class points (itself excluded), impostors
+    its ``n_impostors`` nearest other-class points, both by Euclidean distance in the space of
+    ``X``. A class with at most ``n_neighbors`` points gives its members all the other members
+    as targets (with a warning); a lone point of its class has no target and anchors nothing.
+    Neighbour search is exact and blockwise, so memory grows with n, not n^2.
+
+    Returns
+    -------
+    TripletSet
+        ``n_samples * n_neighbors * n_impostors`` triplets when every class is large enough.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y)
+    pull_blocks, push_blocks = [], []
+    small_classes = []
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        others = np.flatnonzero(y != label)
+        n_targets = min(n_neighbors, members.size - 1)
+        n_push = min(n_impostors, others.size)
+        if n_targets < n_neighbors:
+            small_classes.append((label, members.size))
+        if n_targets == 0 or n_push == 0:
+            continue
+        targets = NearestNeighbors(n_neighbors=n_targets).fit(X[members]).kneighbors(
+            return_distance=False)
+        impostors = NearestNeighbors(n_neighbors=n_push).fit(X[others]).kneighbors(
+            X[members], return_distance=False)
+        pull_blocks.append((members, members[targets]))
+        push_blocks.append((members, others[impostors]))
+    if small_classes:
+        warnings.warn(
+            f"n_neighbors={n_neighbors} is not smaller than the size of class(es) "
+            + ", ".join(f"{label!r} ({size} points)" for label, size in small_classes)
+            + "; their points use all other points of their class as targets.",
+            UserWarning, stacklevel=2)
+    if not pull_blocks:
+        raise ValueError("No triplet can be formed: every class needs at least two points and "
+                         "there must be at least two classes.")
+    return _combine_blocks(pull_blocks, push_blocks)
+
+
+def _combine_blocks(pull_blocks, push_blocks):
+    """All target x impostor combinations of each anchor, block by block."""
+    pull_pairs, push_pairs, pull_index, push_index = [], [], [], []
+    n_pull = n_push = 0
+    for (anchors, targets), (_, impostors) in zip(pull_blocks, push_blocks):
+        n_anchor, k = targets.shape
+        v = impostors.shape[1]
+        pull_pairs.append(np.column_stack([np.repeat(anchors, k), targets.ravel()]))
+        push_pairs.append(np.column_stack([np.repeat(anchors, v), impostors.ravel()]))
+        # triplet (a, t, i) -> pull pair a*k + t, push pair a*v + i, ordered anchor-major
+        pull_index.append(n_pull + np.repeat(np.arange(n_anchor * k), v))
+        push_index.append(n_push + np.tile(np.arange(v), n_anchor * k)
+                          + np.repeat(np.arange(n_anchor) * v, k * v))
+        n_pull += n_anchor * k
+        n_push += n_anchor * v
+    return TripletSet(np.concatenate(pull_pairs), np.concatenate(push_pairs),
+                      np.concatenate(pull_index), np.concatenate(push_index))
