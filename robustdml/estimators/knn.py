@@ -35,6 +35,9 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         Training labels encoded as indices into ``classes_``.
     """
 
+    #: Added to the predicted class's vote fraction in ``predict_proba`` to encode the tie rule.
+    TIE_NUDGE = 1e-9
+
     _parameter_constraints: dict = {
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "metric_learner": [HasMethods(["fit", "transform"]), None],
@@ -51,7 +54,8 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         if self.n_neighbors > X.shape[0]:
             raise ValueError(f"n_neighbors={self.n_neighbors} is larger than the number of "
-                             f"training points ({X.shape[0]}); use at most {X.shape[0]}.")
+                             f"training points (n_samples={X.shape[0]}); use at most "
+                             f"{X.shape[0]}.")
         self.classes_, self.y_ = np.unique(y, return_inverse=True)
         if self.metric_learner is None:
             self.metric_learner_ = None
@@ -79,20 +83,27 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         return self._index.kneighbors(self._embed(X))
 
     def _vote(self, X):
+        """Vote counts per class and the winner index under the tie rule."""
         _, indices = self.kneighbors(X)
         labels = self.y_[indices]
+        rows = np.arange(labels.shape[0])
         counts = np.zeros((labels.shape[0], self.classes_.size), dtype=int)
-        np.add.at(counts, (np.arange(labels.shape[0])[:, None], labels), 1)
-        return labels, counts
+        np.add.at(counts, (rows[:, None], labels), 1)
+        in_top = counts[rows[:, None], labels] == counts.max(axis=1)[:, None]
+        return counts, labels[rows, np.argmax(in_top, axis=1)]
 
     def predict_proba(self, X):
-        """Fraction of the k neighbours in each class, columns ordered as ``classes_``."""
-        _, counts = self._vote(X)
-        return counts / self.n_neighbors
+        """Fraction of the k neighbours in each class, columns ordered as ``classes_``.
+
+        Where classes tie, the predicted one gets ``TIE_NUDGE`` more before renormalising, so
+        that ``argmax(predict_proba(X)) == predict(X)`` as scikit-learn requires.
+        """
+        counts, winner = self._vote(X)
+        proba = counts / self.n_neighbors
+        proba[np.arange(len(winner)), winner] += self.TIE_NUDGE
+        return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X):
         """Majority label of the k nearest training points, ties to the nearest tied class."""
-        labels, counts = self._vote(X)
-        rows = np.arange(labels.shape[0])
-        in_top = counts[rows[:, None], labels] == counts.max(axis=1)[:, None]
-        return self.classes_[labels[rows, np.argmax(in_top, axis=1)]]
+        _, winner = self._vote(X)
+        return self.classes_[winner]

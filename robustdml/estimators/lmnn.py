@@ -52,7 +52,9 @@ class LMNN(MahalanobisMixin, BaseEstimator):
         section 4): what the paper reports. ``"lbfgs"`` runs L-BFGS-B on L with hinges smoothed
         by ``smoothing``: much faster, and it supports ``n_components``.
     n_components : int, default=None
-        Rows of L (output dimension). None keeps ``n_features``. Only with ``solver="lbfgs"``.
+        Rows of L (output dimension). None keeps ``n_features``. lbfgs optimises a
+        rectangular L; pgd learns the full M and keeps its ``n_components`` leading
+        eigen-directions.
     init : {"auto", "identity", "pca"} or ndarray of shape (n_components, n_features), \
             default="auto"
         Initial L. "auto" is the identity when no reduction is asked, PCA otherwise. The pgd
@@ -176,7 +178,9 @@ class LMNN(MahalanobisMixin, BaseEstimator):
             L, n_iter, converged, values = lbfgs(
                 objective.value_and_gradient_L, L0, max_iter=self.max_iter, tol=self.tol,
                 callback=report)
-        self.components_ = L
+        # pgd learns a full M; a reduction keeps its leading eigen-directions (rows of L are
+        # sorted by eigenvalue)
+        self.components_ = L[:self.n_components] if self.solver == "pgd" else L
         self.n_iter_ = n_iter
         self.objective_ = np.asarray(values)
         if self.verbose:
@@ -195,9 +199,6 @@ class LMNN(MahalanobisMixin, BaseEstimator):
         if n_components > n_features:
             raise ValueError(f"n_components={n_components} is larger than the number of "
                              f"features ({n_features}); choose at most {n_features}.")
-        if self.solver == "pgd" and n_components != n_features:
-            raise ValueError("solver='pgd' learns a full M; use solver='lbfgs' for "
-                             "n_components smaller than n_features.")
         if isinstance(self.init, np.ndarray):
             L0 = np.asarray(self.init, dtype=float)
             if L0.shape != (n_components, n_features):
@@ -205,10 +206,11 @@ class LMNN(MahalanobisMixin, BaseEstimator):
                                  f"(n_components, n_features) = {(n_components, n_features)}.")
             return L0
         init = self.init
-        if init == "auto":
-            init = "identity" if n_components == n_features else "pca"
+        if init == "auto":  # the reference's pgd starts at M = I whatever n_components
+            init = ("identity" if n_components == n_features or self.solver == "pgd"
+                    else "pca")
         if init == "identity":
-            return np.eye(n_components, n_features)
+            return np.eye(n_features if self.solver == "pgd" else n_components, n_features)
         n_pca = min(n_components, X.shape[0])
         pca = PCA(n_components=n_pca, random_state=self.random_state).fit(X)
         return np.vstack([pca.components_, np.zeros((n_components - n_pca, n_features))])

@@ -68,47 +68,66 @@ class TripletSet:
         return self.push_pairs[self.push_index, 1]
 
 
-def build_triplets(X, y, n_neighbors=3, n_impostors=10):
-    """The reference's fixed triplets: every target x every impostor of every point.
+def build_triplets(X, y, n_neighbors=3, n_impostors=10, *, anchors=None, candidates=None):
+    """The reference's fixed triplets: every target x every impostor of every anchor.
 
-    Targets are a point's ``n_neighbors`` nearest same-class points (itself excluded), impostors
-    its ``n_impostors`` nearest other-class points, both by Euclidean distance in the space of
-    ``X``. A class with at most ``n_neighbors`` points gives its members all the other members
-    as targets (with a warning); a lone point of its class has no target and anchors nothing.
+    Targets are an anchor's ``n_neighbors`` nearest same-class candidates (itself excluded),
+    impostors its ``n_impostors`` nearest other-class candidates, both by Euclidean distance in
+    the space of ``X``. A class with at most ``n_neighbors`` points gives its members all the
+    other members as targets (with a warning); a lone point of its class anchors nothing.
     Neighbour search is exact and blockwise, so memory grows with n, not n^2.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+    n_neighbors, n_impostors : int
+        k and v.
+    anchors, candidates : array-like of int, optional
+        Rows that anchor triplets, and rows that may serve as targets and impostors (default:
+        all rows for both, the training triplets). Anchoring held-out rows on training
+        candidates gives the triplets of test points.
 
     Returns
     -------
     TripletSet
-        ``n_samples * n_neighbors * n_impostors`` triplets when every class is large enough.
+        ``n_anchors * n_neighbors * n_impostors`` triplets when every class is large enough.
     """
     X = np.asarray(X, dtype=float)
     y = np.asarray(y)
+    everyone = np.arange(len(X))
+    anchors = everyone if anchors is None else np.asarray(anchors, dtype=np.intp)
+    candidates = everyone if candidates is None else np.asarray(candidates, dtype=np.intp)
     pull_blocks, push_blocks = [], []
     small_classes = []
-    for label in np.unique(y):
-        members = np.flatnonzero(y == label)
-        others = np.flatnonzero(y != label)
-        n_targets = min(n_neighbors, members.size - 1)
+    for label in np.unique(y[anchors]):
+        members = anchors[y[anchors] == label]
+        same = candidates[y[candidates] == label]
+        others = candidates[y[candidates] != label]
+        # one neighbour more than needed: the anchor itself, or the farthest when it is absent
+        n_query = min(n_neighbors + 1, same.size)
         n_push = min(n_impostors, others.size)
-        if n_targets < n_neighbors:
-            small_classes.append((label, members.size))
-        if n_targets == 0 or n_push == 0:
+        if n_query - 1 < n_neighbors:
+            small_classes.append((label, same.size))
+        if n_query < 2 or n_push == 0:
             continue
-        targets = NearestNeighbors(n_neighbors=n_targets).fit(X[members]).kneighbors(
-            return_distance=False)
-        impostors = NearestNeighbors(n_neighbors=n_push).fit(X[others]).kneighbors(
-            X[members], return_distance=False)
-        pull_blocks.append((members, members[targets]))
-        push_blocks.append((members, others[impostors]))
+        nearest = same[NearestNeighbors(n_neighbors=n_query).fit(X[same]).kneighbors(
+            X[members], return_distance=False)]
+        keep = nearest != members[:, None]
+        keep[keep.all(axis=1), -1] = False
+        targets = nearest[keep].reshape(len(members), n_query - 1)
+        impostors = others[NearestNeighbors(n_neighbors=n_push).fit(X[others]).kneighbors(
+            X[members], return_distance=False)]
+        pull_blocks.append((members, targets))
+        push_blocks.append((members, impostors))
     if small_classes:
         warnings.warn(
             f"n_neighbors={n_neighbors} is not smaller than the size of class(es) "
-            + ", ".join(f"{label!r} ({size} points)" for label, size in small_classes)
+            + ", ".join(f"{label} ({size} points)" for label, size in small_classes)
             + "; their points use all other points of their class as targets.",
             UserWarning, stacklevel=2)
     if not pull_blocks:
-        raise ValueError("No triplet can be formed: every class needs at least two points and "
+        raise ValueError("No triplet can be formed: a class needs at least two points and "
                          "there must be at least two classes.")
     return _combine_blocks(pull_blocks, push_blocks)
 

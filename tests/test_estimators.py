@@ -1,0 +1,197 @@
+"""The scikit-learn contract, the metric-learn surface, the solvers and the k-NN tie rule."""
+
+import io
+import warnings
+from contextlib import redirect_stdout
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_iris, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from robustdml import LMNN, KNNClassifier
+from robustdml.math import LMNNLoss, PerturbationLoss, TripletObjective, build_triplets
+from robustdml.math.optimize import psd_factor
+
+
+@parametrize_with_checks([
+    LMNN(),
+    LMNN(solver="pgd", perturbation_weight=1.0, max_iter=60),
+    LMNN(perturbation_weight=1.0, n_components=1),
+    KNNClassifier(),
+    KNNClassifier(metric_learner=LMNN(perturbation_weight=1.0)),
+])
+def test_scikit_learn_contract(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def test_metric_learn_surface(iris):
+    X, y = iris
+    model = LMNN(perturbation_weight=1.0, perturbation_margin=0.2).fit(X, y)
+    L = model.components_
+    assert L.shape == (4, 4)
+    M = model.get_mahalanobis_matrix()
+    np.testing.assert_allclose(M, L.T @ L)
+    np.testing.assert_allclose(model.transform(X), X @ L.T)
+    pairs = np.stack([X[:10], X[10:20]], axis=1)
+    expected = np.sqrt(np.einsum("ij,jk,ik->i", X[:10] - X[10:20], M, X[:10] - X[10:20]))
+    np.testing.assert_allclose(model.pair_distance(pairs), expected)
+    np.testing.assert_allclose(model.pair_score(pairs), -expected)
+    metric = model.get_metric()
+    assert metric(X[0], X[10]) == pytest.approx(expected[0])
+    with pytest.raises(ValueError, match="shape"):
+        model.pair_distance(X[:10])
+
+
+def test_pipeline_gridsearch_clone(iris):
+    X, y = iris
+    pipe = make_pipeline(StandardScaler(), KNNClassifier(3, LMNN()))
+    search = GridSearchCV(pipe, {"knnclassifier__metric_learner__perturbation_weight": [0, 1.0]},
+                          cv=3).fit(X, y)
+    assert search.best_score_ > 0.9
+    cloned = clone(LMNN(perturbation_weight=2.0))
+    assert cloned.get_params()["perturbation_weight"] == 2.0
+
+
+def test_lmnn_improves_knn_on_noisy_features():
+    """Informative features drowned in noise: LMNN must down-weight the noise."""
+    X, y = make_classification(n_samples=300, n_features=20, n_informative=3, n_redundant=0,
+                               n_clusters_per_class=1, class_sep=2.0, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    train, test = slice(0, 200), slice(200, 300)
+    euclidean = KNNClassifier(3).fit(X[train], y[train]).score(X[test], y[test])
+    for solver in ("lbfgs", "pgd"):
+        lmnn = KNNClassifier(3, LMNN(solver=solver)).fit(X[train], y[train])
+        assert lmnn.score(X[test], y[test]) > euclidean + 0.03
+
+
+def test_perturbation_loss_enlarges_margins(iris):
+    X, y = iris
+    triplets = build_triplets(X, y, 3, 10)
+    medians = []
+    for weight in (0.0, 50.0):
+        L = LMNN(perturbation_weight=weight, perturbation_margin=0.5).fit(X, y).components_
+        from robustdml.math import TripletGeometry
+        medians.append(np.median(TripletGeometry(X, triplets, L).margin()))
+    assert medians[1] > 1.2 * medians[0]
+
+
+def test_solvers_reach_similar_objective(iris):
+    X, y = iris
+    params = dict(pull_weight=0.4, perturbation_weight=2.0, perturbation_margin=0.3)
+    pgd = LMNN(solver="pgd", **params).fit(X, y)
+    fast = LMNN(solver="lbfgs", smoothing=0.0, **params).fit(X, y)
+    objective = TripletObjective(X, build_triplets(X, y, 3, 10),
+                                 [LMNNLoss(0.4), PerturbationLoss(2.0, 0.3)])
+    f_pgd = objective.value_and_gradient_M(pgd.components_)[0]
+    f_fast = objective.value_and_gradient_M(fast.components_)[0]
+    assert f_pgd == pytest.approx(pgd.objective_[-1])
+    assert f_fast < 1.05 * f_pgd
+
+
+def test_pgd_follows_the_reference_rules(iris):
+    X, y = iris
+    model = LMNN(solver="pgd", pull_weight=0.5).fit(X, y)
+    values = model.objective_
+    assert len(values) == model.n_iter_ + 1
+    # f_1 is the objective at M = I
+    objective = TripletObjective(X, build_triplets(X, y, 3, 10), [LMNNLoss(0.5)])
+    assert values[0] == pytest.approx(objective.value_and_gradient_M(np.eye(4))[0])
+    # stopped by the rule: at least 50 values and the last 5 changes below eta * f_t
+    assert len(values) >= 50
+    assert np.max(np.abs(np.diff(values[-6:]))) < 1e-7 * values[-1]
+    assert np.max(np.abs(np.diff(values[-7:-1]))) >= 1e-7 * values[-2] or len(values) == 50
+
+
+def test_psd_projection():
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(5, 5))
+    M, L = psd_factor(A + A.T)
+    eigenvalues = np.linalg.eigvalsh(M)
+    assert eigenvalues.min() > -1e-10
+    np.testing.assert_allclose(L.T @ L, M, atol=1e-10)
+    w, V = np.linalg.eigh(A + A.T)
+    np.testing.assert_allclose(M, (V * np.maximum(w, 0)) @ V.T, atol=1e-10)
+
+
+def test_convergence_warning_and_progress(iris):
+    X, y = iris
+    seen = []
+    out = io.StringIO()
+    with redirect_stdout(out), pytest.warns(ConvergenceWarning, match="max_iter=3"):
+        LMNN(solver="pgd", max_iter=3, verbose=2,
+             callback=lambda L, n_iter: seen.append((L.shape, n_iter))).fit(X, y)
+    assert seen == [((4, 4), 1), ((4, 4), 2), ((4, 4), 3)]
+    text = out.getvalue()
+    assert "Iteration" in text and "not converged" in text
+
+
+def test_dimension_reduction(iris):
+    X, y = iris
+    model = LMNN(n_components=2, random_state=0).fit(X, y)
+    assert model.components_.shape == (2, 4)
+    assert model.transform(X).shape == (150, 2)
+    assert list(model.get_feature_names_out()) == ["lmnn0", "lmnn1"]
+    assert KNNClassifier(3, model).fit(X, y).score(X, y) > 0.9
+    with pytest.raises(ValueError, match="n_components=5"):
+        LMNN(n_components=5).fit(X, y)
+    full = LMNN(solver="pgd").fit(X, y)
+    reduced = LMNN(n_components=2, solver="pgd").fit(X, y)
+    np.testing.assert_allclose(reduced.components_, full.components_[:2])
+    assert np.all(np.diff(np.linalg.norm(full.components_, axis=1)) <= 1e-12)
+    with pytest.raises(ValueError, match="init has shape"):
+        LMNN(init=np.eye(3)).fit(X, y)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"pull_weight": 1.5}, "pull_weight"),
+    ({"perturbation_weight": -1.0}, "perturbation_weight"),
+    ({"perturbation_margin": 0.0}, "perturbation_margin"),
+    ({"solver": "sgd"}, "solver"),
+    ({"n_neighbors": 0}, "n_neighbors"),
+])
+def test_invalid_parameters(iris, params, message):
+    X, y = iris
+    with pytest.raises(ValueError, match=message):
+        LMNN(**params).fit(X, y)
+
+
+def test_one_class_is_a_clear_error():
+    with pytest.raises(ValueError, match="at least two classes"):
+        LMNN().fit(np.random.default_rng(0).normal(size=(10, 2)), np.zeros(10))
+
+
+def test_knn_tie_goes_to_nearest_neighbour():
+    # three classes at distances 1, 2, 3 from the query: a 1-1-1 tie, nearest is class 7
+    X = np.array([[1.0], [-2.0], [3.0]])
+    y = np.array([7, 5, 9])
+    knn = KNNClassifier(3).fit(X, y)
+    assert knn.predict([[0.0]])[0] == 7
+    np.testing.assert_allclose(knn.predict_proba([[0.0]]), [[1 / 3, 1 / 3, 1 / 3]], atol=1e-8)
+    assert knn.classes_[np.argmax(knn.predict_proba([[0.0]]))] == 7
+    # a 2-2-1 tie with k = 5: the nearest of the tied classes wins, not the nearest point
+    X = np.array([[1.0], [2.0], [-3.0], [4.0], [-5.0]])
+    y = np.array([0, 1, 2, 1, 2])
+    assert KNNClassifier(5).fit(X, y).predict([[0.0]])[0] == 1
+
+
+def test_knn_majority_and_errors():
+    X = np.array([[0.0], [0.1], [0.2], [5.0]])
+    y = np.array(["a", "a", "b", "b"])
+    knn = KNNClassifier(3).fit(X, y)
+    assert list(knn.predict([[0.05], [4.0]])) == ["a", "b"]
+    with pytest.raises(ValueError, match="n_neighbors=5"):
+        KNNClassifier(5).fit(X, y)
