@@ -98,6 +98,9 @@ def build_triplets(X, y, n_neighbors=3, n_impostors=10, *, anchors=None, candida
     everyone = np.arange(len(X))
     anchors = everyone if anchors is None else np.asarray(anchors, dtype=np.intp)
     candidates = everyone if candidates is None else np.asarray(candidates, dtype=np.intp)
+    if np.unique(y[candidates]).size < 2:
+        raise ValueError("No triplet can be formed: impostors need at least two classes, "
+                         f"got only {np.unique(y[candidates])}.")
     pull_blocks, push_blocks = [], []
     small_classes = []
     for label in np.unique(y[anchors]):
