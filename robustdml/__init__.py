@@ -1,15 +1,18 @@
 """robustdml: robust distance metric learning with certified k-NN robustness.
 
 Layout (imports flow downward only): ``math`` (margin, triplets, losses, solvers) <-
-``estimators`` (LMNN, k-NN) <- ``experiments``; ``datasets`` loads data for all of them.
+``estimators`` (LMNN, k-NN) <- ``evaluation`` (certificates, attacks, noise) <-
+``experiments``; ``datasets`` loads data for all of them.
 """
 
 from .estimators import KNNClassifier, LMNN, MahalanobisMixin
+from .evaluation import CertifiedKNN, knn_attack, minimal_perturbation_1nn, noise_error
 from .math import LMNNLoss, PerturbationLoss, adversarial_margin, build_triplets
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CertifiedKNN",
     "KNNClassifier",
     "LMNN",
     "LMNNLoss",
@@ -17,4 +20,7 @@ __all__ = [
     "PerturbationLoss",
     "adversarial_margin",
     "build_triplets",
+    "knn_attack",
+    "minimal_perturbation_1nn",
+    "noise_error",
 ]

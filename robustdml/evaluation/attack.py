@@ -1,0 +1,141 @@
+"""An empirical attack on k-NN predictions (any odd k): real adversarial examples.
+
+For each query z predicted c, rays leave z toward
+- the closed-form closest adversarial examples (SPEC section 2) of the triplets (z, a, b), a one
+  of z's k neighbours of class c, b one of its nearest other-class training points;
+- those other-class points themselves;
+- for every other class, the centroid of its s = (k + 1) // 2 points nearest to z.
+Each ray is scanned on a geometric grid of step lengths; the first flip of ``knn.predict`` is
+then bracketed and bisected, and the shortest flipping step over all rays is returned. Every
+returned example is checked with ``knn.predict``: its norm is an upper bound on the minimal
+adversarial perturbation, the certified radius a lower bound.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..math import adversarial_margin
+from .certify import QUERY_BLOCK, CertifiedKNN, pairwise_sq_dist
+
+
+@dataclass(frozen=True)
+class AttackResult:
+    """Outcome of :func:`knn_attack`.
+
+    Attributes
+    ----------
+    norms : ndarray of shape (n_queries,)
+        L2 norm of the perturbation found (0 for a point already misclassified, inf if none).
+    examples : ndarray of shape (n_queries, n_features)
+        The adversarial examples (the query itself where no attack was needed or found).
+    success : ndarray of bool
+        Whether ``knn.predict(examples)`` differs from the clean prediction (or the label).
+    """
+
+    norms: np.ndarray
+    examples: np.ndarray
+    success: np.ndarray
+
+    def robust_error(self, radii):
+        """Fraction of queries with an adversarial example of norm <= each radius."""
+        radii = np.atleast_1d(np.asarray(radii, dtype=float))
+        return (self.norms[None, :] <= radii[:, None]).mean(axis=1)
+
+
+def _ray_targets(knn, X, predicted, n_impostors):
+    """Reference points of the rays of each query, shape (n_queries, n_rays, n_features)."""
+    geometry = knn.geometry_
+    M = geometry.components.T @ geometry.components
+    s = (knn.n_neighbors + 1) // 2
+    _, neighbours = knn.kneighbors(X)
+    X_fit, y = knn.X_fit_, knn.y_
+    rays = []
+    for start in range(0, len(X), QUERY_BLOCK):
+        block = slice(start, start + QUERY_BLOCK)
+        sq_dist = pairwise_sq_dist(X[block] @ geometry.components.T, geometry.embedded)
+        for row, z in enumerate(X[block]):
+            label = predicted[start + row]
+            other_dist = np.where(y == label, np.inf, sq_dist[row])
+            n_b = min(n_impostors, int(np.isfinite(other_dist).sum()))
+            impostors = np.argsort(other_dist)[:n_b]
+            anchors = neighbours[start + row][y[neighbours[start + row]] == label]
+            a, b = np.repeat(anchors, n_b), np.tile(impostors, anchors.size)
+            _, closest = adversarial_margin(z[None, :], X_fit[a], X_fit[b], M=M,
+                                            return_examples=True)
+            centroids = []
+            for other_label in np.unique(y[y != label]):
+                members = np.flatnonzero(y == other_label)
+                nearest = members[np.argsort(sq_dist[row][members])[:s]]
+                centroids.append(X_fit[nearest].mean(axis=0))
+            rays.append(np.vstack([closest, X_fit[impostors], np.array(centroids)]))
+    n_rays = max(len(r) for r in rays)
+    # pad with copies of the first ray so that queries can be processed together
+    return np.stack([np.vstack([r, np.repeat(r[:1], n_rays - len(r), axis=0)]) for r in rays])
+
+
+def knn_attack(knn, X, y=None, *, n_impostors=5, n_grid=28, growth=1.25, n_bisect=30):
+    """Search for the smallest L2 perturbation that changes each k-NN prediction.
+
+    Parameters
+    ----------
+    knn : CertifiedKNN
+        Fitted classifier to attack.
+    X : array-like of shape (n_queries, n_features)
+    y : array-like of shape (n_queries,), optional
+        True labels: misclassified points get norm 0; otherwise the attack changes the
+        prediction.
+    n_impostors : int
+        Other-class training points per query used to build rays.
+    n_grid, growth : int, float
+        Step lengths ``growth**j * ||ray||`` for j = -n_grid/2 .. n_grid/2 - 1 are tried.
+    n_bisect : int
+        Bisection steps that narrow the first flipping step of each ray.
+
+    Returns
+    -------
+    AttackResult
+    """
+    if not isinstance(knn, CertifiedKNN):
+        raise TypeError("knn_attack needs a fitted CertifiedKNN.")
+    check_is_fitted(knn)
+    X = validate_data(knn, X, reset=False, dtype=float)
+    clean = knn.predict(X)
+    predicted = np.searchsorted(knn.classes_, clean)
+    targets = _ray_targets(knn, X, predicted, n_impostors)
+    directions = targets - X[:, None, :]
+    scales = growth ** (np.arange(n_grid) - n_grid // 2)
+
+    def flips(steps):  # steps: (n_queries, n_rays, n_steps) multiples of each ray
+        points = X[:, None, None, :] + steps[..., None] * directions[:, :, None, :]
+        labels = knn.predict(points.reshape(-1, X.shape[1])).reshape(steps.shape)
+        return labels != clean[:, None, None]
+
+    n_queries, n_rays = directions.shape[:2]
+    grid = np.broadcast_to(scales, (n_queries, n_rays, n_grid))
+    flipped = flips(grid)
+    found = flipped.any(axis=2)
+    first = np.argmax(flipped, axis=2)
+    high = np.where(found, scales[first], np.inf)
+    low = np.where(first > 0, scales[np.maximum(first - 1, 0)], 0.0)
+    for _ in range(n_bisect):
+        middle = np.where(found, 0.5 * (low + high), 0.0)
+        flip = flips(middle[..., None])[..., 0]
+        high = np.where(found & flip, middle, high)
+        low = np.where(found & ~flip, middle, low)
+    lengths = np.where(found, np.linalg.norm(directions, axis=2) * np.where(found, high, 0.0),
+                       np.inf)
+    best = np.argmin(lengths, axis=1)
+    rows = np.arange(n_queries)
+    norms = lengths[rows, best]
+    success = np.isfinite(norms)
+    examples = X.copy()
+    examples[success] = (X + high[rows, best][:, None] * directions[rows, best])[success]
+    if y is not None:
+        y = np.asarray(y)
+        if y.shape != (n_queries,):
+            raise ValueError(f"y has shape {y.shape}; expected ({n_queries},).")
+        wrong = clean != y
+        norms[wrong], examples[wrong], success[wrong] = 0.0, X[wrong], True
+    return AttackResult(norms=norms, examples=examples, success=success)
