@@ -16,7 +16,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 demo: $(STAMP)
-	$(PY) -m robustdml.experiments.demo
+	$(PY) -m robustdml.experiments.robustness breast_cancer
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

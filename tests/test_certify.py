@@ -1,0 +1,163 @@
+"""Certificates against brute force, exact minimal perturbations and attacks (SPEC section 6)."""
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator
+from sklearn.datasets import make_blobs
+
+from robustdml import CertifiedKNN, LMNN, adversarial_margin, knn_attack, minimal_perturbation_1nn
+from robustdml.estimators import MahalanobisMixin
+from robustdml.evaluation import certify, noise_error
+
+
+class FixedMetric(MahalanobisMixin, BaseEstimator):
+    """A 'learner' that returns a given L, to certify under arbitrary metrics."""
+
+    def __init__(self, components=None):
+        self.components = components
+
+    def fit(self, X, y):
+        self.components_ = np.asarray(self.components, dtype=float)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+
+def naive_radius(X_train, y_train, z, predicted, k, M):
+    """SPEC section 6 literally, with loops and the margin primitive."""
+    s = (k + 1) // 2
+    d2 = np.einsum("ij,jk,ik->i", X_train - z, M, X_train - z)
+    nearest = np.argsort(d2, kind="stable")[:k]
+    if np.sum(y_train[nearest] == predicted) < s:
+        return 0.0
+    same = X_train[y_train == predicted]
+    t = []
+    for b in X_train[y_train != predicted]:
+        m = adversarial_margin(np.repeat(z[None], len(same), 0), same,
+                               np.repeat(b[None], len(same), 0), M=M)
+        t.append(np.sort(m)[::-1][s - 1])
+    return np.sort(t)[s - 1]
+
+
+def random_problem(seed, n_train=60, n_features=3, n_classes=3, rank=None):
+    rng = np.random.default_rng(seed)
+    X, y = make_blobs(n_samples=n_train + 25, n_features=n_features, centers=n_classes,
+                      cluster_std=2.5, random_state=seed)
+    L = rng.normal(size=(rank or n_features, n_features))
+    return X[:n_train], y[:n_train], X[n_train:], y[n_train:], L
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_radius_equals_naive_definition(k, seed, monkeypatch):
+    # small blocks force the pruned search through several steps
+    monkeypatch.setattr(certify, "CANDIDATE_BLOCK", 4)
+    X, y, X_test, _, L = random_problem(seed, rank=2 if seed == 2 else None)
+    knn = CertifiedKNN(k, FixedMetric(L)).fit(X, y)
+    radii = knn.certified_radius(X_test)
+    predicted = knn.predict(X_test)
+    M = L.T @ L
+    expected = [naive_radius(X, y, z, c, k, M) for z, c in zip(X_test, predicted)]
+    np.testing.assert_allclose(radii, expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+@pytest.mark.parametrize("seed", [3, 4])
+def test_no_attack_succeeds_inside_the_radius(k, seed):
+    X, y, X_test, y_test, L = random_problem(seed, n_train=80, n_features=4)
+    knn = CertifiedKNN(k, FixedMetric(L)).fit(X, y)
+    radii = knn.certified_radius(X_test)
+    attack = knn_attack(knn, X_test)
+    assert attack.success.all()
+    # every example is real: the prediction changed
+    assert np.all(knn.predict(attack.examples) != knn.predict(X_test))
+    np.testing.assert_allclose(np.linalg.norm(attack.examples - X_test, axis=1), attack.norms,
+                               rtol=1e-9)
+    assert np.all(attack.norms >= radii)
+    # random perturbations just inside the radius never flip the prediction
+    rng = np.random.default_rng(seed)
+    clean = knn.predict(X_test)
+    for _ in range(20):
+        direction = rng.normal(size=X_test.shape)
+        direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+        moved = X_test + 0.999 * radii[:, None] * direction
+        assert np.all(knn.predict(moved) == clean)
+    # and neither does moving toward the attack's own example, stopped inside the radius
+    toward = attack.examples - X_test
+    scale = np.where(attack.norms > 0, 0.999 * radii / np.maximum(attack.norms, 1e-300), 0.0)
+    assert np.all(knn.predict(X_test + scale[:, None] * toward) == clean)
+
+
+@pytest.mark.parametrize("seed", [5, 6, 7])
+def test_radius_below_exact_1nn_below_attack(seed):
+    X, y, X_test, _, L = random_problem(seed, n_train=70, n_features=3)
+    knn = CertifiedKNN(1, FixedMetric(L)).fit(X, y)
+    radii = knn.certified_radius(X_test)
+    exact, examples = minimal_perturbation_1nn(knn, X_test)
+    attack = knn_attack(knn, X_test)
+    assert np.all(radii <= exact + 1e-9)
+    assert np.all(exact <= attack.norms + 1e-9)
+    assert np.all(knn.predict(examples) != knn.predict(X_test))
+    np.testing.assert_allclose(np.linalg.norm(examples - X_test, axis=1), exact, rtol=1e-4,
+                               atol=1e-6)
+
+
+def test_exact_1nn_two_points_known_answer():
+    # one point per class on a line: the boundary is the bisector x = 1, Euclidean
+    X = np.array([[0.0, 0.0], [2.0, 0.0]])
+    y = np.array([0, 1])
+    knn = CertifiedKNN(1).fit(X, y)
+    exact, _ = minimal_perturbation_1nn(knn, [[-0.5, 3.0]])
+    assert exact[0] == pytest.approx(1.5)
+    assert knn.certified_radius([[-0.5, 3.0]])[0] == pytest.approx(1.5)
+    # M = diag(1, 0) (only x counts): same bisector, same answer
+    knn = CertifiedKNN(1, FixedMetric([[1.0, 0.0]])).fit(X, y)
+    assert minimal_perturbation_1nn(knn, [[-0.5, 3.0]])[0][0] == pytest.approx(1.5)
+
+
+def test_labels_zero_radius_for_mistakes_and_robust_error():
+    X, y, X_test, y_test, L = random_problem(8, n_train=60)
+    knn = CertifiedKNN(3, FixedMetric(L)).fit(X, y)
+    radii = knn.certified_radius(X_test, y_test)
+    wrong = knn.predict(X_test) != y_test
+    assert wrong.any() and np.all(radii[wrong] == 0)
+    errors = knn.certified_robust_error(X_test, y_test, [0.0, 0.5, np.inf])
+    assert errors[0] == pytest.approx(np.mean(radii <= 0))
+    assert errors[0] <= errors[1] <= errors[2] == 1.0
+    assert errors[0] >= wrong.mean()
+    attack = knn_attack(knn, X_test, y_test)
+    assert np.all(attack.norms[wrong] == 0)
+    assert np.all(attack.robust_error([0.0, 0.5]) <= errors[:2] + 1e-12)
+
+
+def test_lmnn_pl_certifies_larger_radii_than_lmnn():
+    X, y = make_blobs(n_samples=300, n_features=5, centers=3, cluster_std=3.0, random_state=0)
+    X = X / np.linalg.norm(X, axis=1, keepdims=True)
+    train, test = slice(0, 200), slice(200, 300)
+    medians = []
+    for weight in (0.0, 20.0):
+        knn = CertifiedKNN(3, LMNN(perturbation_weight=weight, perturbation_margin=0.2))
+        knn.fit(X[train], y[train])
+        medians.append(np.median(knn.certified_radius(X[test], y[test])))
+    assert medians[1] > medians[0]
+
+
+def test_certificate_errors():
+    X, y, X_test, _, _ = random_problem(9)
+    with pytest.raises(ValueError, match="odd"):
+        CertifiedKNN(2).fit(X, y).certified_radius(X_test)
+    with pytest.raises(ValueError, match="n_neighbors=1"):
+        minimal_perturbation_1nn(CertifiedKNN(3).fit(X, y), X_test)
+    with pytest.raises(ValueError, match="expected"):
+        CertifiedKNN(3).fit(X, y).certified_radius(X_test, [0, 1])
+
+
+def test_noise_error_grows_with_sigma_and_is_seeded():
+    X, y, X_test, y_test, _ = random_problem(10, n_train=60)
+    knn = CertifiedKNN(3).fit(X, y)
+    mean, std = noise_error(knn, X_test, y_test, [0.0, 1.0, 30.0], n_draws=4, random_state=0)
+    assert mean[0] == pytest.approx(1 - knn.score(X_test, y_test)) and std[0] == 0
+    assert mean[2] > mean[0]
+    again, _ = noise_error(knn, X_test, y_test, [0.0, 1.0, 30.0], n_draws=4, random_state=0)
+    np.testing.assert_array_equal(mean, again)
+    with pytest.raises(ValueError, match="sigmas"):
+        noise_error(knn, X_test, y_test, [-1.0])

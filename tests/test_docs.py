@@ -1,0 +1,32 @@
+"""The README's examples and the docstring examples run as written."""
+
+import doctest
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+
+import robustdml.estimators.lmnn
+import robustdml.evaluation.certify
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_python_blocks_run_in_order(capsys):
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    assert len(blocks) >= 2
+    namespace = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for block in blocks:
+            exec(compile(block, str(README), "exec"), namespace)
+    assert "lmnn-pl" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("module", [robustdml.estimators.lmnn, robustdml.evaluation.certify])
+def test_docstring_examples(module):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0
