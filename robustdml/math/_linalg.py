@@ -7,18 +7,31 @@ from scipy import sparse
 TRIPLET_BLOCK = 1 << 16
 
 
-def pair_scatter(X, rows, cols, weights):
-    """``sum_t weights[t] (x_rows[t] - x_cols[t]) (x_rows[t] - x_cols[t])^T`` without a loop.
+class PairPattern:
+    """A fixed list of weighted pairs (rows[t], cols[t]) over n points.
 
-    The sum equals ``X^T (D - W - W^T) X`` for the sparse pair-weight matrix ``W`` and its
-    degree matrix ``D``, so the cost is one sparse product and two p x n x p products,
-    independent of how many pairs repeat a point.
+    ``scatter(X, w)`` is ``sum_t w[t] (x_rows[t] - x_cols[t]) (x_rows[t] - x_cols[t])^T``. It
+    equals ``X^T (D - W - W^T) X`` for the sparse pair-weight matrix W and its degree matrix D,
+    so it costs one sparse product and two p x n x p products. The sparsity pattern of W is
+    sorted once here; each call only sums the new weights into it.
     """
-    n = X.shape[0]
-    W = sparse.csr_array((weights, (rows, cols)), shape=(n, n))
-    degree = (np.bincount(rows, weights, minlength=n) + np.bincount(cols, weights, minlength=n))
-    cross = X.T @ (W @ X)
-    return X.T @ (degree[:, None] * X) - cross - cross.T
+
+    def __init__(self, rows, cols, n_samples):
+        rows = np.asarray(rows, dtype=np.int64)
+        cols = np.asarray(cols, dtype=np.int64)
+        unique, self.inverse = np.unique(rows * n_samples + cols, return_inverse=True)
+        self.rows, self.cols = np.divmod(unique, n_samples)
+        self.indptr = np.searchsorted(self.rows, np.arange(n_samples + 1))
+        self.n_samples = n_samples
+
+    def scatter(self, X, weights):
+        data = np.bincount(self.inverse.ravel(), weights, minlength=self.rows.size)
+        W = sparse.csr_array((data, self.cols, self.indptr),
+                             shape=(self.n_samples, self.n_samples))
+        degree = (np.bincount(self.rows, data, minlength=self.n_samples)
+                  + np.bincount(self.cols, data, minlength=self.n_samples))
+        cross = X.T @ (W @ X)
+        return X.T @ (degree[:, None] * X) - cross - cross.T
 
 
 def rowwise_sq_dist(Z, rows, cols):

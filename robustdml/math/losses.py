@@ -11,7 +11,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ._linalg import pair_scatter, rowwise_sq_dist, smooth_hinge
+from ._linalg import TRIPLET_BLOCK, rowwise_sq_dist, smooth_hinge
 from .margin import DEGENERACY_EPS, margin_from_gap
 
 
@@ -61,23 +61,29 @@ class TripletGeometry:
     def direction_sq_norm(self):
         """q = ||M (target - impostor)||^2, per triplet."""
         mapped = self.embedded @ self.L  # rows x_i^T M
-        return rowwise_sq_dist(mapped, self.triplets.targets, self.triplets.impostors)
+        if self.triplets.blocks is None:
+            return rowwise_sq_dist(mapped, self.triplets.targets, self.triplets.impostors)
+        # every target x every impostor of an anchor: one small matrix product per anchor
+        sq_norm = np.einsum("ij,ij->i", mapped, mapped)
+        parts = []
+        for targets, impostors in self.triplets.blocks:
+            step = max(1, TRIPLET_BLOCK // (targets.shape[1] * impostors.shape[1]))
+            for start in range(0, len(targets), step):
+                t, i = targets[start:start + step], impostors[start:start + step]
+                q = (sq_norm[t][:, :, None] + sq_norm[i][:, None, :]
+                     - 2.0 * np.einsum("akp,avp->akv", mapped[t], mapped[i]))
+                parts.append(np.maximum(q, 0.0).ravel())
+        return np.concatenate(parts)
 
     def margin(self, eps=DEGENERACY_EPS):
         """Adversarial margin of every triplet (SPEC section 2)."""
         return margin_from_gap(self.gap, self.direction_sq_norm, eps)
 
-    def scatter(self, pull_weights=None, push_weights=None):
+    def scatter(self, pull_weights, push_weights):
         """Gradient of ``sum_B w d2_M(pull pair) + sum w d2_M(push pair)`` w.r.t. M."""
-        rows, cols, weights = [], [], []
-        for pairs, w in ((self.triplets.pull_pairs, pull_weights),
-                         (self.triplets.push_pairs, push_weights)):
-            if w is not None:
-                rows.append(pairs[:, 0])
-                cols.append(pairs[:, 1])
-                weights.append(w)
-        return pair_scatter(self.X, np.concatenate(rows), np.concatenate(cols),
-                            np.concatenate(weights))
+        return self.triplets.pair_pattern.scatter(
+            self.X, np.concatenate([np.broadcast_to(pull_weights, len(self.triplets.pull_pairs)),
+                                    push_weights]))
 
     def per_pull_pair(self, triplet_weights):
         """Sum per-triplet weights onto the triplets' (anchor, target) pairs."""
@@ -162,9 +168,7 @@ class PerturbationLoss(TripletLoss):
         half_a = 0.5 * a * coef
         gradient = geometry.scatter(pull_weights=geometry.per_pull_pair(half_a),
                                     push_weights=-geometry.per_push_pair(half_a))
-        triplets = geometry.triplets
-        spread = pair_scatter(geometry.X, triplets.targets, triplets.impostors,
-                              0.25 * a ** 2 * coef)
+        spread = geometry.triplets.spread_pattern.scatter(geometry.X, 0.25 * a ** 2 * coef)
         cross = geometry.M @ spread
         return value, gradient + cross + cross.T
 

@@ -2,14 +2,18 @@
 
 A triplet set is stored as its two pair lists, (anchor, target) pulls and (anchor, impostor)
 pushes, plus for every triplet the index of its pull pair and of its push pair. Distances are
-then computed once per pair, not once per triplet, and gradients are assembled from pair weights.
+then computed once per pair, not once per triplet, and gradients are assembled from pair weights
+through sparsity patterns built once per triplet set.
 """
 
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
+
+from ._linalg import PairPattern
 
 
 @dataclass(frozen=True)
@@ -25,12 +29,20 @@ class TripletSet:
     pull_index, push_index : ndarray of shape (n_triplets,)
         For each triplet, the row of its (anchor, target) pair in ``pull_pairs`` and of its
         (anchor, impostor) pair in ``push_pairs``; both pairs share the anchor.
+    n_samples : int
+        Number of rows of the data matrix the indices refer to.
+    blocks : tuple of (targets, impostors) or None
+        When the triplets are every target x every impostor of each anchor, in that order, block
+        after block: per block, ``targets`` (n_anchors, k) and ``impostors`` (n_anchors, v).
+        Lets per-triplet quantities be computed per anchor with batched products.
     """
 
     pull_pairs: np.ndarray
     push_pairs: np.ndarray
     pull_index: np.ndarray
     push_index: np.ndarray
+    n_samples: int
+    blocks: tuple = None
 
     def __post_init__(self):
         if not np.array_equal(self.pull_pairs[self.pull_index, 0],
@@ -38,8 +50,11 @@ class TripletSet:
             raise ValueError("Each triplet's pull and push pairs must share the anchor.")
 
     @classmethod
-    def from_indices(cls, anchors, targets, impostors):
-        """Build a triplet set from explicit (anchor, target, impostor) index arrays."""
+    def from_indices(cls, anchors, targets, impostors, n_samples=None):
+        """Build a triplet set from explicit (anchor, target, impostor) index arrays.
+
+        ``n_samples`` defaults to the largest index + 1.
+        """
         anchors, targets, impostors = (np.asarray(a, dtype=np.intp).ravel()
                                        for a in (anchors, targets, impostors))
         if not anchors.shape == targets.shape == impostors.shape:
@@ -48,12 +63,25 @@ class TripletSet:
                                            return_inverse=True)
         push_pairs, push_index = np.unique(np.column_stack([anchors, impostors]), axis=0,
                                            return_inverse=True)
+        if n_samples is None:
+            n_samples = int(max(anchors.max(), targets.max(), impostors.max())) + 1
         return cls(pull_pairs.reshape(-1, 2), push_pairs.reshape(-1, 2),
-                   pull_index.ravel(), push_index.ravel())
+                   pull_index.ravel(), push_index.ravel(), n_samples)
 
     @property
     def n_triplets(self):
         return self.pull_index.shape[0]
+
+    @cached_property
+    def pair_pattern(self):
+        """Pattern of the pull pairs followed by the push pairs."""
+        pairs = np.vstack([self.pull_pairs, self.push_pairs])
+        return PairPattern(pairs[:, 0], pairs[:, 1], self.n_samples)
+
+    @cached_property
+    def spread_pattern(self):
+        """Pattern of the (target, impostor) pair of every triplet."""
+        return PairPattern(self.targets, self.impostors, self.n_samples)
 
     @property
     def anchors(self):
@@ -132,10 +160,10 @@ def build_triplets(X, y, n_neighbors=3, n_impostors=10, *, anchors=None, candida
     if not pull_blocks:
         raise ValueError("No triplet can be formed: a class needs at least two points and "
                          "there must be at least two classes.")
-    return _combine_blocks(pull_blocks, push_blocks)
+    return _combine_blocks(pull_blocks, push_blocks, len(X))
 
 
-def _combine_blocks(pull_blocks, push_blocks):
+def _combine_blocks(pull_blocks, push_blocks, n_samples):
     """All target x impostor combinations of each anchor, block by block."""
     pull_pairs, push_pairs, pull_index, push_index = [], [], [], []
     n_pull = n_push = 0
@@ -151,4 +179,6 @@ def _combine_blocks(pull_blocks, push_blocks):
         n_pull += n_anchor * k
         n_push += n_anchor * v
     return TripletSet(np.concatenate(pull_pairs), np.concatenate(push_pairs),
-                      np.concatenate(pull_index), np.concatenate(push_index))
+                      np.concatenate(pull_index), np.concatenate(push_index), n_samples,
+                      blocks=tuple((targets, impostors) for (_, targets), (_, impostors)
+                                   in zip(pull_blocks, push_blocks)))
