@@ -16,7 +16,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 demo: $(STAMP)
-	$(PY) -m robustdml.experiments.robustness breast_cancer
+	$(VENV)/bin/robustdml reproduce --suite quick --jobs 2 --out results
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,132 @@
+"""The ``robustdml`` command: ``reproduce`` the study, list ``datasets``, rebuild a ``report``."""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .datasets import SPECS, SUITES, DataUnavailable, available
+from .experiments.protocol import ProtocolConfig, default_methods
+from .experiments.report import write_reports
+from .experiments.runner import reproduce
+from .experiments.store import ConfigMismatch, ResultsLocked, ResultStore
+
+#: Splits and random-search budget of each suite when not given on the command line.
+SUITE_DEFAULTS = {"quick": {"splits": 3, "budget": 4}, "paper16": {"splits": 20, "budget": 8}}
+
+
+def _names(text):
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _command_reproduce(args):
+    if args.australian:
+        os.environ["ROBUSTDML_AUSTRALIAN"] = str(Path(args.australian).resolve())
+    datasets = _names(args.datasets) if args.datasets else SUITES[args.suite]
+    unknown = [name for name in datasets if name not in SPECS]
+    if unknown:
+        raise SystemExit(f"robustdml: unknown data set(s) {', '.join(unknown)}; "
+                         "see 'robustdml datasets'.")
+    all_methods = default_methods()
+    method_names = _names(args.methods) if args.methods else list(all_methods)
+    unknown = [name for name in method_names if name not in all_methods]
+    if unknown:
+        raise SystemExit(f"robustdml: unknown method(s) {', '.join(unknown)}; choose from "
+                         f"{', '.join(all_methods)}.")
+    defaults = SUITE_DEFAULTS[args.suite]
+    config = ProtocolConfig(n_splits=args.splits or defaults["splits"],
+                            budget=args.budget or defaults["budget"], seed=args.seed,
+                            preprocessing=args.preprocessing)
+    summary = reproduce(datasets, {name: all_methods[name] for name in method_names}, config,
+                        args.out, jobs=args.jobs, backend=args.backend,
+                        scheduler=args.scheduler, progress=not args.quiet)
+    print(f"\n{summary.computed} records computed, {summary.reused} reused, "
+          f"{len(summary.failures)} failed.")
+    if summary.reports:
+        out = Path(args.out)
+        print(f"Tables: {out / 'report.md'} (Markdown), {out / 'summary.csv'}, "
+              f"{out / 'results.csv'}")
+        plots = [p for p in summary.reports if p.suffix == ".png"]
+        if plots:
+            print(f"Plots:  {len(plots)} PNG files in {out / 'plots'} "
+                  f"(summary: {out / 'plots' / 'summary.png'})")
+        else:
+            print("Plots:  none (install matplotlib: pip install 'robustdml[plots]')")
+    for failure in summary.failures:
+        print(f"FAILED {failure['dataset']} / {failure['method']} / split {failure['split']}: "
+              f"{failure['error']}", file=sys.stderr)
+    return 1 if summary.failures else 0
+
+
+def _command_datasets(args):
+    print(f"{'name':<20} {'n':>6} {'p':>5} {'classes':>7}  {'here':<4}  source")
+    for name, spec in SPECS.items():
+        ok, why = available(name)
+        if ok:
+            from .datasets import load
+            data = load(name)
+            print(f"{name:<20} {data.n_samples:>6} {data.n_features:>5} {data.n_classes:>7}  "
+                  f"{'yes':<4}  {spec.source}; licence: {spec.licence}")
+        else:
+            print(f"{name:<20} {'-':>6} {'-':>5} {'-':>7}  {'no':<4}  {spec.source}\n"
+                  f"{'':<20} to get it: {why}")
+    print("\nSuites: " + "; ".join(f"{suite}: {', '.join(names)}"
+                                   for suite, names in SUITES.items()))
+    return 0
+
+
+def _command_report(args):
+    store = ResultStore(args.out)
+    paths = write_reports(store.records(), store.root, store.saved_config())
+    print("Wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="robustdml", description="Robust distance metric learning: reproduce the study "
+        "of Yang et al. (certified robustness of DML) on offline data sets.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("reproduce", help="run the study and write tables and plots")
+    run.add_argument("--suite", choices=sorted(SUITES), default="quick",
+                     help="data sets to run (default quick: %(default)s)")
+    run.add_argument("--datasets", help="comma-separated names instead of a suite")
+    run.add_argument("--methods", help="comma-separated subset of euclidean,lmnn,lmnn-pl,nca")
+    run.add_argument("--splits", type=int, help="random 70/30 splits per data set "
+                     "(default: 3 for quick, 20 for paper16)")
+    run.add_argument("--budget", type=int, help="random-search candidates per tuned method "
+                     "(default: 4 for quick, 8 for paper16)")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--preprocessing", choices=["train", "whole"], default="train",
+                     help="fit the preprocessing on the training part (default) or, as the "
+                     "authors did, on the whole data set")
+    run.add_argument("--out", default="results", help="results directory (default %(default)s)")
+    run.add_argument("--jobs", type=int, default=1, help="parallel cells (-1: all cores)")
+    run.add_argument("--backend", choices=["loky", "dask", "threading", "sequential"],
+                     default="loky")
+    run.add_argument("--scheduler", help="Dask scheduler address, with --backend dask")
+    run.add_argument("--australian", help="path to the authors' Australian.mat")
+    run.add_argument("--quiet", action="store_true", help="no progress display")
+    run.set_defaults(handler=_command_reproduce)
+
+    listing = commands.add_parser("datasets", help="list data sets and whether they are here")
+    listing.set_defaults(handler=_command_datasets)
+
+    report = commands.add_parser("report", help="rebuild tables and plots from stored records")
+    report.add_argument("--out", default="results")
+    report.set_defaults(handler=_command_report)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ResultsLocked, ConfigMismatch, DataUnavailable, ValueError, ImportError) as error:
+        print(f"robustdml: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

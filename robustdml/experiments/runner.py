@@ -1,0 +1,142 @@
+"""Run the study: every (data set, method, split) cell, in parallel, resumable.
+
+Cells run through joblib (local processes by default, or an existing Dask cluster); each record
+comes back to this process and is written atomically as soon as it arrives, so a killed run
+loses only the cells in flight, and a rerun skips every record already stored.
+"""
+
+import contextlib
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+
+from joblib import Parallel, delayed, parallel_config
+
+from ..datasets import load
+from .protocol import ProtocolConfig, run_cell
+from .report import write_reports
+from .store import ResultStore
+
+
+@dataclass
+class RunSummary:
+    """What a run did: records computed and reused, failures, and the files it wrote."""
+
+    computed: int = 0
+    reused: int = 0
+    failures: list = field(default_factory=list)
+    reports: list = field(default_factory=list)
+
+
+def _cell(dataset_name, method, split, config, environment):
+    """One cell in a worker: returns the record, or the error as text."""
+    os.environ.update(environment)
+    try:
+        return run_cell(load(dataset_name), method, split, config)
+    except Exception as error:  # reported by the driver, the run goes on
+        return {"dataset": dataset_name, "method": method.name, "split": split,
+                "error": f"{type(error).__name__}: {error}",
+                "traceback": traceback.format_exc()}
+
+
+@contextlib.contextmanager
+def _backend(backend, scheduler):
+    if backend == "dask":
+        if not scheduler:
+            raise ValueError("--backend dask needs --scheduler ADDRESS of a running Dask "
+                             "scheduler (e.g. tcp://host:8786; start one with 'dask scheduler'"
+                             " and 'dask worker ADDRESS').")
+        try:
+            from dask.distributed import Client
+        except ImportError as error:
+            raise ImportError("The dask backend needs dask.distributed: "
+                              "pip install 'robustdml[distributed]'") from error
+        with Client(scheduler) as client, parallel_config(backend="dask"):
+            yield client
+    elif backend in ("loky", "threading", "sequential"):
+        with parallel_config(backend=backend):
+            yield None
+    else:
+        raise ValueError(f"Unknown backend {backend!r}; use loky, dask, threading or "
+                         "sequential.")
+
+
+def _progress(total, enabled):
+    """A tqdm bar on a terminal when tqdm is installed, else one line per finished cell."""
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit="cell", file=sys.stderr, dynamic_ncols=True)
+
+
+def reproduce(datasets, methods, config=None, out="results", *, jobs=1, backend="loky",
+              scheduler=None, progress=True, log=print):
+    """Run every missing (data set, method, split) cell and write the reports.
+
+    Parameters
+    ----------
+    datasets : list of str
+        Registry names (see ``robustdml datasets``).
+    methods : dict of name -> :class:`~robustdml.experiments.protocol.Method`
+    config : ProtocolConfig, optional
+    out : path
+        Results directory; records already there (same configuration) are reused.
+    jobs : int
+        Parallel cells (-1: all cores, or all workers of a Dask cluster).
+    backend : {"loky", "dask", "threading", "sequential"}
+    scheduler : str, optional
+        Address of a Dask scheduler, with ``backend="dask"``.
+    progress : bool
+        Show a progress bar (tqdm) or per-cell lines.
+    log : callable
+        Where messages go.
+
+    Returns
+    -------
+    RunSummary
+    """
+    config = config or ProtocolConfig()
+    summary = RunSummary()
+    store = ResultStore(out)
+    with store:
+        store.check_config(config.to_dict())
+        for name in datasets:
+            load(name)  # fail early, with the message that says what to install
+        cells = [(d, m, s) for d in datasets for m in methods for s in range(config.n_splits)]
+        todo = [cell for cell in cells if not store.has(*cell)]
+        summary.reused = len(cells) - len(todo)
+        log(f"{len(cells)} cells ({len(datasets)} data sets x {len(methods)} methods x "
+            f"{config.n_splits} splits): {summary.reused} already in {store.root}, "
+            f"{len(todo)} to run with {jobs} job(s) on {backend}.")
+        environment = {key: value for key, value in os.environ.items()
+                       if key.startswith("ROBUSTDML_")}
+        bar = _progress(len(todo), progress)
+        start = time.perf_counter()
+        with _backend(backend, scheduler):
+            results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
+                delayed(_cell)(d, methods[m], s, config, environment) for d, m, s in todo)
+            for done, record in enumerate(results, 1):
+                label = f"{record['dataset']} / {record['method']} / split {record['split']}"
+                if "error" in record:
+                    summary.failures.append(record)
+                    log(f"FAILED {label}: {record['error']}")
+                else:
+                    store.save(record)
+                    summary.computed += 1
+                if bar is not None:
+                    bar.set_postfix_str(label, refresh=False)
+                    bar.update()
+                elif progress and "error" not in record:
+                    log(f"[{done}/{len(todo)} {time.perf_counter() - start:.0f}s] {label}: "
+                        f"clean error {record['clean_error']:.3f}")
+        if bar is not None:
+            bar.close()
+        records = store.records()
+        if records:
+            summary.reports = write_reports(records, store.root, config.to_dict())
+    return summary

@@ -1,0 +1,114 @@
+"""Results that survive: one JSON record per cell, written atomically, and a run lock.
+
+Layout of a results directory::
+
+    config.json                          the protocol configuration of every record here
+    records/<dataset>/<method>/split-<r>.json
+    .lock                                held by the run that is writing here
+"""
+
+import errno
+import fcntl
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+class ResultsLocked(RuntimeError):
+    """Another run holds the results directory."""
+
+
+class ConfigMismatch(ValueError):
+    """The results directory holds records made with another protocol configuration."""
+
+
+def write_json_atomic(path, content):
+    """Write JSON so that ``path`` holds either its old content or all of the new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                         suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            json.dump(content, stream, indent=1, sort_keys=True)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class ResultStore:
+    """Records of one results directory."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+        self._lock_handle = None
+
+    def record_path(self, dataset, method, split):
+        return self.root / "records" / dataset / method / f"split-{split:03d}.json"
+
+    def has(self, dataset, method, split):
+        return self.record_path(dataset, method, split).is_file()
+
+    def save(self, record):
+        write_json_atomic(self.record_path(record["dataset"], record["method"], record["split"]),
+                          record)
+
+    def records(self):
+        """Every stored record; unreadable files are reported, not silently skipped."""
+        found = []
+        for path in sorted((self.root / "records").glob("*/*/split-*.json")):
+            try:
+                found.append(json.loads(path.read_text()))
+            except (OSError, json.JSONDecodeError) as error:
+                raise ValueError(f"Damaged record {path}: {error}. Delete it and rerun to "
+                                 "recompute that cell.") from error
+        return found
+
+    def check_config(self, config_dict):
+        """Save the configuration, or make sure it equals the one already saved."""
+        path = self.root / "config.json"
+        if path.is_file():
+            saved = json.loads(path.read_text())
+            if saved != config_dict:
+                changed = sorted(key for key in set(saved) | set(config_dict)
+                                 if saved.get(key) != config_dict.get(key))
+                raise ConfigMismatch(
+                    f"{self.root} holds results of another configuration (differs in: "
+                    f"{', '.join(changed)}). Use another --out, or the saved settings.")
+        else:
+            write_json_atomic(path, config_dict)
+
+    def saved_config(self):
+        path = self.root / "config.json"
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def __enter__(self):
+        """Hold the directory's lock for the duration of a run."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle = open(self.root / ".lock", "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            if error.errno in (errno.EAGAIN, errno.EACCES):
+                raise ResultsLocked(
+                    f"Another robustdml run (pid {holder}) is writing to {self.root}; wait for "
+                    "it to finish or choose another --out.") from None
+            raise
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._lock_handle = handle
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self._lock_handle, fcntl.LOCK_UN)
+        self._lock_handle.close()
+        self._lock_handle = None
