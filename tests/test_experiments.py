@@ -1,0 +1,180 @@
+"""The study runner: no test leakage, resumable atomic records, reports, CLI, Dask."""
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from robustdml.cli import main
+from robustdml.datasets import load
+from robustdml.experiments import protocol
+from robustdml.experiments.protocol import Method, ProtocolConfig, default_methods, run_cell
+from robustdml.experiments.report import compare, markdown_report, write_reports
+from robustdml.experiments.runner import reproduce
+from robustdml.experiments.store import ConfigMismatch, ResultsLocked, ResultStore
+
+TINY = ProtocolConfig(n_splits=2, budget=2, cv_folds=3, noise_draws=1, attack_points=20)
+
+
+class SpyLearner(TransformerMixin, BaseEstimator):
+    """Identity metric that remembers every matrix it was fitted on."""
+
+    seen = []
+
+    def __init__(self, scale=1.0):
+        self.scale = scale
+
+    def fit(self, X, y):
+        SpyLearner.seen.append(np.array(X))
+        self.components_ = self.scale * np.eye(X.shape[1])
+        return self
+
+    def transform(self, X):
+        return X @ self.components_.T
+
+
+@pytest.mark.parametrize("preprocessing", ["train", "whole"])
+def test_no_test_point_reaches_tuning_or_training(preprocessing):
+    SpyLearner.seen = []
+    data = load("wine")
+    config = ProtocolConfig(n_splits=1, budget=3, cv_folds=3, noise_draws=1, attack_points=5,
+                            preprocessing=preprocessing)
+    record = run_cell(data, Method("spy", SpyLearner(), {"scale": [1.0, 2.0, 3.0]}), 0, config)
+    train, test = protocol.split_indices(data, 0, config)
+    prep = protocol.preprocessing().fit(data.X if preprocessing == "whole" else data.X[train])
+    train_rows = {row.tobytes() for row in prep.transform(data.X[train])}
+    test_rows = {row.tobytes() for row in prep.transform(data.X[test])}
+    assert len(SpyLearner.seen) == 3 * 3 + 1  # 3 candidates x 3 folds, then the refit
+    for X in SpyLearner.seen:
+        rows = {row.tobytes() for row in X}
+        assert rows <= train_rows and not rows & test_rows
+    assert SpyLearner.seen[-1].shape[0] == len(train)
+    assert record["n_test"] == len(test) and record["params"]["scale"] in (1.0, 2.0, 3.0)
+
+
+def test_preprocessing_fitted_on_training_part_only(monkeypatch):
+    fitted = []
+    original = protocol.preprocessing
+
+    def spy(pca_components=None):
+        pipeline = original(pca_components)
+        fit = pipeline.fit
+        pipeline.fit = lambda X, *a, **k: (fitted.append(len(X)), fit(X, *a, **k))[1]
+        return pipeline
+
+    monkeypatch.setattr(protocol, "preprocessing", spy)
+    data = load("iris")
+    run_cell(data, default_methods()["euclidean"], 0, TINY)
+    assert fitted == [len(protocol.split_indices(data, 0, TINY)[0])]
+
+
+def test_record_contents():
+    record = run_cell(load("iris"), default_methods()["lmnn-pl"], 1, TINY)
+    assert set(record["params"]) == {"pull_weight", "perturbation_weight", "perturbation_margin"}
+    assert set(record["noise_error"]) == {f"{s:g}" for s in TINY.sigmas}
+    assert set(record["certified_error"]) == set(record["empirical_error"]) == {
+        f"{r:g}" for r in TINY.radii}
+    errors = [record["certified_error"][f"{r:g}"] for r in TINY.radii]
+    assert errors == sorted(errors) and errors[0] >= record["clean_error"] - 1e-12
+    # the certified error bounds the attack's error at every radius (on the attacked subset,
+    # a different sample, so only a loose check here; tests/test_certify.py checks it exactly)
+    assert record["median_certified_radius"] >= 0 and record["median_attack_norm"] >= 0
+    assert record["attack_points"] == TINY.attack_points
+    json.dumps(record)
+
+
+def test_resume_skips_finished_records_and_keeps_config(tmp_path):
+    methods = {name: default_methods()[name] for name in ("euclidean", "lmnn")}
+    first = reproduce(["iris"], methods, TINY, tmp_path, progress=False, log=lambda *_: None)
+    assert first.computed == 4 and first.reused == 0 and not first.failures
+    store = ResultStore(tmp_path)
+    before = {(r["method"], r["split"]): r for r in store.records()}
+    store.record_path("iris", "lmnn", 1).unlink()
+    (tmp_path / "records" / "iris" / "lmnn" / ".split-001.json.123.tmp").write_text("{")
+    second = reproduce(["iris"], methods, TINY, tmp_path, progress=False, log=lambda *_: None)
+    assert second.computed == 1 and second.reused == 3
+    after = {(r["method"], r["split"]): r for r in store.records()}
+    for key in before:  # recomputed or not, the numbers are the same (seeded)
+        assert after[key]["clean_error"] == before[key]["clean_error"]
+        assert after[key]["certified_error"] == before[key]["certified_error"]
+    with pytest.raises(ConfigMismatch, match="budget"):
+        reproduce(["iris"], methods, ProtocolConfig(n_splits=2, budget=3), tmp_path,
+                  progress=False, log=lambda *_: None)
+
+
+def test_a_second_run_on_the_same_directory_is_refused(tmp_path):
+    with ResultStore(tmp_path):
+        with pytest.raises(ResultsLocked, match="Another robustdml run"):
+            with ResultStore(tmp_path):
+                pass
+    with ResultStore(tmp_path):  # released after the first run
+        pass
+
+
+def test_reports_from_stored_records(tmp_path):
+    records = []
+    for split in range(5):
+        for method, error in (("lmnn-pl", 0.10), ("lmnn", 0.20), ("euclidean", 0.10)):
+            records.append({"dataset": "toy", "method": method, "split": split,
+                            "clean_error": error + 0.01 * (split % 2) * (method == "lmnn"),
+                            "certified_error": {"0.1": error + 0.1},
+                            "median_certified_radius": 1.0 - error})
+    text = markdown_report(records)
+    assert "**0.1000 +- 0.0000**" in text          # best in bold
+    assert "0.2040 +- 0.0049" in text               # mean +- std of lmnn
+    assert "| clean_error | 0/1/0 | 1/0/0 |" in text  # tie with euclidean, win over lmnn
+    assert "| median_certified_radius | 0/1/0 | 1/0/0 |" in text
+    paths = write_reports(records, tmp_path)
+    assert (tmp_path / "report.md").is_file() and (tmp_path / "summary.csv").is_file()
+    assert (tmp_path / "plots" / "toy.png").is_file() and (tmp_path / "plots" / "summary.png") \
+        in paths
+    summary = (tmp_path / "summary.csv").read_text().splitlines()
+    assert summary[0].startswith("dataset,method,metric") and len(summary) == 1 + 3 * 3
+
+
+def test_paired_comparison():
+    assert compare({0: 0.1, 1: 0.2, 2: 0.15}, {0: 0.3, 1: 0.41, 2: 0.36}) == "win"
+    assert compare({0: 0.3, 1: 0.41, 2: 0.36}, {0: 0.1, 1: 0.2, 2: 0.15}) == "loss"
+    assert compare({0: 0.1, 1: 0.3}, {0: 0.3, 1: 0.1}) == "tie"
+    assert compare({0: 0.1}, {0: 0.3}) is None
+
+
+def test_cli_end_to_end(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["reproduce", "--datasets", "iris", "--methods", "euclidean,lmnn-pl",
+                 "--splits", "2", "--budget", "1", "--out", str(out), "--quiet"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "4 records computed" in printed and str(out / "report.md") in printed
+    assert "summary.png" in printed
+    assert len(list((out / "records").glob("*/*/*.json"))) == 4
+    assert main(["report", "--out", str(out)]) == 0
+    with pytest.raises(SystemExit, match="unknown data set"):
+        main(["reproduce", "--datasets", "nope", "--out", str(out)])
+    assert main(["datasets"]) == 0
+    listing = capsys.readouterr().out
+    assert "balance_scale" in listing and "paper16" in listing
+
+
+def test_cli_reports_a_locked_directory(tmp_path, capsys):
+    with ResultStore(tmp_path):
+        code = main(["reproduce", "--datasets", "iris", "--methods", "euclidean",
+                     "--splits", "1", "--out", str(tmp_path), "--quiet"])
+    assert code == 2 and "Another robustdml run" in capsys.readouterr().err
+
+
+def test_dask_backend_on_a_local_cluster(tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        summary = reproduce(["iris"], {"euclidean": default_methods()["euclidean"]}, TINY,
+                            tmp_path, jobs=-1, backend="dask", scheduler=cluster.scheduler_address,
+                            progress=False, log=lambda *_: None)
+    assert summary.computed == 2 and not summary.failures
+    local = run_cell(load("iris"), default_methods()["euclidean"], 0, TINY)
+    stored = json.loads(ResultStore(tmp_path).record_path("iris", "euclidean", 0).read_text())
+    assert stored["certified_error"] == local["certified_error"]
+    with pytest.raises(ValueError, match="--scheduler"):
+        reproduce(["iris"], {}, TINY, tmp_path / "x", backend="dask", progress=False,
+                  log=lambda *_: None)
