@@ -133,7 +133,7 @@ SPECS = {spec.name: spec for spec in [
 ]}
 
 SUITES = {
-    "quick": ["iris", "wine", "breast_cancer", "balance_scale"],
+    "quick": ["iris", "wine", "breast_cancer", "digits", "balance_scale", "waveform"],
     "paper16": ["australian", "iris", "wine", "breast_cancer", "sonar", "ionosphere", "glass",
                 "pima", "heart", "liver", "vehicle", "segment", "balance_scale", "waveform",
                 "letter", "fashion_mnist_5000"],

@@ -18,7 +18,10 @@ from ..math import DEGENERACY_EPS, margin_from_gap
 
 #: Query points whose distances to all training points are held in memory at once.
 QUERY_BLOCK = 64
-#: Other-class points whose exact t(b) is computed per step of the pruned search.
+#: Other-class points whose exact t(b) is computed per step of the pruned search: the first
+#: step takes FIRST_BLOCK, each next step twice as many, up to CANDIDATE_BLOCK (the radius is
+#: usually settled by the first few nearest other-class points).
+FIRST_BLOCK = 16
 CANDIDATE_BLOCK = 256
 
 
@@ -77,20 +80,22 @@ class MetricGeometry:
         best = np.full(s, np.inf)  # s smallest t(b) seen, sorted
         n_seen = 0
         order = np.empty(0, dtype=np.intp)
+        block_size = min(FIRST_BLOCK, CANDIDATE_BLOCK)
         while n_seen < other.size:
-            if n_seen >= order.size:  # extend the sorted prefix of candidates geometrically
-                size = min(other.size, max(CANDIDATE_BLOCK, 4 * order.size))
+            if n_seen + block_size > order.size < other.size:  # sort a longer prefix
+                size = min(other.size, max(4 * order.size, n_seen + block_size, 256))
                 part = np.argpartition(d_other, size - 1)[:size] if size < other.size \
                     else np.arange(other.size)
                 order = part[np.argsort(d_other[part], kind="stable")]
-            block = order[n_seen:n_seen + CANDIDATE_BLOCK]
+            block = order[n_seen:n_seen + block_size]
+            block_size = min(2 * block_size, CANDIDATE_BLOCK)
             nearest = d_other[block[0]]
             lower = ((nearest - d_s) * (nearest + d_s)
                      / (2.0 * (self.lipschitz * (nearest + d_s) + root_eps)))
             if lower >= best[-1]:
                 break
             m = self.margins(sq_dist, same, other[block])
-            t = -np.partition(-m, s - 1, axis=0)[s - 1]
+            t = m.max(axis=0) if s == 1 else -np.partition(-m, s - 1, axis=0)[s - 1]
             best = np.sort(np.concatenate([best, t]))[:s]
             n_seen += block.size
         return float(best[-1])
