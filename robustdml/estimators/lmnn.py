@@ -165,10 +165,11 @@ class LMNN(MahalanobisMixin, BaseEstimator):
         X, y = validate_data(self, X, y, ensure_min_samples=2, dtype=float)
         check_classification_targets(y)
         if np.unique(y).size < 2:
-            raise ValueError("LMNN needs at least two classes in y; got only "
-                             f"{np.unique(y)[0]!r}. Metric learning separates classes.")
+            raise ValueError(f"LMNN needs at least two classes in y; got only {np.unique(y)[0]}."
+                             " Metric learning separates classes.")
         L0 = self._initial_components(X, y)
         triplets = build_triplets(X, y, self.n_neighbors, self.n_impostors)
+        self._check_scale(X, triplets)
         self.n_triplets_ = triplets.n_triplets
         smoothing = self.smoothing if self.solver == "lbfgs" else 0.0
         objective = TripletObjective(X, triplets, self.losses(), smoothing=smoothing)
@@ -177,11 +178,11 @@ class LMNN(MahalanobisMixin, BaseEstimator):
         start = time.perf_counter()
         report = self._progress_reporter(start)
         if self.solver == "pgd":
-            L, n_iter, converged, values = projected_subgradient(
+            L, n_iter, converged, values, message = projected_subgradient(
                 objective.value_and_gradient_M, L0, max_iter=self.max_iter, tol=tol,
                 callback=report)
         else:
-            L, n_iter, converged, values = lbfgs(
+            L, n_iter, converged, values, message = lbfgs(
                 objective.value_and_gradient_L, L0, max_iter=self.max_iter, tol=tol,
                 callback=report)
         # pgd learns a full M; a reduction keeps its leading eigen-directions (rows of L are
@@ -194,10 +195,22 @@ class LMNN(MahalanobisMixin, BaseEstimator):
                   f"objective {values[-1]:.6g}, {time.perf_counter() - start:.2f} s, "
                   f"{'converged' if converged else 'not converged'}")
         if not converged:
-            warnings.warn(f"[{type(self).__name__}] {self.solver} stopped after {n_iter} "
-                          f"iterations (max_iter={self.max_iter}) before meeting tol={tol}; "
-                          "raise max_iter or tol.", ConvergenceWarning, stacklevel=2)
+            warnings.warn(f"[{type(self).__name__}] {self.solver} did not converge after "
+                          f"{n_iter} iterations ({message}); raise max_iter or tol.",
+                          ConvergenceWarning, stacklevel=2)
         return self
+
+    @staticmethod
+    def _check_scale(X, triplets):
+        """Refuse data whose scale makes the unit hinge margin meaningless or overflows."""
+        pairs = triplets.pull_pairs
+        typical = np.median(np.sum((X[pairs[:, 0]] - X[pairs[:, 1]]) ** 2, axis=1))
+        if not np.isfinite(typical) or typical > 1e100 or 0 < typical < 1e-100:
+            raise ValueError(
+                f"The squared distances between neighbours are about {typical:.1e}: LMNN's "
+                "margin of 1 is meaningless at that scale and the solver would over- or "
+                "underflow. Standardise X first (sklearn.preprocessing.StandardScaler, or "
+                "robustdml.preprocessing.paper_preprocessing()).")
 
     def _initial_components(self, X, y):
         n_features = X.shape[1]

@@ -169,6 +169,9 @@ class CertifiedKNN(KNNClassifier):
         for start in range(0, len(X), QUERY_BLOCK):
             block = slice(start, start + QUERY_BLOCK)
             sq_dist = pairwise_sq_dist(X[block] @ geometry.components.T, geometry.embedded)
+            if not np.all(np.isfinite(sq_dist)):
+                raise ValueError("Squared distances overflow at the scale of X; rescale X "
+                                 "(e.g. StandardScaler) before fitting and certifying.")
             for row, label in enumerate(predicted[block]):
                 radii[start + row] = geometry.radius(sq_dist[row], self.y_, label, s)
         if y is not None:
@@ -187,4 +190,6 @@ class CertifiedKNN(KNNClassifier):
         """
         certified = self.certified_radius(X, y)
         radii = np.atleast_1d(np.asarray(radii, dtype=float))
+        if radii.ndim != 1 or np.any(np.isnan(radii)) or np.any(radii < 0):
+            raise ValueError(f"radii must be a list of numbers >= 0, got {radii}.")
         return (certified[None, :] <= radii[:, None]).mean(axis=1)

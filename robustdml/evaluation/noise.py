@@ -1,7 +1,7 @@
 """Error of a classifier under random Gaussian noise on its inputs (SPEC section 7)."""
 
 import numpy as np
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, check_X_y
 
 
 def noise_error(classifier, X, y, sigmas, n_draws=5, random_state=None):
@@ -22,8 +22,7 @@ def noise_error(classifier, X, y, sigmas, n_draws=5, random_state=None):
     mean, std : ndarray of shape (len(sigmas),)
         Mean and standard deviation of the error over the draws.
     """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y)
+    X, y = check_X_y(X, y, dtype=float)
     sigmas = np.atleast_1d(np.asarray(sigmas, dtype=float))
     if np.any(sigmas < 0) or not np.all(np.isfinite(sigmas)):
         raise ValueError(f"sigmas must be finite and >= 0, got {sigmas}.")

@@ -12,6 +12,7 @@ certifier, the attack, the tests) reaches it through this module.
 """
 
 import numpy as np
+from sklearn.utils import check_array
 
 #: Added to the squared denominator, as in the reference implementation, so that degenerate
 #: triplets (M cannot tell the target from the impostor) give a finite margin.
@@ -45,11 +46,13 @@ def as_mahalanobis(M=None, L=None):
     if (M is None) == (L is None):
         raise ValueError("Give the metric as exactly one of M (p x p) or L (q x p).")
     if L is not None:
-        L = np.atleast_2d(np.asarray(L, dtype=float))
+        L = check_array(np.atleast_2d(L), dtype=float, input_name="L")
         return L.T @ L, L
-    M = np.atleast_2d(np.asarray(M, dtype=float))
+    M = check_array(np.atleast_2d(M), dtype=float, input_name="M")
     if M.shape[0] != M.shape[1]:
         raise ValueError(f"M must be square, got shape {M.shape}.")
+    if not np.allclose(M, M.T, rtol=1e-8, atol=1e-12 * np.abs(M).max()):
+        raise ValueError("M must be symmetric (a Mahalanobis matrix is symmetric PSD).")
     return M, None
 
 
@@ -81,8 +84,14 @@ def adversarial_margin(anchors, targets, impostors, *, M=None, L=None, eps=DEGEN
         the closest point to the anchor on that hyperplane (the anchor itself if violated).
     """
     M, _ = as_mahalanobis(M, L)
-    anchors, targets, impostors = (np.atleast_2d(np.asarray(a, dtype=float))
-                                   for a in (anchors, targets, impostors))
+    anchors, targets, impostors = (
+        check_array(np.atleast_2d(points), dtype=float, input_name=name)
+        for points, name in ((anchors, "anchors"), (targets, "targets"),
+                             (impostors, "impostors")))
+    for points, name in ((anchors, "anchors"), (targets, "targets"), (impostors, "impostors")):
+        if points.shape[1] != M.shape[0]:
+            raise ValueError(f"{name} have {points.shape[1]} features but the metric has "
+                             f"{M.shape[0]}.")
     to_target = anchors - targets
     to_impostor = anchors - impostors
     gap = (np.einsum("ij,jk,ik->i", to_impostor, M, to_impostor)

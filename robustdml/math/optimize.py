@@ -3,11 +3,20 @@
 ``projected_subgradient`` is the authors' solver (SPEC section 4) step for step;
 ``lbfgs`` minimises the same objective in L with SciPy's L-BFGS-B.
 Both report each iterate to ``callback(L, iteration, value)``; both return
-``(L, n_iter, converged, values)``.
+``(L, n_iter, converged, values, message)``, the message saying why they stopped.
 """
 
 import numpy as np
 from scipy.optimize import minimize
+
+
+def _finite(value, gradient):
+    """Stop with a clear message rather than let NaN or inf into the metric."""
+    if not (np.isfinite(value) and np.all(np.isfinite(gradient))):
+        raise FloatingPointError(
+            "The objective or its gradient is not finite (overflow): rescale X (e.g. "
+            "StandardScaler) or lower the loss weights.")
+    return value, gradient
 
 #: Eigenvalues below this are set to 0 by the PSD projection, as in the reference.
 PSD_FLOOR = 1e-10
@@ -39,13 +48,13 @@ def projected_subgradient(value_and_gradient_M, L0, *, max_iter=1000, tol=1e-7,
     """
     L = np.asarray(L0, dtype=float)
     M = L.T @ L
-    value, gradient = value_and_gradient_M(L)
+    value, gradient = _finite(*value_and_gradient_M(L))
     values = [value]
     converged = False
     n_iter = 0
     while n_iter < max_iter:
         M, L = psd_factor(M - step * 0.5 * (gradient + gradient.T))
-        value, gradient = value_and_gradient_M(L)
+        value, gradient = _finite(*value_and_gradient_M(L))
         values.append(value)
         n_iter += 1
         if callback is not None:
@@ -55,7 +64,9 @@ def projected_subgradient(value_and_gradient_M, L0, *, max_iter=1000, tol=1e-7,
             converged = True
             break
         step = step * grow if values[-1] < values[-2] else max(step / 2.0, min_step)
-    return L, n_iter, converged, values
+    message = ("objective changes below tol" if converged
+               else f"reached max_iter={max_iter} before the changes fell below tol={tol}")
+    return L, n_iter, converged, values, message
 
 
 def lbfgs(value_and_gradient_L, L0, *, max_iter=1000, tol=1e-7, callback=None):
@@ -67,7 +78,7 @@ def lbfgs(value_and_gradient_L, L0, *, max_iter=1000, tol=1e-7, callback=None):
     values = []
 
     def fun(flat):
-        value, gradient = value_and_gradient_L(flat.reshape(shape))
+        value, gradient = _finite(*value_and_gradient_L(flat.reshape(shape)))
         return value, gradient.ravel()
 
     def report(intermediate_result):  # SciPy passes an OptimizeResult to this exact name
@@ -77,5 +88,4 @@ def lbfgs(value_and_gradient_L, L0, *, max_iter=1000, tol=1e-7, callback=None):
 
     result = minimize(fun, L0.ravel(), jac=True, method="L-BFGS-B", callback=report,
                       options={"maxiter": max_iter, "ftol": tol, "gtol": 0.0})
-    converged = result.status == 0
-    return result.x.reshape(shape), result.nit, converged, values
+    return result.x.reshape(shape), result.nit, result.status == 0, values, str(result.message)

@@ -12,6 +12,7 @@ from functools import cached_property
 
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
+from sklearn.utils import check_X_y
 
 from ._linalg import PairPattern
 
@@ -121,8 +122,7 @@ def build_triplets(X, y, n_neighbors=3, n_impostors=10, *, anchors=None, candida
     TripletSet
         ``n_anchors * n_neighbors * n_impostors`` triplets when every class is large enough.
     """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y)
+    X, y = check_X_y(X, y, dtype=float)
     everyone = np.arange(len(X))
     anchors = everyone if anchors is None else np.asarray(anchors, dtype=np.intp)
     candidates = everyone if candidates is None else np.asarray(candidates, dtype=np.intp)
