@@ -11,16 +11,21 @@ from .math import LMNNLoss, PerturbationLoss, adversarial_margin, build_triplets
 
 __version__ = "0.1.0"
 
+from .io import ModelFileError, load, save  # noqa: E402 (io reads __version__)
+
 __all__ = [
     "CertifiedKNN",
     "KNNClassifier",
     "LMNN",
     "LMNNLoss",
     "MahalanobisMixin",
+    "ModelFileError",
     "PerturbationLoss",
     "adversarial_margin",
     "build_triplets",
     "knn_attack",
+    "load",
     "minimal_perturbation_1nn",
     "noise_error",
+    "save",
 ]

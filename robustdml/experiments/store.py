@@ -106,6 +106,9 @@ class ResultStore:
         handle.write(str(os.getpid()))
         handle.flush()
         self._lock_handle = handle
+        # half-written records of a killed run: never read, removed while we hold the lock
+        for stale in self.root.glob("records/*/*/.*.tmp"):
+            stale.unlink(missing_ok=True)
         return self
 
     def __exit__(self, *exc):

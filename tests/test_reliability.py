@@ -1,0 +1,325 @@
+"""Bad input, property-based invariants, safe model files and runs that survive faults."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from sklearn.neighbors import NeighborhoodComponentsAnalysis
+
+import robustdml
+from robustdml import (CertifiedKNN, KNNClassifier, LMNN, ModelFileError, adversarial_margin,
+                       build_triplets, knn_attack, minimal_perturbation_1nn, noise_error)
+from robustdml.math import LMNNLoss, PerturbationLoss, TripletObjective
+
+RNG = np.random.default_rng(0)
+X_OK = RNG.normal(size=(30, 3))
+Y_OK = np.repeat([0, 1, 2], 10)
+
+
+def with_nan(X):
+    X = X.copy()
+    X[3, 1] = np.nan
+    return X
+
+
+def with_inf(X):
+    X = X.copy()
+    X[3, 1] = np.inf
+    return X
+
+
+BAD_FITS = [
+    ("NaN", with_nan(X_OK), Y_OK, "NaN"),
+    ("infinity", with_inf(X_OK), Y_OK, "infinity"),
+    ("empty", np.zeros((0, 3)), np.zeros(0), "0 sample"),
+    ("one class", X_OK, np.zeros(30), "two classes"),
+    ("wrong y length", X_OK, Y_OK[:20], "inconsistent numbers of samples"),
+    ("strings", np.full((30, 3), "a"), Y_OK, "could not convert"),
+    ("complex", X_OK + 1j, Y_OK, "Complex data not supported"),
+    ("3-D", X_OK[:, :, None], Y_OK, "dim 3"),
+    ("1-D", X_OK[:, 0], Y_OK, "Expected 2D array"),
+    ("tiny scale", X_OK * 1e-150, Y_OK, "Standardise X"),
+    ("huge scale", X_OK * 1e150, Y_OK, "Standardise X"),
+]
+ESTIMATORS = [LMNN(), LMNN(solver="pgd", perturbation_weight=1.0, max_iter=60),
+              CertifiedKNN(3, LMNN(perturbation_weight=1.0))]
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("case, X, y, message", BAD_FITS, ids=[c[0] for c in BAD_FITS])
+def test_bad_training_input_is_a_clear_error(estimator, case, X, y, message):
+    with pytest.raises(ValueError, match=message):
+        estimator.fit(X, y)
+
+
+@pytest.mark.parametrize("case, X, y", [
+    ("constant features", np.hstack([X_OK, np.ones((30, 2))]), Y_OK),
+    ("all features constant", np.ones((30, 3)), Y_OK),
+    ("every point three times", np.repeat(X_OK[:10], 3, axis=0), Y_OK),
+])
+def test_degenerate_but_valid_input_gives_finite_outputs(case, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for solver in ("lbfgs", "pgd"):
+            knn = CertifiedKNN(3, LMNN(solver=solver, perturbation_weight=1.0,
+                                       max_iter=100)).fit(X, y)
+            assert np.all(np.isfinite(knn.metric_learner_.components_))
+            radii = knn.certified_radius(X, y)
+            assert np.all(np.isfinite(radii)) and np.all(radii >= 0)
+        attack = knn_attack(knn, X[:5])
+        assert not np.any(np.isnan(attack.norms))
+
+
+def test_n_neighbors_above_a_class_size_warns_and_works():
+    X, y = X_OK[:8], np.array([0, 0, 0, 1, 1, 1, 2, 2])
+    with pytest.warns(UserWarning, match="not smaller than the size of class"):
+        model = LMNN(n_neighbors=3).fit(X, y)
+    assert np.all(np.isfinite(model.components_))
+
+
+def test_predict_side_errors():
+    knn = CertifiedKNN(3).fit(X_OK, Y_OK)
+    for method in (knn.predict, knn.certified_radius, LMNN().fit(X_OK, Y_OK).transform):
+        with pytest.raises(ValueError, match="features"):
+            method(np.zeros((2, 4)))
+        with pytest.raises(ValueError, match="NaN"):
+            method(with_nan(X_OK))
+    with pytest.raises(ValueError, match="radii"):
+        knn.certified_robust_error(X_OK, Y_OK, [-0.1])
+    with pytest.raises(ValueError, match="expected"):
+        knn_attack(knn, X_OK, Y_OK[:3])
+    with pytest.raises(ValueError, match="features"):
+        minimal_perturbation_1nn(CertifiedKNN(1).fit(X_OK, Y_OK), np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="inconsistent"):
+        noise_error(knn, X_OK, Y_OK[:3], [0.1])
+
+
+def test_function_input_errors():
+    with pytest.raises(ValueError, match="NaN"):
+        adversarial_margin([[np.nan, 0.0]], [[1.0, 0.0]], [[2.0, 0.0]], M=np.eye(2))
+    with pytest.raises(ValueError, match="features but the metric"):
+        adversarial_margin([[0.0, 0.0]], [[1.0, 0.0]], [[2.0, 0.0]], M=np.eye(3))
+    with pytest.raises(ValueError, match="symmetric"):
+        adversarial_margin([[0.0, 0.0]], [[1.0, 0.0]], [[2.0, 0.0]], M=[[1.0, 2.0], [0.0, 1.0]])
+    with pytest.raises(ValueError, match="infinity"):
+        build_triplets(with_inf(X_OK), Y_OK)
+
+
+# ---------------------------------------------------------------- property-based tests
+
+finite = st.floats(-10, 10, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def triplet_problem(draw):
+    p = draw(st.integers(1, 5))
+    n = draw(st.integers(1, 20))
+    points = draw(arrays(float, (3, n, p), elements=finite))
+    L = draw(arrays(float, (draw(st.integers(1, p)), p), elements=finite))
+    return points, L
+
+
+@settings(max_examples=60, deadline=None)
+@given(triplet_problem(), st.floats(0.01, 100), arrays(float, 5, elements=finite))
+def test_margin_properties(problem, scale, shift):
+    (anchors, targets, impostors), L = problem
+    margin, examples = adversarial_margin(anchors, targets, impostors, L=L,
+                                          return_examples=True)
+    assert np.all(np.isfinite(margin)) and np.all(margin >= 0)
+    assert np.all(np.isfinite(examples))
+    # a translation of every point changes nothing
+    t = shift[:anchors.shape[1]]
+    np.testing.assert_allclose(adversarial_margin(anchors + t, targets + t, impostors + t, L=L),
+                               margin, rtol=1e-6, atol=1e-6)
+    # scaling the metric changes nothing (away from the degenerate eps regime)
+    M = L.T @ L
+    normals = np.linalg.norm((impostors - targets) @ M, axis=1)
+    regular = normals > 1e-3
+    scaled = adversarial_margin(anchors, targets, impostors, M=scale * M)
+    np.testing.assert_allclose(scaled[regular], margin[regular], rtol=1e-5, atol=1e-8)
+
+
+@st.composite
+def labelled_data(draw, min_n=6, max_n=30):
+    n = draw(st.integers(min_n, max_n))
+    p = draw(st.integers(1, 4))
+    X = draw(arrays(float, (n, p), elements=st.floats(-5, 5, allow_nan=False)))
+    y = draw(arrays(int, n, elements=st.integers(0, 2)))
+    if np.unique(y).size < 2:
+        y[0], y[1] = 0, 1
+    return X, y
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(labelled_data(), st.floats(0, 50), st.floats(0.01, 1.0), st.floats(0, 1))
+def test_loss_and_fit_are_finite(data, weight, margin, mu):
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        triplets = build_triplets(X, y, 2, 3)
+        value, gradient = TripletObjective(
+            X, triplets, [LMNNLoss(mu), PerturbationLoss(weight, margin)]
+        ).value_and_gradient_M(np.eye(X.shape[1]))
+        assert np.isfinite(value) and np.all(np.isfinite(gradient))
+        model = LMNN(n_neighbors=2, n_impostors=3, pull_weight=mu, perturbation_weight=weight,
+                     perturbation_margin=margin, max_iter=50).fit(X, y)
+    assert np.all(np.isfinite(model.components_))
+    assert np.all(np.isfinite(model.transform(X)))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(labelled_data(min_n=8), st.sampled_from([1, 3, 5]), st.integers(0, 2 ** 31 - 1))
+def test_radii_are_sound_and_ignore_training_order(data, k, seed):
+    X, y = data
+    if k > len(X):
+        k = 1
+    rng = np.random.default_rng(seed)
+    L = rng.normal(size=(X.shape[1], X.shape[1]))
+    queries = X + rng.normal(scale=0.5, size=X.shape)
+
+    class Fixed(LMNN):  # a fitted metric chosen by the test
+        def fit(self, X, y):
+            self.components_ = L
+            self.n_features_in_ = X.shape[1]
+            return self
+
+    knn = CertifiedKNN(k, Fixed()).fit(X, y)
+    radii = knn.certified_radius(queries)
+    assert np.all(np.isfinite(radii) | (radii == np.inf)) and np.all(radii >= 0)
+    clean = knn.predict(queries)
+    directions = rng.normal(size=queries.shape)
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    inside = np.where(np.isfinite(radii), 0.99 * radii, 1.0)
+    assert np.all(knn.predict(queries + inside[:, None] * directions) == clean)
+    order = rng.permutation(len(X))
+    permuted = CertifiedKNN(k, Fixed()).fit(X[order], y[order])
+    # ties in distance may pick other neighbours: compare where the prediction is the same
+    same = permuted.predict(queries) == clean
+    np.testing.assert_allclose(permuted.certified_radius(queries)[same], radii[same],
+                               rtol=1e-9, atol=1e-12)
+
+
+# ---------------------------------------------------------------- model files
+
+@pytest.fixture(scope="module")
+def fitted_models():
+    X, y = X_OK, np.array(["a", "b", "c"])[Y_OK]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [LMNN(perturbation_weight=1.0, init=np.eye(3)).fit(X, y),
+                KNNClassifier(3, LMNN(solver="pgd", max_iter=60)).fit(X, y),
+                CertifiedKNN(3, LMNN(n_components=2)).fit(X, y),
+                CertifiedKNN(1).fit(X, y),
+                CertifiedKNN(3, NeighborhoodComponentsAnalysis(random_state=0)).fit(X, y)]
+
+
+def test_model_files_round_trip(fitted_models, tmp_path):
+    for number, model in enumerate(fitted_models):
+        path = tmp_path / f"model{number}.npz"
+        robustdml.save(model, path)
+        loaded = robustdml.load(path)
+        assert type(loaded) is type(model)
+        assert loaded.get_params(deep=False).keys() == model.get_params(deep=False).keys()
+        if hasattr(model, "predict"):
+            np.testing.assert_array_equal(loaded.predict(X_OK), model.predict(X_OK))
+        else:
+            np.testing.assert_array_equal(loaded.transform(X_OK), model.transform(X_OK))
+        if hasattr(model, "certified_radius"):
+            np.testing.assert_array_equal(loaded.certified_radius(X_OK),
+                                          model.certified_radius(X_OK))
+        with np.load(path, allow_pickle=False) as archive:  # nothing in it needs pickle
+            assert all(archive[name].dtype != object for name in archive.files)
+
+
+def test_damaged_files_are_clear_errors(fitted_models, tmp_path):
+    path = tmp_path / "model.npz"
+    robustdml.save(fitted_models[2], path)
+    content = path.read_bytes()
+    (tmp_path / "truncated.npz").write_bytes(content[:len(content) // 2])
+    flipped = bytearray(content)
+    flipped[len(content) // 3] ^= 0xFF
+    (tmp_path / "flipped.npz").write_bytes(bytes(flipped))
+    (tmp_path / "text.npz").write_text("not a model")
+    np.savez(tmp_path / "foreign.npz", weights=np.ones(3))
+    np.savez(tmp_path / "pickled.npz", header=np.array([{"code": 1}], dtype=object))
+    for name in ("truncated", "flipped", "text", "foreign", "pickled"):
+        with pytest.raises(ModelFileError, match="damaged|not a robustdml"):
+            robustdml.load(tmp_path / f"{name}.npz")
+    header = json.dumps({"format": "robustdml-model", "version": 99, "robustdml": "9.0",
+                         "estimator": {}})
+    np.savez(tmp_path / "newer.npz", header=np.array(header))
+    with pytest.raises(ModelFileError, match="version 99"):
+        robustdml.load(tmp_path / "newer.npz")
+    with pytest.raises(FileNotFoundError, match="No model file"):
+        robustdml.load(tmp_path / "absent.npz")
+
+
+def test_only_known_classes_are_saved(tmp_path):
+    from sklearn.preprocessing import StandardScaler
+    with pytest.raises(TypeError, match="Cannot save a StandardScaler"):
+        robustdml.save(StandardScaler().fit(X_OK), tmp_path / "x.npz")
+    with pytest.warns(UserWarning, match="callback"):
+        robustdml.save(LMNN(callback=print).fit(X_OK, Y_OK), tmp_path / "c.npz")
+    assert robustdml.load(tmp_path / "c.npz").callback is None
+
+
+# ---------------------------------------------------------------- runs that survive faults
+
+def run_cli(out, *extra):
+    return [sys.executable, "-m", "robustdml.cli", "reproduce", "--datasets", "iris,wine",
+            "--methods", "euclidean,lmnn", "--splits", "3", "--budget", "2", "--quiet",
+            "--out", str(out), *extra]
+
+
+def records_of(out):
+    found = {}
+    for path in sorted(out.glob("records/*/*/*.json")):
+        record = json.loads(path.read_text())  # every file must parse
+        found[path.relative_to(out)] = {key: record[key] for key in (
+            "clean_error", "certified_error", "noise_error", "empirical_error", "params")}
+    return found
+
+
+def test_sigkill_then_restart_gives_the_same_results(tmp_path):
+    reference = tmp_path / "reference"
+    subprocess.run(run_cli(reference), check=True, capture_output=True)
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(run_cli(killed), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not list(killed.glob("records/*/*/*.json")) and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    partial = records_of(killed)
+    assert 0 < len(partial) < 12, "the kill should land mid-run"
+    finished = subprocess.run(run_cli(killed), capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr
+    assert f"{len(partial)} reused" in finished.stdout
+    assert records_of(killed) == records_of(reference)
+    assert not list(killed.glob("records/**/.*.tmp"))
+
+
+def test_second_run_on_the_same_directory_is_refused(tmp_path):
+    first = subprocess.Popen(run_cli(tmp_path), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while not (tmp_path / "config.json").exists() and time.time() < deadline:
+            time.sleep(0.05)
+        second = subprocess.run(run_cli(tmp_path), capture_output=True, text=True)
+        assert second.returncode == 2
+        assert "Another robustdml run" in second.stderr and "--out" in second.stderr
+    finally:
+        first.wait(timeout=300)
+    assert first.returncode == 0
+    assert len(records_of(tmp_path)) == 12
