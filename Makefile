@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo clean
+.PHONY: test demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,5 +20,15 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/robustdml reproduce --suite quick --jobs 2 --out results
 
+# metric-learn 0.7.0 breaks on current scikit-learn: it gets its own environment
+ML_VENV := .bench/ml-venv
+$(ML_VENV)/.installed:
+	$(PYTHON) -m venv $(ML_VENV)
+	$(ML_VENV)/bin/python -m pip install --quiet metric-learn==0.7.0 'scikit-learn<1.6' 'numpy<2.3'
+	touch $@
+
+bench: $(STAMP) $(ML_VENV)/.installed
+	$(PY) benchmarks/run.py --ml-python $(ML_VENV)/bin/python
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) .bench build *.egg-info .pytest_cache
