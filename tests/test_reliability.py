@@ -79,6 +79,17 @@ def test_degenerate_but_valid_input_gives_finite_outputs(case, X, y):
         assert not np.any(np.isnan(attack.norms))
 
 
+def test_objective_at_a_denormal_scale_does_not_break_lbfgs():
+    # found by hypothesis: only the pull term is active and its weight is 7e-267, so the
+    # objective and its gradient are ~1e-267; L-BFGS-B's first step divided by their underflow
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+    y = np.array([0, 1, 0, 0, 0, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = LMNN(n_neighbors=2, n_impostors=3, pull_weight=7e-267, max_iter=50).fit(X, y)
+    assert np.all(np.isfinite(model.components_))
+
+
 def test_n_neighbors_above_a_class_size_warns_and_works():
     X, y = X_OK[:8], np.array([0, 0, 0, 1, 1, 1, 2, 2])
     with pytest.warns(UserWarning, match="not smaller than the size of class"):
@@ -171,7 +182,12 @@ def test_loss_and_fit_are_finite(data, weight, margin, mu):
         ).value_and_gradient_M(np.eye(X.shape[1]))
         assert np.isfinite(value) and np.all(np.isfinite(gradient))
         model = LMNN(n_neighbors=2, n_impostors=3, pull_weight=mu, perturbation_weight=weight,
-                     perturbation_margin=margin, max_iter=50).fit(X, y)
+                     perturbation_margin=margin, max_iter=50)
+        try:
+            model.fit(X, y)
+        except ValueError as error:  # points 1e-60 apart: refused with advice, not a NaN
+            assert "Standardise X" in str(error)
+            return
     assert np.all(np.isfinite(model.components_))
     assert np.all(np.isfinite(model.transform(X)))
 

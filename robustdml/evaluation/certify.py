@@ -5,9 +5,10 @@ c) has the closed-form margin m(a, b) of SPEC section 2 (the distance from z to 
 as close as a). ``t(b)`` is the s-th largest m(a, b) over a, and the certified radius is the s-th
 smallest t(b) over b: no perturbation shorter than it changes the prediction.
 
-The other-class points are visited in order of their distance to z, in blocks, and the visit
-stops as soon as a lower bound on t(b), which grows with that distance, reaches the s-th smallest
-t found so far. The radii equal the brute-force definition; only the work shrinks.
+The exact t of the nearest other-class points gives a first s-th smallest t; two cheap lower
+bounds on t(b) (one from distances alone, one from the s nearest anchors only) then discard
+almost every other candidate, and an anchor farther from z than b never counts for t(b). The
+radii equal the brute-force definition; only the work shrinks.
 """
 
 import numpy as np
@@ -18,10 +19,9 @@ from ..math import DEGENERACY_EPS, margin_from_gap
 
 #: Query points whose distances to all training points are held in memory at once.
 QUERY_BLOCK = 64
-#: Other-class points whose exact t(b) is computed per step of the pruned search: the first
-#: step takes FIRST_BLOCK, each next step twice as many, up to CANDIDATE_BLOCK (the radius is
-#: usually settled by the first few nearest other-class points).
+#: The nearest other-class points whose exact t(b) sets the first bound of the pruned search.
 FIRST_BLOCK = 16
+#: Other-class points whose exact t(b) is computed per step of the pruned search.
 CANDIDATE_BLOCK = 256
 
 
@@ -55,49 +55,61 @@ class MetricGeometry:
         self.normal_sq = np.einsum("ij,ij->i", self.normals, self.normals)
         self.lipschitz = np.linalg.norm(L, 2) if L.size else 0.0
 
-    def margins(self, sq_dist, same, other):
-        """m(a, b) for anchors ``same`` x candidates ``other`` given squared distances to z."""
-        normals_a = self.normals[same]
-        normals_b = self.normals[other]
-        q = pairwise_sq_dist(normals_a, normals_b)
-        return margin_from_gap(sq_dist[other][None, :] - sq_dist[same][:, None], q,
+    def margins(self, sq_dist, anchors, candidates):
+        """m(a, b), shape (len(candidates), len(anchors)), given squared distances to z."""
+        q = pairwise_sq_dist(self.normals[candidates], self.normals[anchors])
+        return margin_from_gap(sq_dist[candidates][:, None] - sq_dist[anchors][None, :], q,
                                DEGENERACY_EPS)
 
-    def radius(self, sq_dist, y, label, s):
+    def threshold_margins(self, sq_dist, anchors, candidates, s):
+        """t(b): the s-th largest m(a, b) over ``anchors``, for each candidate b.
+
+        An anchor at least as far from z as b gives m(a, b) = 0, so only the anchors nearer
+        than the farthest candidate are evaluated.
+        """
+        anchors = anchors[sq_dist[anchors] < sq_dist[candidates].max()]
+        if anchors.size < s:
+            return np.zeros(candidates.size)
+        m = self.margins(sq_dist, anchors, candidates)
+        return m.max(axis=1) if s == 1 else -np.partition(-m, s - 1, axis=1)[:, s - 1]
+
+    def radius(self, sq_dist, same, other, s):
         """Certified radius of one query with squared distances ``sq_dist`` to the training
-        points, predicted ``label`` (index), k-NN majority size ``s``."""
-        same = np.flatnonzero(y == label)
-        other = np.flatnonzero(y != label)
+        points, whose predicted class holds the training points ``same`` (the others:
+        ``other``), k-NN majority size ``s``."""
         if same.size < s:
             return 0.0
         if other.size < s:
             return np.inf  # fewer than s points can ever outvote the class
-        d_s = np.sqrt(np.partition(sq_dist[same], s - 1)[s - 1])
-        root_eps = np.sqrt(DEGENERACY_EPS)
-        # lower bound on t(b) (margins computed with eps included), increasing in d(z, b):
-        # gap = (d_b - d_a)(d_b + d_a), ||M (a - b)|| <= ||L||_2 (d_a + d_b)
-        d_other = np.sqrt(sq_dist[other])
-        best = np.full(s, np.inf)  # s smallest t(b) seen, sorted
-        n_seen = 0
-        order = np.empty(0, dtype=np.intp)
-        block_size = min(FIRST_BLOCK, CANDIDATE_BLOCK)
-        while n_seen < other.size:
-            if n_seen + block_size > order.size < other.size:  # sort a longer prefix
-                size = min(other.size, max(4 * order.size, n_seen + block_size, 256))
-                part = np.argpartition(d_other, size - 1)[:size] if size < other.size \
-                    else np.arange(other.size)
-                order = part[np.argsort(d_other[part], kind="stable")]
-            block = order[n_seen:n_seen + block_size]
-            block_size = min(2 * block_size, CANDIDATE_BLOCK)
-            nearest = d_other[block[0]]
-            lower = ((nearest - d_s) * (nearest + d_s)
-                     / (2.0 * (self.lipschitz * (nearest + d_s) + root_eps)))
-            if lower >= best[-1]:
+        probes = same[np.argpartition(sq_dist[same], s - 1)[:s]]  # the s nearest anchors
+        d_s = np.sqrt(sq_dist[probes].max())
+        # t(b) over the s nearest other-class points gives a first s-th smallest
+        first = np.argpartition(sq_dist[other], FIRST_BLOCK)[:FIRST_BLOCK] \
+            if other.size > FIRST_BLOCK else np.arange(other.size)
+        best = np.sort(self.threshold_margins(sq_dist, same, other[first], s))[:s]
+        if best[-1] == 0.0:
+            return 0.0
+        # two lower bounds on t(b) prune the rest: from distances alone (gap = (d_b - d_a)
+        # (d_b + d_a), ||M (a - b)|| <= ||L||_2 (d_a + d_b), eps included), then the exact
+        # s-th largest margin over the s nearest anchors only (a subset of all anchors)
+        rest = np.delete(other, first)
+        d_rest = np.sqrt(sq_dist[rest])
+        by_distance = ((d_rest - d_s) * (d_rest + d_s)
+                       / (2.0 * (self.lipschitz * (d_rest + d_s) + np.sqrt(DEGENERACY_EPS))))
+        rest = rest[by_distance < best[-1]]
+        lower = self.margins(sq_dist, probes, rest).min(axis=1)
+        # margins are recomputed over more anchors below: allow for rounding in the bound
+        lower *= 1.0 - 1e-12
+        keep = lower < best[-1]
+        rest, lower = rest[keep], lower[keep]
+        order = np.argsort(lower)
+        for start in range(0, rest.size, CANDIDATE_BLOCK):
+            block = order[start:start + CANDIDATE_BLOCK]
+            block = block[lower[block] < best[-1]]
+            if block.size == 0:
                 break
-            m = self.margins(sq_dist, same, other[block])
-            t = m.max(axis=0) if s == 1 else -np.partition(-m, s - 1, axis=0)[s - 1]
+            t = self.threshold_margins(sq_dist, same, rest[block], s)
             best = np.sort(np.concatenate([best, t]))[:s]
-            n_seen += block.size
         return float(best[-1])
 
 
@@ -166,6 +178,8 @@ class CertifiedKNN(KNNClassifier):
         s = (self.n_neighbors + 1) // 2
         geometry = self.geometry_
         radii = np.empty(len(X))
+        members = [(np.flatnonzero(self.y_ == label), np.flatnonzero(self.y_ != label))
+                   for label in range(len(self.classes_))]
         for start in range(0, len(X), QUERY_BLOCK):
             block = slice(start, start + QUERY_BLOCK)
             sq_dist = pairwise_sq_dist(X[block] @ geometry.components.T, geometry.embedded)
@@ -173,7 +187,7 @@ class CertifiedKNN(KNNClassifier):
                 raise ValueError("Squared distances overflow at the scale of X; rescale X "
                                  "(e.g. StandardScaler) before fitting and certifying.")
             for row, label in enumerate(predicted[block]):
-                radii[start + row] = geometry.radius(sq_dist[row], self.y_, label, s)
+                radii[start + row] = geometry.radius(sq_dist[row], *members[label], s)
         if y is not None:
             y = np.asarray(y)
             if y.shape != (len(X),):

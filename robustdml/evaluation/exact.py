@@ -98,7 +98,7 @@ def minimal_perturbation_1nn(knn, X):
                      / (2.0 * geometry.lipschitz + 1e-300))
             if lower >= best:
                 break
-            t = geometry.margins(sq_dist, same, other[block]).max(axis=0)
+            t = geometry.threshold_margins(sq_dist, same, other[block], 1)
             for j in np.argsort(t):
                 if t[j] >= best:
                     break

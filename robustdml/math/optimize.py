@@ -18,6 +18,9 @@ def _finite(value, gradient):
             "StandardScaler) or lower the loss weights.")
     return value, gradient
 
+#: A gradient this small relative to the objective (see ``lbfgs``) counts as zero.
+STATIONARY = 1e-12
+
 #: Eigenvalues below this are set to 0 by the PSD projection, as in the reference.
 PSD_FLOOR = 1e-10
 
@@ -72,20 +75,28 @@ def projected_subgradient(value_and_gradient_M, L0, *, max_iter=1000, tol=1e-7,
 def lbfgs(value_and_gradient_L, L0, *, max_iter=1000, tol=1e-7, callback=None):
     """Minimise over L (M = L^T L, PSD by construction) with SciPy's L-BFGS-B from ``L0``.
 
-    ``tol`` is L-BFGS-B's relative tolerance on the decrease of the objective (``ftol``).
+    ``tol`` is L-BFGS-B's relative tolerance on the decrease of the objective (``ftol``). The
+    objective is divided by ``|f(L0)|`` so that losses at extreme scales (a weight of 1e-250)
+    do not under- or overflow inside L-BFGS-B; it also stops where that scaled gradient is
+    negligible (``max |G| / |f(L0)| <= STATIONARY / max(1, max |L0|)``).
     """
     shape = L0.shape
+    start = L0.ravel().copy()
+    first = _finite(*value_and_gradient_L(L0))
+    scale = abs(first[0]) or 1.0
     values = []
 
     def fun(flat):
-        value, gradient = _finite(*value_and_gradient_L(flat.reshape(shape)))
-        return value, gradient.ravel()
+        value, gradient = first if np.array_equal(flat, start) else _finite(
+            *value_and_gradient_L(flat.reshape(shape)))
+        return value / scale, gradient.ravel() / scale
 
     def report(intermediate_result):  # SciPy passes an OptimizeResult to this exact name
-        values.append(intermediate_result.fun)
+        values.append(intermediate_result.fun * scale)
         if callback is not None:
-            callback(intermediate_result.x.reshape(shape), len(values), intermediate_result.fun)
+            callback(intermediate_result.x.reshape(shape), len(values), values[-1])
 
-    result = minimize(fun, L0.ravel(), jac=True, method="L-BFGS-B", callback=report,
-                      options={"maxiter": max_iter, "ftol": tol, "gtol": 0.0})
+    gtol = STATIONARY / max(1.0, np.abs(start).max(initial=0.0))
+    result = minimize(fun, start, jac=True, method="L-BFGS-B", callback=report,
+                      options={"maxiter": max_iter, "ftol": tol, "gtol": gtol})
     return result.x.reshape(shape), result.nit, result.status == 0, values, str(result.message)
