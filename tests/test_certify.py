@@ -47,11 +47,12 @@ def random_problem(seed, n_train=60, n_features=3, n_classes=3, rank=None):
 
 
 @pytest.mark.parametrize("k", [1, 3, 5])
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_radius_equals_naive_definition(k, seed, monkeypatch):
+@pytest.mark.parametrize("seed, n_train", [(0, 60), (1, 60), (2, 60), (5, 400)])
+def test_radius_equals_naive_definition(k, seed, n_train, monkeypatch):
     # small blocks force the pruned search through several steps
+    monkeypatch.setattr(certify, "FIRST_BLOCK", 2)
     monkeypatch.setattr(certify, "CANDIDATE_BLOCK", 4)
-    X, y, X_test, _, L = random_problem(seed, rank=2 if seed == 2 else None)
+    X, y, X_test, _, L = random_problem(seed, n_train, rank=2 if seed == 2 else None)
     knn = CertifiedKNN(k, FixedMetric(L)).fit(X, y)
     radii = knn.certified_radius(X_test)
     predicted = knn.predict(X_test)

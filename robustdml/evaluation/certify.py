@@ -83,9 +83,10 @@ class MetricGeometry:
             return np.inf  # fewer than s points can ever outvote the class
         probes = same[np.argpartition(sq_dist[same], s - 1)[:s]]  # the s nearest anchors
         d_s = np.sqrt(sq_dist[probes].max())
-        # t(b) over the s nearest other-class points gives a first s-th smallest
-        first = np.argpartition(sq_dist[other], FIRST_BLOCK)[:FIRST_BLOCK] \
-            if other.size > FIRST_BLOCK else np.arange(other.size)
+        # t(b) over the nearest other-class points (at least s) gives a first s-th smallest
+        n_first = max(FIRST_BLOCK, s)
+        first = np.argpartition(sq_dist[other], n_first)[:n_first] \
+            if other.size > n_first else np.arange(other.size)
         best = np.sort(self.threshold_margins(sq_dist, same, other[first], s))[:s]
         if best[-1] == 0.0:
             return 0.0
