@@ -27,8 +27,9 @@ $(ML_VENV)/.installed:
 	$(ML_VENV)/bin/python -m pip install --quiet metric-learn==0.7.0 'scikit-learn<1.6' 'numpy<2.3'
 	touch $@
 
+# BENCH_ARGS: e.g. --quick, or --render-only to rewrite the report from results.json
 bench: $(STAMP) $(ML_VENV)/.installed
-	$(PY) benchmarks/run.py --ml-python $(ML_VENV)/bin/python
+	$(PY) benchmarks/run.py --ml-python $(ML_VENV)/bin/python $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .bench build *.egg-info .pytest_cache

@@ -1,5 +1,6 @@
 """The benchmark scripts stay runnable (their numbers live in benchmarks/report.md)."""
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -22,3 +23,43 @@ def test_measure_script_runs(method):
         assert result["median_radius"] > 0
     else:
         assert 0.9 < result["accuracy"] <= 1.0 and result["peak_mb"] > 0
+
+
+def load_runner():
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "benchmarks" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fit_result(seconds, accuracy, peak_mb=50.0, n_iter=30):
+    return {"n_train": 100, "n_features": 5, "seconds": seconds, "peak_mb": peak_mb,
+            "max_rss_mb": 200.0, "accuracy": accuracy, "n_iter": n_iter}
+
+
+def test_report_states_each_target_from_the_raw_figures(tmp_path):
+    runner = load_runner()
+    raw = {
+        "settings": {"started": "today", "machine": "test", "repeats": 3, "ml_max_iter": 200,
+                     "ml_max_iter_10k": 10},
+        "fit": [
+            ["australian", {"ours-lbfgs-pl": fit_result([0.05, 0.04, 0.06], 0.85),
+                            "ours-pgd-pl": fit_result([0.3], 0.853)}],
+            ["synthetic10k", {"ours-lbfgs-pl": fit_result([20.0], 0.88, peak_mb=400.0),
+                              "metric-learn": {**fit_result([100.0], 0.87, peak_mb=None,
+                                                            n_iter=10), "max_iter": 10}}],
+        ],
+        "scaling": [[1000, fit_result([1.0], 0.8)], [60000, {"error": "MemoryError"}]],
+        "certify": [[10000, {"n_train": 60000, "seconds": [30.0], "median_radius": 0.02}]],
+    }
+    report = runner.render_report(raw)
+    assert "lbfgs >= 10x faster than metric-learn: 5x (20.0 s vs 100 s): **not met**" in report
+    assert "accuracy >= metric-learn's: 0.8800 vs 0.8700: **met**" in report
+    assert "peak memory <= 0.3 GB: 400 MB traced: **not met**" in report
+    # 6x faster but 0.3 accuracy points below pgd
+    assert "6.0x, +0.30 points: **not met**" in report
+    assert "metric-learn (stopped at max_iter=10)" in report
+    assert "| 60000 | failed: MemoryError |" in report
+    assert "minutes: 30 s: **met**" in report
+    assert ("| synthetic10k (n=100, p=5) | metric-learn (stopped at max_iter=10) | 100.00 | 5.0x "
+            "| - |") in report
