@@ -162,7 +162,8 @@ def render_report(raw):
     lines = [
         "# robustdml benchmarks", "",
         f"Run {settings['started']} with `make bench` on {settings['machine']}. Fit times: "
-        f"median of {settings['repeats']} runs (1 for pgd and metric-learn on the larger sets); "
+        f"median of {settings['repeats']} runs (1 for pgd and metric-learn on the larger sets; "
+        "fits repeated, up to 50 times, until their runs add up to 2 s); "
         "peak memory: tracemalloc peak during one more fit (skipped when a fit takes over 2 "
         "minutes) and the process's peak resident set (data and libraries included); "
         "accuracy: scikit-learn 3-NN on the transformed test part (70/30 stratified split seed "

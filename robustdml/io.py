@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.neighbors import NearestNeighbors, NeighborhoodComponentsAnalysis
+from sklearn.neighbors import NeighborhoodComponentsAnalysis
 from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
@@ -117,8 +117,7 @@ def _build(entry, archive, path):
         setattr(estimator, name, value.item() if value.ndim == 0 else value)
     if isinstance(estimator, KNNClassifier):
         estimator.metric_learner_ = nested.get("metric_learner_")
-        estimator._index = NearestNeighbors(n_neighbors=estimator.n_neighbors).fit(
-            estimator.embedding_)
+        estimator._build_index()
         if isinstance(estimator, CertifiedKNN):
             components = (np.eye(estimator.n_features_in_) if estimator.metric_learner_ is None
                           else estimator.metric_learner_.components_)

@@ -18,10 +18,12 @@ def test_measure_script_runs(method):
                            json.dumps(spec)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["n_train"] == 1257 and len(result["seconds"]) == 1
+    assert result["n_train"] == 1257
+    seconds = result["seconds"]
     if method == "certify":
-        assert result["median_radius"] > 0
-    else:
+        assert len(seconds) == 1 and result["median_radius"] > 0
+    else:  # a fast fit is repeated until its runs add up to 2 s, at most 50 times
+        assert sum(seconds[:-1]) < 2.0 and (sum(seconds) >= 2.0 or len(seconds) == 50)
         assert 0.9 < result["accuracy"] <= 1.0 and result["peak_mb"] > 0
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from robustdml.math import TripletSet, build_triplets
+from robustdml.math import TripletSet, _linalg, build_triplets
 
 
 def as_set(triplets):
@@ -19,9 +19,13 @@ def test_line_toy_known_triplets():
     assert as_set(triplets) == {(0, 1, 3), (1, 0, 3), (2, 1, 3), (3, 4, 2), (4, 3, 2)}
 
 
-def test_counts_and_all_combinations():
+# a k-d tree, then brute force, searches; on one thread (small search) or on all
+@pytest.mark.parametrize("n_features", [4, 20])
+@pytest.mark.parametrize("serial_search_pairs", [0, _linalg.SERIAL_SEARCH_PAIRS])
+def test_counts_and_all_combinations(n_features, serial_search_pairs, monkeypatch):
+    monkeypatch.setattr(_linalg, "SERIAL_SEARCH_PAIRS", serial_search_pairs)
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(60, 4))
+    X = rng.normal(size=(60, n_features))
     y = np.repeat([0, 1, 2], 20)
     k, v = 3, 5
     triplets = build_triplets(X, y, k, v)
@@ -31,7 +35,7 @@ def test_counts_and_all_combinations():
     assert (y[triplets.impostors] != y[triplets.anchors]).all()
     assert (triplets.targets != triplets.anchors).all()
     # the targets of an anchor are its k nearest same-class points
-    for i in range(0, 60, 7):
+    for i in range(60):
         same = np.flatnonzero((y == y[i]) & (np.arange(60) != i))
         nearest = same[np.argsort(np.linalg.norm(X[same] - X[i], axis=1))[:k]]
         assert set(triplets.targets[triplets.anchors == i]) == set(nearest)

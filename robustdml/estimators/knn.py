@@ -4,10 +4,11 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
-from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..math import exact_neighbors, kneighbors
 
 
 class KNNClassifier(ClassifierMixin, BaseEstimator):
@@ -62,8 +63,13 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         else:
             self.metric_learner_ = clone(self.metric_learner).fit(X, y)
         self.embedding_ = self._embed(X)
-        self._index = NearestNeighbors(n_neighbors=self.n_neighbors).fit(self.embedding_)
+        self._build_index()
         return self
+
+    def _build_index(self):
+        """The neighbour index over ``embedding_`` (rebuilt, not stored, by ``robustdml.io``)."""
+        self._index = exact_neighbors(self.n_neighbors, self.embedding_.shape[1]).fit(
+            self.embedding_)
 
     def _embed(self, X):
         if self.metric_learner_ is None:
@@ -80,7 +86,7 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=float)
-        return self._index.kneighbors(self._embed(X))
+        return kneighbors(self._index, self._embed(X))
 
     def _vote(self, X):
         """Vote counts per class and the winner index under the tie rule."""

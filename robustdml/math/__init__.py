@@ -1,5 +1,6 @@
 """The mathematics: adversarial margin, triplets, losses and solvers. Imports nothing above it."""
 
+from ._linalg import exact_neighbors, kneighbors
 from .losses import LMNNLoss, PerturbationLoss, TripletGeometry, TripletLoss, TripletObjective
 from .margin import DEGENERACY_EPS, adversarial_margin, margin_from_gap
 from .triplets import TripletSet, build_triplets
@@ -14,5 +15,7 @@ __all__ = [
     "TripletSet",
     "adversarial_margin",
     "build_triplets",
+    "exact_neighbors",
+    "kneighbors",
     "margin_from_gap",
 ]
