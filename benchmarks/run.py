@@ -77,12 +77,13 @@ def render_fit_table(rows):
                 lines.append(f"| {data} | {method} | failed: {result['error']} | | | | | |")
                 continue
             note = ""
-            if method == "metric-learn" and result["n_iter"] >= result["max_iter"]:
+            # metric-learn 0.7.0 iterates over range(2, max_iter): n_iter_ = max_iter - 1 at the cap
+            if method == "metric-learn" and result["n_iter"] >= result["max_iter"] - 1:
                 note = f" (stopped at max_iter={result['max_iter']})"
             traced = "-" if result["peak_mb"] is None else f"{result['peak_mb']:.0f}"
             lines.append(
                 f"| {data} (n={result['n_train']}, p={result['n_features']}) | {method}{note} "
-                f"| {median(result):.2f} | {median(result) / reference:.1f}x | {traced} "
+                f"| {median(result):.3g} | {median(result) / reference:.1f}x | {traced} "
                 f"| {result['max_rss_mb']:.0f} | {result['accuracy']:.4f} | {result['n_iter']} |")
     return lines
 
@@ -111,8 +112,9 @@ def render_targets(rows, fits, certify):
     if "seconds" in fast and "seconds" in slow:
         ratio = median(slow) / median(fast)
         gap = 100 * (slow["accuracy"] - fast["accuracy"])
-        check(f"Australian, lbfgs >= 10x faster than pgd within 0.5 accuracy points: {ratio:.1f}x,"
-              f" {gap:+.2f} points", ratio >= 10 and gap <= 0.5)
+        check(f"Australian, LMNN-PL lbfgs >= 10x faster than pgd within 0.5 accuracy points: "
+              f"{ratio:.1f}x ({median(fast):.3g} s vs {median(slow):.3g} s), {gap:+.2f} points",
+              ratio >= 10 and gap <= 0.5)
     n, largest = fits[-1]
     if "seconds" in largest:
         check(f"fit on {n} points in under 3 minutes: {median(largest):.0f} s",
