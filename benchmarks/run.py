@@ -66,6 +66,29 @@ def fit_table(args, log):
     return rows
 
 
+def australian_splits(args, log):
+    """LMNN-PL with both solvers on all the authors' splits; {} when the file is absent."""
+    if not AUSTRALIAN.is_file():
+        return {}
+    return {solver: measure(sys.executable, {
+        "data": "australian-splits", "path": str(AUSTRALIAN), "method": f"ours-{solver}-pl",
+        "repeats": 1 if args.quick else args.repeats}, log) for solver in ("lbfgs", "pgd")}
+
+
+def render_splits(splits):
+    """Per-split fit times of both solvers on the authors' splits, with their ratio."""
+    fast, slow = splits.get("lbfgs", {}), splits.get("pgd", {})
+    if "split_seconds" not in fast or "split_seconds" not in slow:
+        return [f"Not measured: {fast.get('error') or slow.get('error') or 'file absent'}."]
+    lines = ["| split | tuned lambda | lbfgs fit (s) | pgd fit (s) | pgd / lbfgs |",
+             "|---|---|---|---|---|"]
+    for split, (lam, t_fast, t_slow) in enumerate(zip(fast["lambdas"], fast["split_seconds"],
+                                                      slow["split_seconds"])):
+        lines.append(f"| {split} | {lam:.3g} | {t_fast:.3g} | {t_slow:.3g} | "
+                     f"{t_slow / t_fast:.1f}x |")
+    return lines
+
+
 def render_fit_table(rows):
     lines = ["| data | method | fit time (s, median) | vs ours-lbfgs-pl | peak memory traced "
              "in the fit (MB) | peak RSS of the process (MB) | 3-NN accuracy | iterations |",
@@ -88,7 +111,7 @@ def render_fit_table(rows):
     return lines
 
 
-def render_targets(rows, fits, certify):
+def render_targets(rows, fits, certify, splits):
     """The issue's speed targets, each with the measured figure and whether it is met."""
     results = dict(rows)
     lines = []
@@ -112,9 +135,19 @@ def render_targets(rows, fits, certify):
     if "seconds" in fast and "seconds" in slow:
         ratio = median(slow) / median(fast)
         gap = 100 * (slow["accuracy"] - fast["accuracy"])
-        check(f"Australian, LMNN-PL lbfgs >= 10x faster than pgd within 0.5 accuracy points: "
-              f"{ratio:.1f}x ({median(fast):.3g} s vs {median(slow):.3g} s), {gap:+.2f} points",
+        check(f"Australian split 0, LMNN-PL lbfgs >= 10x faster than pgd within 0.5 accuracy "
+              f"points: {ratio:.1f}x ({median(fast):.3g} s vs {median(slow):.3g} s), "
+              f"{gap:+.2f} points",
               ratio >= 10 and gap <= 0.5)
+    fast, slow = splits.get("lbfgs", {}), splits.get("pgd", {})
+    if "split_seconds" in fast and "split_seconds" in slow:
+        ratios = np.divide(slow["split_seconds"], fast["split_seconds"])
+        gap = 100 * (np.mean(slow["accuracies"]) - np.mean(fast["accuracies"]))
+        check(f"Australian, all {len(ratios)} authors' splits, LMNN-PL lbfgs >= 10x faster than "
+              f"pgd within 0.5 mean accuracy points: median per-split ratio "
+              f"{np.median(ratios):.1f}x (from {ratios.min():.1f}x to {ratios.max():.1f}x), "
+              f"{gap:+.2f} points",
+              np.median(ratios) >= 10 and gap <= 0.5)
     n, largest = fits[-1]
     if "seconds" in largest:
         check(f"fit on {n} points in under 3 minutes: {median(largest):.0f} s",
@@ -161,6 +194,7 @@ def render_report(raw):
     rows = [(data, results) for data, results in raw["fit"]]
     fits = [(n, result) for n, result in raw["scaling"]]
     certify = [(n, result) for n, result in raw["certify"]]
+    splits = raw.get("australian_splits", {})
     lines = [
         "# robustdml benchmarks", "",
         f"Run {settings['started']} with `make bench` on {settings['machine']}. Fit times: "
@@ -174,8 +208,10 @@ def render_report(raw):
         f"{settings['ml_max_iter']} on digits, {settings['ml_max_iter_10k']} on synthetic10k "
         "(a time for fewer iterations than it needs is a lower bound on its fit time). Raw "
         "figures: `results.json`.", "",
-        "## Targets", "", *render_targets(rows, fits, certify), "",
+        "## Targets", "", *render_targets(rows, fits, certify, splits), "",
         "## Fit", "", *render_fit_table(rows), "",
+        "## Australian, every split (LMNN-PL, the authors' protocol as in the parity test; "
+        "median of the rounds per split)", "", *render_splits(splits), "",
         "## Scaling (LMNN-PL, lbfgs, Fashion-MNIST training images, PCA to 50)", "",
         "| training points | fit time (s) | peak memory traced (MB) | 3-NN accuracy (1,000 "
         "test) |", "|---|---|---|---|"]
@@ -223,9 +259,12 @@ def main():
                     "ml_max_iter": args.ml_max_iter, "ml_max_iter_10k": args.ml_max_iter_10k}
         print("fit times")
         fit = fit_table(args, print)
+        print("australian, every split")
+        splits = australian_splits(args, print)
         print("scaling and certification")
         fits, certify = scaling(args, print)
-        raw = {"settings": settings, "fit": fit, "scaling": fits, "certify": certify}
+        raw = {"settings": settings, "fit": fit, "australian_splits": splits, "scaling": fits,
+               "certify": certify}
         (out / "results.json").write_text(json.dumps(raw, indent=1))
     plot_scaling(raw["scaling"], out / "scaling.png")
     (out / "report.md").write_text(render_report(raw))

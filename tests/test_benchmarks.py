@@ -53,6 +53,11 @@ def test_report_states_each_target_from_the_raw_figures(tmp_path):
         ],
         "scaling": [[1000, fit_result([1.0], 0.8)], [60000, {"error": "MemoryError"}]],
         "certify": [[10000, {"n_train": 60000, "seconds": [30.0], "median_radius": 0.02}]],
+        "australian_splits": {
+            "lbfgs": {"accuracies": [0.85, 0.86], "split_seconds": [0.03, 0.1],
+                      "lambdas": [10.0, 200.0]},
+            "pgd": {"accuracies": [0.85, 0.85], "split_seconds": [0.36, 0.4],
+                    "lambdas": [10.0, 200.0]}},
     }
     report = runner.render_report(raw)
     assert "lbfgs >= 10x faster than metric-learn: 5x (20.0 s vs 100 s): **not met**" in report
@@ -60,6 +65,10 @@ def test_report_states_each_target_from_the_raw_figures(tmp_path):
     assert "peak memory <= 0.3 GB: 400 MB traced: **not met**" in report
     # 6x faster but 0.3 accuracy points below pgd
     assert "6.0x (0.05 s vs 0.3 s), +0.30 points: **not met**" in report
+    # per-split ratios 12x and 4x: median 8x; lbfgs 0.5 points more accurate on average
+    assert ("median per-split ratio 8.0x (from 4.0x to 12.0x), -0.50 points: **not met**"
+            in report)
+    assert "| 1 | 200 | 0.1 | 0.4 | 4.0x |" in report
     assert "metric-learn (stopped at max_iter=10)" in report
     assert "| 60000 | failed: MemoryError |" in report
     assert "minutes: 30 s: **met**" in report
