@@ -74,3 +74,16 @@ def test_report_states_each_target_from_the_raw_figures(tmp_path):
     assert "minutes: 30 s: **met**" in report
     assert ("| synthetic10k (n=100, p=5) | metric-learn (stopped at max_iter=10) | 100 | 5.0x "
             "| - |") in report
+
+
+def test_profile_script_counts_evaluations():
+    path = ROOT.parent / "shared" / "data" / "Australian.mat"
+    if not path.is_file():
+        pytest.skip(f"the authors' data file is absent: {path}")
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "profile_australian.py"),
+                           str(path), "0"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["split 0 (lambda 11.9) lbfgs",
+                                                      "split 0 (lambda 11.9) pgd"]
+    assert all(" evaluations taking " in line for line in lines)
