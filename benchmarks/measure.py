@@ -49,19 +49,10 @@ def load(spec):
     elif name.startswith("fashion"):  # Fashion-MNIST train + test, PCA to 50 on train
         from sklearn.decomposition import PCA
 
-        from robustdml.datasets.sources import debian_package_dir
-        import gzip
-        folder = (debian_package_dir("dataset-fashion-mnist") / "usr" / "share" / "datasets"
-                  / "fashion-mnist")
-
-        def idx(file, offset, shape):
-            with gzip.open(folder / file) as handle:
-                return np.frombuffer(handle.read(), np.uint8, offset=offset).reshape(shape)
-
-        X_train = idx("train-images-idx3-ubyte.gz", 16, (-1, 784)).astype(float)
-        y_train = idx("train-labels-idx1-ubyte.gz", 8, (-1,))
-        X_test = idx("t10k-images-idx3-ubyte.gz", 16, (-1, 784)).astype(float)
-        y_test = idx("t10k-labels-idx1-ubyte.gz", 8, (-1,))
+        from robustdml.datasets.sources import fashion_mnist_images
+        X_train, y_train = fashion_mnist_images("train")
+        X_test, y_test = fashion_mnist_images("t10k")
+        X_train, X_test = X_train.astype(float), X_test.astype(float)
         n = spec.get("n_train", 60000)
         if n < len(y_train):
             X_train, _, y_train, _ = train_test_split(X_train, y_train, train_size=n,

@@ -85,16 +85,23 @@ def mlbench(name, label_column):
     return X, y
 
 
+def fashion_mnist_images(part="train"):
+    """Fashion-MNIST's ``"train"`` (60,000) or ``"t10k"`` (10,000) images as uint8 rows of
+    784 pixels, and their labels, from dataset-fashion-mnist."""
+    folder = (debian_package_dir("dataset-fashion-mnist") / "usr" / "share" / "datasets"
+              / "fashion-mnist")
+    with gzip.open(folder / f"{part}-images-idx3-ubyte.gz") as handle:
+        images = np.frombuffer(handle.read(), dtype=np.uint8, offset=16).reshape(-1, 784)
+    with gzip.open(folder / f"{part}-labels-idx1-ubyte.gz") as handle:
+        labels = np.frombuffer(handle.read(), dtype=np.uint8, offset=8)
+    return images, labels
+
+
 def fashion_mnist(n_samples=5000, random_state=0):
     """A stratified subset of Fashion-MNIST's training images, from dataset-fashion-mnist."""
     from sklearn.model_selection import train_test_split
 
-    folder = (debian_package_dir("dataset-fashion-mnist") / "usr" / "share" / "datasets"
-              / "fashion-mnist")
-    with gzip.open(folder / "train-images-idx3-ubyte.gz") as handle:
-        images = np.frombuffer(handle.read(), dtype=np.uint8, offset=16).reshape(-1, 784)
-    with gzip.open(folder / "train-labels-idx1-ubyte.gz") as handle:
-        labels = np.frombuffer(handle.read(), dtype=np.uint8, offset=8)
+    images, labels = fashion_mnist_images("train")
     if n_samples >= len(labels):
         return images.astype(float), labels
     X, _, y, _ = train_test_split(images, labels, train_size=n_samples, stratify=labels,

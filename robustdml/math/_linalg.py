@@ -1,4 +1,4 @@
-"""Small numerical kernels shared by the losses."""
+"""Small numerical kernels: exact neighbour search, pair scatters, row-wise distances."""
 
 import contextlib
 import functools
@@ -43,6 +43,13 @@ def kneighbors(index, queries, **kwargs):
     with (_thread_controller().limit(limits=1, user_api="openmp") if small
           else contextlib.nullcontext()):
         return index.kneighbors(queries, **kwargs)
+
+
+def nearest_rows(reference, queries, n_neighbors):
+    """Indices of the ``n_neighbors`` rows of ``reference`` nearest to each query (exact,
+    Euclidean), nearest first."""
+    index = exact_neighbors(n_neighbors, reference.shape[1]).fit(reference)
+    return kneighbors(index, queries, return_distance=False)
 
 
 class PairPattern:

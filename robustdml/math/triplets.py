@@ -13,7 +13,7 @@ from functools import cached_property
 import numpy as np
 from sklearn.utils import check_X_y
 
-from ._linalg import PairPattern, exact_neighbors, kneighbors
+from ._linalg import PairPattern, nearest_rows
 
 
 @dataclass(frozen=True)
@@ -141,13 +141,11 @@ def build_triplets(X, y, n_neighbors=3, n_impostors=10, *, anchors=None, candida
             small_classes.append((label, same.size))
         if n_query < 2 or n_push == 0:
             continue
-        nearest = same[kneighbors(exact_neighbors(n_query, X.shape[1]).fit(X[same]),
-                                  X[members], return_distance=False)]
+        nearest = same[nearest_rows(X[same], X[members], n_query)]
         keep = nearest != members[:, None]
         keep[keep.all(axis=1), -1] = False
         targets = nearest[keep].reshape(len(members), n_query - 1)
-        impostors = others[kneighbors(exact_neighbors(n_push, X.shape[1]).fit(X[others]),
-                                      X[members], return_distance=False)]
+        impostors = others[nearest_rows(X[others], X[members], n_push)]
         pull_blocks.append((members, targets))
         push_blocks.append((members, impostors))
     if small_classes:
