@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..math import exact_neighbors, kneighbors
+from ..math import exact_neighbors, kneighbors, knn_vote
 
 
 class KNNClassifier(ClassifierMixin, BaseEstimator):
@@ -91,12 +91,7 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
     def _vote(self, X):
         """Vote counts per class and the winner index under the tie rule."""
         _, indices = self.kneighbors(X)
-        labels = self.y_[indices]
-        rows = np.arange(labels.shape[0])
-        counts = np.zeros((labels.shape[0], self.classes_.size), dtype=int)
-        np.add.at(counts, (rows[:, None], labels), 1)
-        in_top = counts[rows[:, None], labels] == counts.max(axis=1)[:, None]
-        return counts, labels[rows, np.argmax(in_top, axis=1)]
+        return knn_vote(self.y_[indices], self.classes_.size)
 
     def predict_proba(self, X):
         """Fraction of the k neighbours in each class, columns ordered as ``classes_``.

@@ -13,7 +13,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
-from ..math import LMNNLoss, PerturbationLoss, TripletObjective, build_triplets
+from ..math import (ActiveTriplets, LMNNLoss, PerturbationLoss, TripletObjective,
+                    build_triplets, leave_one_out_accuracy)
 from ..math.optimize import lbfgs, projected_subgradient
 from ._base import MahalanobisMixin
 
@@ -102,6 +103,9 @@ class LMNN(MahalanobisMixin, BaseEstimator):
     (178, 13)
     """
 
+    #: Leave-one-out training accuracy lost to the fit beyond which a warning is given.
+    WORSE_THAN_START = 0.01
+
     #: Tolerance of each solver when ``tol=None``.
     DEFAULT_TOL = {"pgd": 1e-7, "lbfgs": 1e-6}
 
@@ -111,6 +115,8 @@ class LMNN(MahalanobisMixin, BaseEstimator):
         "pull_weight": [Interval(Real, 0, 1, closed="both")],
         "perturbation_weight": [Interval(Real, 0, None, closed="left")],
         "perturbation_margin": [Interval(Real, 0, None, closed="neither")],
+        "impostors": [StrOptions({"fixed", "active"})],
+        "max_triplets": [Interval(Integral, 1, None, closed="left")],
         "solver": [StrOptions({"lbfgs", "pgd"})],
         "n_components": [Interval(Integral, 1, None, closed="left"), None],
         "init": [StrOptions({"auto", "identity", "pca"}), np.ndarray],
@@ -123,7 +129,8 @@ class LMNN(MahalanobisMixin, BaseEstimator):
     }
 
     def __init__(self, n_neighbors=3, *, n_impostors=10, pull_weight=0.5,
-                 perturbation_weight=0.0, perturbation_margin=0.1, solver="lbfgs",
+                 perturbation_weight=0.0, perturbation_margin=0.1, impostors="fixed",
+                 max_triplets=2_000_000, solver="lbfgs",
                  n_components=None, init="auto", max_iter=1000, tol=None, smoothing=0.5,
                  callback=None, verbose=0, random_state=None):
         self.n_neighbors = n_neighbors
@@ -131,6 +138,8 @@ class LMNN(MahalanobisMixin, BaseEstimator):
         self.pull_weight = pull_weight
         self.perturbation_weight = perturbation_weight
         self.perturbation_margin = perturbation_margin
+        self.impostors = impostors
+        self.max_triplets = max_triplets
         self.solver = solver
         self.n_components = n_components
         self.init = init
@@ -168,42 +177,78 @@ class LMNN(MahalanobisMixin, BaseEstimator):
             raise ValueError(f"LMNN needs at least two classes in y; got only {np.unique(y)[0]}."
                              " Metric learning separates classes.")
         L0 = self._initial_components(X, y)
-        triplets = build_triplets(X, y, self.n_neighbors, self.n_impostors)
-        self._check_scale(X, triplets)
-        self.n_triplets_ = triplets.n_triplets
-        smoothing = self.smoothing if self.solver == "lbfgs" else 0.0
-        objective = TripletObjective(X, triplets, self.losses(), smoothing=smoothing)
-
-        tol = self.DEFAULT_TOL[self.solver] if self.tol is None else self.tol
-        start = time.perf_counter()
-        report = self._progress_reporter(start)
-        if self.solver == "pgd":
-            L, n_iter, converged, values, message = projected_subgradient(
-                objective.value_and_gradient_M, L0, max_iter=self.max_iter, tol=tol,
-                callback=report)
+        losses = self.losses()
+        if self.impostors == "fixed":
+            triplets = build_triplets(X, y, self.n_neighbors, self.n_impostors)
         else:
-            L, n_iter, converged, values, message = lbfgs(
-                objective.value_and_gradient_L, L0, max_iter=self.max_iter, tol=tol,
-                callback=report)
+            triplets = ActiveTriplets(X, y, self.n_neighbors, self.n_impostors, losses,
+                                      max_triplets=self.max_triplets,
+                                      random_state=self.random_state)
+            if not isinstance(self.init, np.ndarray):
+                L0 = L0 * triplets.best_scale(L0, self.pull_weight)
+        self._check_scale(X, triplets.pull_pairs)
+        smoothing = self.smoothing if self.solver == "lbfgs" else 0.0
+        objective = TripletObjective(X, triplets, losses, smoothing=smoothing)
+
+        labels = np.unique(y, return_inverse=True)[1]
+        self.initial_train_accuracy_ = leave_one_out_accuracy(X @ L0.T, labels,
+                                                              self.n_neighbors)
+        start = time.perf_counter()
+        L, n_iter, converged, values, message = self._minimise(
+            objective, L0, self._progress_reporter(start))
         # pgd learns a full M; a reduction keeps its leading eigen-directions (rows of L are
         # sorted by eigenvalue)
         self.components_ = L[:self.n_components] if self.solver == "pgd" else L
+        self.n_triplets_ = triplets.at(L).n_triplets
         self.n_iter_ = n_iter
         self.objective_ = np.asarray(values)
+        self.train_accuracy_ = leave_one_out_accuracy(self.transform(X), labels,
+                                                      self.n_neighbors)
+        name = type(self).__name__
         if self.verbose:
-            print(f"[{type(self).__name__}] {self.solver}: {n_iter} iterations, "
-                  f"objective {values[-1]:.6g}, {time.perf_counter() - start:.2f} s, "
-                  f"{'converged' if converged else 'not converged'}")
+            print(f"[{name}] {self.solver}: {n_iter} iterations, objective {values[-1]:.6g}, "
+                  f"{time.perf_counter() - start:.2f} s, "
+                  f"{'converged' if converged else 'not converged'}; {self.n_triplets_} "
+                  f"triplets; training leave-one-out {self.n_neighbors}-NN accuracy "
+                  f"{self.initial_train_accuracy_:.4f} -> {self.train_accuracy_:.4f}")
         if not converged:
-            warnings.warn(f"[{type(self).__name__}] {self.solver} did not converge after "
-                          f"{n_iter} iterations ({message}); raise max_iter or tol.",
-                          ConvergenceWarning, stacklevel=2)
+            warnings.warn(f"[{name}] {self.solver} did not converge after {n_iter} iterations "
+                          f"({message}); raise max_iter or tol.", ConvergenceWarning,
+                          stacklevel=2)
+        if self.train_accuracy_ < self.initial_train_accuracy_ - self.WORSE_THAN_START:
+            warnings.warn(
+                f"[{name}] The learned metric classifies the training data worse than the "
+                f"starting one (leave-one-out {self.n_neighbors}-NN accuracy "
+                f"{self.initial_train_accuracy_:.4f} -> {self.train_accuracy_:.4f}): the "
+                "objective's optimum does not separate the classes here. Lower pull_weight, "
+                "use impostors='active', or keep the starting metric.", UserWarning,
+                stacklevel=2)
         return self
 
+    def _minimise(self, objective, L0, report):
+        """Run the solver; restart it (with the iterations left) while the active triplets'
+        sample rate changed during a run, since the objective changed with it."""
+        tol = self.DEFAULT_TOL[self.solver] if self.tol is None else self.tol
+        rate_changes = lambda: getattr(objective.triplets, "rate_changes", 0)  # noqa: E731
+        L, n_iter, values = L0, 0, []
+        while True:
+            changes = rate_changes()
+            if self.solver == "pgd":
+                L, steps, converged, part, message = projected_subgradient(
+                    objective.value_and_gradient_M, L, max_iter=self.max_iter - n_iter,
+                    tol=tol, callback=report)
+            else:
+                L, steps, converged, part, message = lbfgs(
+                    objective.value_and_gradient_L, L, max_iter=self.max_iter - n_iter,
+                    tol=tol, callback=report)
+            n_iter += steps
+            values += part
+            if rate_changes() == changes or n_iter >= self.max_iter or steps == 0:
+                return L, n_iter, converged, values, message
+
     @staticmethod
-    def _check_scale(X, triplets):
+    def _check_scale(X, pairs):
         """Refuse data whose scale makes the unit hinge margin meaningless or overflows."""
-        pairs = triplets.pull_pairs
         typical = np.median(np.sum((X[pairs[:, 0]] - X[pairs[:, 1]]) ** 2, axis=1))
         if not np.isfinite(typical) or typical > 1e100 or 0 < typical < 1e-100:
             raise ValueError(
@@ -234,19 +279,28 @@ class LMNN(MahalanobisMixin, BaseEstimator):
         pca = PCA(n_components=n_pca, random_state=self.random_state).fit(X)
         return np.vstack([pca.components_, np.zeros((n_components - n_pca, n_features))])
 
+    #: verbose=1 prints an iteration when this many seconds passed since the last line.
+    PROGRESS_SECONDS = 2.0
+
     def _progress_reporter(self, start):
+        """``report(L, iteration, value)`` for the solvers: counts iterations across restarts,
+        prints progress (verbose=1: the first iteration, then every ``PROGRESS_SECONDS``;
+        verbose=2: every iteration) and calls ``callback``."""
         name = type(self).__name__
-        every = 1 if self.verbose > 1 else 25
         if self.verbose:
             print(f"[{name}] {'Iteration':>10} {'Objective':>14} {'Time(s)':>9}")
+        state = {"iterations": 0, "printed": -np.inf}
 
-        def report(L, n_iter, value):
-            if self.verbose and (n_iter % every == 0):
-                print(f"[{name}] {n_iter:>10d} {value:>14.6e} "
-                      f"{time.perf_counter() - start:>9.2f}")
+        def report(L, _, value):
+            state["iterations"] += 1
+            now = time.perf_counter()
+            if self.verbose > 1 or (self.verbose and now - state["printed"]
+                                    >= self.PROGRESS_SECONDS):
+                print(f"[{name}] {state['iterations']:>10d} {value:>14.6e} {now - start:>9.2f}")
                 sys.stdout.flush()
+                state["printed"] = now
             if self.callback is not None:
-                self.callback(L, n_iter)
+                self.callback(L, state["iterations"])
 
         return report
 

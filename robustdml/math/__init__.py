@@ -1,11 +1,13 @@
 """The mathematics: adversarial margin, triplets, losses and solvers. Imports nothing above it."""
 
-from ._linalg import exact_neighbors, kneighbors
+from ._linalg import exact_neighbors, kneighbors, knn_vote, leave_one_out_accuracy
+from .impostors import ActiveTriplets
 from .losses import LMNNLoss, PerturbationLoss, TripletGeometry, TripletLoss, TripletObjective
 from .margin import DEGENERACY_EPS, adversarial_margin, margin_from_gap
 from .triplets import TripletSet, build_triplets
 
 __all__ = [
+    "ActiveTriplets",
     "DEGENERACY_EPS",
     "LMNNLoss",
     "PerturbationLoss",
@@ -17,5 +19,7 @@ __all__ = [
     "build_triplets",
     "exact_neighbors",
     "kneighbors",
+    "knn_vote",
+    "leave_one_out_accuracy",
     "margin_from_gap",
 ]

@@ -52,6 +52,36 @@ def nearest_rows(reference, queries, n_neighbors):
     return kneighbors(index, queries, return_distance=False)
 
 
+def knn_vote(labels, n_classes):
+    """Majority vote of neighbour labels (codes in ``range(n_classes)``, nearest first).
+
+    A tie is broken toward the tied class whose nearest member comes first (for k = 3, the
+    nearest neighbour's label: the rule of the paper's experiments). Returns the vote counts
+    (n_queries, n_classes) and the winning code per query.
+    """
+    rows = np.arange(labels.shape[0])
+    counts = np.zeros((labels.shape[0], n_classes), dtype=int)
+    np.add.at(counts, (rows[:, None], labels), 1)
+    in_top = counts[rows[:, None], labels] == counts.max(axis=1)[:, None]
+    return counts, labels[rows, np.argmax(in_top, axis=1)]
+
+
+def leave_one_out_accuracy(Z, y, n_neighbors):
+    """k-NN accuracy of every row of Z against all the other rows (Euclidean in Z).
+
+    ``y`` holds class codes ``0..n_classes-1``. A row's duplicates stay candidates; only the
+    row itself is left out.
+    """
+    n_neighbors = min(n_neighbors, len(Z) - 1)
+    index = exact_neighbors(n_neighbors + 1, Z.shape[1]).fit(Z)
+    neighbours = kneighbors(index, Z, return_distance=False)
+    itself = neighbours == np.arange(len(Z))[:, None]
+    itself[~itself.any(axis=1), -1] = True  # the row hid behind duplicates: drop the farthest
+    others = neighbours[~itself].reshape(len(Z), n_neighbors)
+    _, predicted = knn_vote(y[others], int(y.max()) + 1)
+    return float(np.mean(predicted == y))
+
+
 class PairPattern:
     """A fixed list of weighted pairs (rows[t], cols[t]) over n points.
 

@@ -106,6 +106,16 @@ class TripletLoss:
     def value_and_gradient(self, geometry, smoothing=0.0):
         raise NotImplementedError
 
+    def impostor_reach(self, target_sq_dist, L):
+        """Per anchor, a learned-space distance beyond which no impostor adds to this term.
+
+        ``target_sq_dist`` is each anchor's largest squared distance to one of its targets under
+        ``M = L^T L``. The full objective (:mod:`.impostors`) needs it to find every
+        contributing impostor; a term that cannot bound it cannot be used there.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not bound the distance of its "
+                                  "impostors; use it with fixed triplets.")
+
 
 class LMNNLoss(TripletLoss):
     """The LMNN objective of SPEC section 4, without regularisers.
@@ -123,7 +133,7 @@ class LMNNLoss(TripletLoss):
 
     def value_and_gradient(self, geometry, smoothing=0.0):
         n_pull = len(geometry.triplets.pull_pairs)
-        n_triplets = geometry.triplets.n_triplets
+        n_triplets = geometry.triplets.triplet_normaliser
         mu = self.pull_weight
         hinge, slope = smooth_hinge(1.0 - geometry.gap, smoothing)
         value = (mu / n_pull * geometry.pull_sq_dist.sum()
@@ -132,6 +142,10 @@ class LMNNLoss(TripletLoss):
         gradient = geometry.scatter(pull_weights=mu / n_pull + geometry.per_pull_pair(push),
                                     push_weights=-geometry.per_push_pair(push))
         return value, gradient
+
+    def impostor_reach(self, target_sq_dist, L):
+        # the (smoothed) hinge [1 + d2_ij - d2_il]_+ is 0 once d2_il >= d2_ij + 1
+        return np.sqrt(target_sq_dist + 1.0)
 
 
 class PerturbationLoss(TripletLoss):
@@ -156,7 +170,7 @@ class PerturbationLoss(TripletLoss):
         self.eps = eps
 
     def value_and_gradient(self, geometry, smoothing=0.0):
-        n_triplets = geometry.triplets.n_triplets
+        n_triplets = geometry.triplets.triplet_normaliser
         margin_sq = geometry.margin(self.eps) ** 2
         # the smoothing width is relative to tau^2, the scale of this hinge
         hinge, slope = smooth_hinge(self.margin ** 2 - margin_sq, smoothing * self.margin ** 2)
@@ -172,14 +186,25 @@ class PerturbationLoss(TripletLoss):
         cross = geometry.M @ spread
         return value, gradient + cross + cross.T
 
+    def impostor_reach(self, target_sq_dist, L):
+        """With a = d_M(x_i, x_j), b = d_M(x_i, x_l) and s = ||L||_2, the margin's denominator
+        obeys ||M (x_j - x_l)|| <= s d_M(x_j, x_l) <= s (a + b), so
+        m >= (b^2 - a^2) / (2 (s (a + b) + sqrt(eps))). Every b >= a + 2 tau s + c with
+        c = sqrt(2 tau sqrt(eps)) (so c^2 <= c (a + b)) then gives m >= tau: no loss."""
+        tau = self.margin
+        return (np.sqrt(target_sq_dist) + 2.0 * tau * np.linalg.norm(L, 2)
+                + np.sqrt(2.0 * tau * np.sqrt(self.eps)))
+
 
 class TripletObjective:
-    """Sum of triplet losses over a fixed data set and triplet set.
+    """Sum of triplet losses over a data set and its triplets.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
-    triplets : TripletSet
+    triplets : TripletSet or ActiveTriplets
+        Fixed triplets, or the full objective's triplets found under each evaluated metric
+        (anything whose ``at(L)`` gives the triplet set to use at L).
     losses : sequence of TripletLoss
     smoothing : float
         Passed to every loss; 0 evaluates the exact (non-smooth) objective.
@@ -193,7 +218,7 @@ class TripletObjective:
 
     def value_and_gradient_M(self, L):
         """Objective at ``M = L^T L`` and its gradient w.r.t. symmetric M."""
-        geometry = TripletGeometry(self.X, self.triplets, L)
+        geometry = TripletGeometry(self.X, self.triplets.at(L), L)
         value, gradient = 0.0, np.zeros((self.X.shape[1],) * 2)
         for loss in self.losses:
             part_value, part_gradient = loss.value_and_gradient(geometry, self.smoothing)

@@ -1,4 +1,4 @@
-"""Fixed LMNN triplets (SPEC section 4): k targets x v impostors per anchor, Euclidean.
+"""Fixed LMNN triplets (the paper, section 4): k targets x v impostors per anchor, Euclidean.
 
 A triplet set is stored as its two pair lists, (anchor, target) pulls and (anchor, impostor)
 pushes, plus for every triplet the index of its pull pair and of its push pair. Distances are
@@ -31,6 +31,11 @@ class TripletSet:
         (anchor, impostor) pair in ``push_pairs``; both pairs share the anchor.
     n_samples : int
         Number of rows of the data matrix the indices refer to.
+    normaliser : float or None
+        What the triplet sums are divided by; None means ``n_triplets`` (the paper's
+        ``1/|T|``). The full objective (:mod:`.impostors`) holds only the triplets that
+        contribute and divides by the fixed ``v |B|`` instead, so that a triplet weighs the same
+        in both.
     blocks : tuple of (targets, impostors) or None
         When the triplets are every target x every impostor of each anchor, in that order, block
         after block: per block, ``targets`` (n_anchors, k) and ``impostors`` (n_anchors, v).
@@ -42,6 +47,7 @@ class TripletSet:
     pull_index: np.ndarray
     push_index: np.ndarray
     n_samples: int
+    normaliser: float = None
     blocks: tuple = None
 
     def __post_init__(self):
@@ -72,6 +78,16 @@ class TripletSet:
     def n_triplets(self):
         return self.pull_index.shape[0]
 
+    def at(self, L):
+        """The triplets of the objective at ``M = L^T L``: fixed triplets are the same at every L
+        (the full objective's :class:`~robustdml.math.impostors.ActiveTriplets` are not)."""
+        return self
+
+    @property
+    def triplet_normaliser(self):
+        """Divisor of the sums over triplets (``1/|T|`` unless ``normaliser`` says otherwise)."""
+        return self.n_triplets if self.normaliser is None else self.normaliser
+
     @cached_property
     def pair_pattern(self):
         """Pattern of the pull pairs followed by the push pairs."""
@@ -94,6 +110,46 @@ class TripletSet:
     @property
     def impostors(self):
         return self.push_pairs[self.push_index, 1]
+
+
+def target_neighbors(X, y, n_neighbors, anchors=None, candidates=None):
+    """Each anchor's ``n_neighbors`` nearest same-class candidates (itself excluded).
+
+    Returns a list of ``(members, targets)`` blocks, one per class: ``members`` (n_anchors,)
+    and ``targets`` (n_anchors, k'), nearest first, with ``k' = n_neighbors`` unless the class
+    is too small, in which case its members use all the other members (with a warning) and a
+    lone point of its class anchors nothing.
+    """
+    everyone = np.arange(len(X))
+    anchors = everyone if anchors is None else np.asarray(anchors, dtype=np.intp)
+    candidates = everyone if candidates is None else np.asarray(candidates, dtype=np.intp)
+    blocks, small_classes = [], []
+    for label in np.unique(y[anchors]):
+        members = anchors[y[anchors] == label]
+        same = candidates[y[candidates] == label]
+        # one neighbour more than needed: the anchor itself, or the farthest when it is absent
+        n_query = min(n_neighbors + 1, same.size)
+        if n_query - 1 < n_neighbors:
+            small_classes.append((label, same.size))
+        if n_query < 2:
+            continue
+        nearest = same[nearest_rows(X[same], X[members], n_query)]
+        keep = nearest != members[:, None]
+        keep[keep.all(axis=1), -1] = False
+        blocks.append((members, nearest[keep].reshape(len(members), n_query - 1)))
+    if small_classes:
+        warnings.warn(
+            f"n_neighbors={n_neighbors} is not smaller than the size of class(es) "
+            + ", ".join(f"{label} ({size} points)" for label, size in small_classes)
+            + "; their points use all other points of their class as targets.",
+            UserWarning, stacklevel=3)
+    return blocks
+
+
+def check_two_classes(y):
+    if np.unique(y).size < 2:
+        raise ValueError("No triplet can be formed: impostors need at least two classes, "
+                         f"got only {np.unique(y)}.")
 
 
 def build_triplets(X, y, n_neighbors=3, n_impostors=10, *, anchors=None, candidates=None):
@@ -123,37 +179,16 @@ def build_triplets(X, y, n_neighbors=3, n_impostors=10, *, anchors=None, candida
     """
     X, y = check_X_y(X, y, dtype=float)
     everyone = np.arange(len(X))
-    anchors = everyone if anchors is None else np.asarray(anchors, dtype=np.intp)
     candidates = everyone if candidates is None else np.asarray(candidates, dtype=np.intp)
-    if np.unique(y[candidates]).size < 2:
-        raise ValueError("No triplet can be formed: impostors need at least two classes, "
-                         f"got only {np.unique(y[candidates])}.")
+    check_two_classes(y[candidates])
     pull_blocks, push_blocks = [], []
-    small_classes = []
-    for label in np.unique(y[anchors]):
-        members = anchors[y[anchors] == label]
-        same = candidates[y[candidates] == label]
-        others = candidates[y[candidates] != label]
-        # one neighbour more than needed: the anchor itself, or the farthest when it is absent
-        n_query = min(n_neighbors + 1, same.size)
+    for members, targets in target_neighbors(X, y, n_neighbors, anchors, candidates):
+        others = candidates[y[candidates] != y[members[0]]]
         n_push = min(n_impostors, others.size)
-        if n_query - 1 < n_neighbors:
-            small_classes.append((label, same.size))
-        if n_query < 2 or n_push == 0:
+        if n_push == 0:
             continue
-        nearest = same[nearest_rows(X[same], X[members], n_query)]
-        keep = nearest != members[:, None]
-        keep[keep.all(axis=1), -1] = False
-        targets = nearest[keep].reshape(len(members), n_query - 1)
-        impostors = others[nearest_rows(X[others], X[members], n_push)]
         pull_blocks.append((members, targets))
-        push_blocks.append((members, impostors))
-    if small_classes:
-        warnings.warn(
-            f"n_neighbors={n_neighbors} is not smaller than the size of class(es) "
-            + ", ".join(f"{label} ({size} points)" for label, size in small_classes)
-            + "; their points use all other points of their class as targets.",
-            UserWarning, stacklevel=2)
+        push_blocks.append((members, others[nearest_rows(X[others], X[members], n_push)]))
     if not pull_blocks:
         raise ValueError("No triplet can be formed: a class needs at least two points and "
                          "there must be at least two classes.")
