@@ -130,16 +130,25 @@ def test_labels_zero_radius_for_mistakes_and_robust_error():
     assert np.all(attack.robust_error([0.0, 0.5]) <= errors[:2] + 1e-12)
 
 
-def test_lmnn_pl_certifies_larger_radii_than_lmnn():
-    X, y = make_blobs(n_samples=300, n_features=5, centers=3, cluster_std=3.0, random_state=0)
-    X = X / np.linalg.norm(X, axis=1, keepdims=True)
-    train, test = slice(0, 200), slice(200, 300)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_lmnn_pl_certifies_larger_radii_than_lmnn(seed):
+    """The paper's claim, with the defaults otherwise: a margin tau above what plain LMNN
+    already gives most triplets (here 0.3 on unit-norm rows; measured +7 % and +5 %)."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
+    from robustdml.preprocessing import paper_preprocessing
+    X, y = load_breast_cancer(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y,
+                                                        random_state=seed)
+    prep = paper_preprocessing().fit(X_train)
+    X_train, X_test = prep.transform(X_train), prep.transform(X_test)
     medians = []
-    for weight in (0.0, 20.0):
-        knn = CertifiedKNN(3, LMNN(perturbation_weight=weight, perturbation_margin=0.2))
-        knn.fit(X[train], y[train])
-        medians.append(np.median(knn.certified_radius(X[test], y[test])))
-    assert medians[1] > medians[0]
+    for weight in (0.0, 10.0):
+        knn = CertifiedKNN(3, LMNN(perturbation_weight=weight, perturbation_margin=0.3))
+        knn.fit(X_train, y_train)
+        medians.append(np.median(knn.certified_radius(X_test, y_test)))
+    assert medians[1] > 1.02 * medians[0]
 
 
 def test_certificate_errors():

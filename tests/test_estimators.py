@@ -15,7 +15,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from robustdml import LMNN, KNNClassifier
-from robustdml.math import LMNNLoss, PerturbationLoss, TripletObjective, build_triplets
+from robustdml.math import (LMNNLoss, PerturbationLoss, TripletGeometry, TripletObjective,
+                            build_triplets)
 from robustdml.math.optimize import psd_factor
 
 
@@ -74,8 +75,10 @@ def test_lmnn_improves_knn_on_noisy_features():
     train, test = slice(0, 200), slice(200, 300)
     euclidean = KNNClassifier(3).fit(X[train], y[train]).score(X[test], y[test])
     for solver in ("lbfgs", "pgd"):
-        lmnn = KNNClassifier(3, LMNN(solver=solver)).fit(X[train], y[train])
-        assert lmnn.score(X[test], y[test]) > euclidean + 0.03
+        for impostors in ("nearest", "fixed", "active"):
+            lmnn = KNNClassifier(3, LMNN(solver=solver, impostors=impostors, max_iter=300))
+            lmnn.fit(X[train], y[train])
+            assert lmnn.score(X[test], y[test]) > euclidean + 0.03, (solver, impostors)
 
 
 def test_perturbation_loss_enlarges_margins(iris):
@@ -83,15 +86,29 @@ def test_perturbation_loss_enlarges_margins(iris):
     triplets = build_triplets(X, y, 3, 10)
     medians = []
     for weight in (0.0, 50.0):
-        L = LMNN(perturbation_weight=weight, perturbation_margin=0.5).fit(X, y).components_
-        from robustdml.math import TripletGeometry
+        L = LMNN(perturbation_weight=weight, perturbation_margin=0.5, impostors="fixed",
+                 regularisation=0.0).fit(X, y).components_
         medians.append(np.median(TripletGeometry(X, triplets, L).margin()))
     assert medians[1] > 1.2 * medians[0]
 
 
+@pytest.mark.parametrize("impostors", ["nearest", "active", "fixed"])
+def test_perturbation_loss_enlarges_margins_in_every_mode(iris, impostors):
+    """With the default regularisation too (measured: +9 % in the nearest mode)."""
+    X, y = iris
+    triplets = build_triplets(X, y, 3, 10)
+    medians = []
+    for weight in (0.0, 50.0):
+        L = LMNN(perturbation_weight=weight, perturbation_margin=0.5,
+                 impostors=impostors).fit(X, y).components_
+        medians.append(np.median(TripletGeometry(X, triplets, L).margin()))
+    assert medians[1] > 1.05 * medians[0]
+
+
 def test_solvers_reach_similar_objective(iris):
     X, y = iris
-    params = dict(pull_weight=0.4, perturbation_weight=2.0, perturbation_margin=0.3)
+    params = dict(pull_weight=0.4, perturbation_weight=2.0, perturbation_margin=0.3,
+                  impostors="fixed", regularisation=0.0)
     pgd = LMNN(solver="pgd", **params).fit(X, y)
     fast = LMNN(solver="lbfgs", smoothing=0.0, **params).fit(X, y)
     objective = TripletObjective(X, build_triplets(X, y, 3, 10),
@@ -104,7 +121,7 @@ def test_solvers_reach_similar_objective(iris):
 
 def test_pgd_follows_the_reference_rules(iris):
     X, y = iris
-    model = LMNN(solver="pgd", pull_weight=0.5).fit(X, y)
+    model = LMNN(solver="pgd", pull_weight=0.5, impostors="fixed", regularisation=0.0).fit(X, y)
     values = model.objective_
     assert len(values) == model.n_iter_ + 1
     # f_1 is the objective at M = I
@@ -114,6 +131,72 @@ def test_pgd_follows_the_reference_rules(iris):
     assert len(values) >= 50
     assert np.max(np.abs(np.diff(values[-6:]))) < 1e-7 * values[-1]
     assert np.max(np.abs(np.diff(values[-7:-1]))) >= 1e-7 * values[-2] or len(values) == 50
+
+
+def naive_leave_one_out(Z, y, k):
+    """Leave-one-out k-NN accuracy by a loop: majority vote, ties to the nearest tied class."""
+    hits = 0
+    for i in range(len(Z)):
+        distances = np.linalg.norm(Z - Z[i], axis=1)
+        distances[i] = np.inf
+        labels = y[np.argsort(distances, kind="stable")[:k]]
+        counts = {label: np.sum(labels == label) for label in labels}
+        best = max(counts.values())
+        hits += next(label for label in labels if counts[label] == best) == y[i]
+    return hits / len(Z)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_training_accuracy_before_and_after(seed):
+    X, y = make_classification(n_samples=120, n_features=6, n_informative=3, n_classes=3,
+                               n_clusters_per_class=1, random_state=seed)
+    model = LMNN().fit(X, y)
+    assert model.initial_train_accuracy_ == pytest.approx(naive_leave_one_out(X, y, 3))
+    assert model.train_accuracy_ == pytest.approx(naive_leave_one_out(model.transform(X), y, 3))
+    assert model.train_accuracy_ >= model.initial_train_accuracy_
+
+
+def test_a_metric_worse_than_its_start_is_reported():
+    """A high pull weight with fixed impostors can shrink the metric until other points crowd
+    in (leave-one-out 0.79 -> 0.70 here);
+    the estimator says so instead of returning it silently."""
+    X, y = make_classification(n_samples=300, n_features=10, n_informative=4, n_classes=3,
+                               n_clusters_per_class=2, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    with pytest.warns(UserWarning, match="worse than the starting one"):
+        model = LMNN(impostors="fixed", pull_weight=0.9, regularisation=0.0).fit(X, y)
+    assert model.train_accuracy_ < model.initial_train_accuracy_ - LMNN.WORSE_THAN_START
+
+
+@pytest.mark.parametrize("impostors", ["nearest", "active"])
+def test_followed_impostors_with_reduction_and_pgd(iris, impostors):
+    X, y = iris
+    reduced = LMNN(impostors=impostors, n_components=2, random_state=0).fit(X, y)
+    assert reduced.components_.shape == (2, 4)
+    assert reduced.train_accuracy_ > 0.9
+    pgd = LMNN(impostors=impostors, solver="pgd", max_iter=100).fit(X, y)
+    assert np.all(np.isfinite(pgd.components_)) and pgd.train_accuracy_ > 0.9
+
+
+def test_sampled_impostors_warn_and_still_fit():
+    X, y = make_classification(n_samples=200, n_features=5, n_informative=3, n_classes=2,
+                               random_state=0)
+    with pytest.warns(UserWarning, match="max_triplets=500"):
+        model = LMNN(impostors="active", max_triplets=500).fit(X, y)
+    assert np.all(np.isfinite(model.components_))
+    assert model.n_triplets_ <= 500
+
+
+def test_verbose_prints_progress_and_the_summary(iris, monkeypatch):
+    X, y = iris
+    monkeypatch.setattr(LMNN, "PROGRESS_SECONDS", 0.0)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        model = LMNN(verbose=1).fit(X, y)
+    lines = out.getvalue().splitlines()
+    assert sum(line.split()[1:2] == [str(i)] for line in lines
+               for i in range(1, model.n_iter_ + 1)) == model.n_iter_
+    assert "training leave-one-out 3-NN accuracy" in lines[-1]
 
 
 def test_psd_projection():
@@ -148,8 +231,8 @@ def test_dimension_reduction(iris):
     assert KNNClassifier(3, model).fit(X, y).score(X, y) > 0.9
     with pytest.raises(ValueError, match="n_components=5"):
         LMNN(n_components=5).fit(X, y)
-    full = LMNN(solver="pgd").fit(X, y)
-    reduced = LMNN(n_components=2, solver="pgd").fit(X, y)
+    full = LMNN(solver="pgd", impostors="fixed").fit(X, y)
+    reduced = LMNN(n_components=2, solver="pgd", impostors="fixed").fit(X, y)
     np.testing.assert_allclose(reduced.components_, full.components_[:2])
     assert np.all(np.diff(np.linalg.norm(full.components_, axis=1)) <= 1e-12)
     with pytest.raises(ValueError, match="init has shape"):

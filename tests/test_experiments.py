@@ -9,7 +9,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from robustdml.cli import main
 from robustdml.datasets import load
 from robustdml.experiments import protocol
-from robustdml.experiments.protocol import Method, ProtocolConfig, default_methods, run_cell
+from robustdml.experiments.protocol import (Method, ProtocolConfig, candidate_grid, default_methods,
+                                           run_cell)
 from robustdml.experiments.report import compare, markdown_report, write_reports
 from robustdml.experiments.runner import reproduce
 from robustdml.experiments.store import ConfigMismatch, ResultsLocked, ResultStore
@@ -71,7 +72,8 @@ def test_preprocessing_fitted_on_training_part_only(monkeypatch):
 
 def test_record_contents():
     record = run_cell(load("iris"), default_methods()["lmnn-pl"], 1, TINY)
-    assert set(record["params"]) == {"pull_weight", "perturbation_weight", "perturbation_margin"}
+    assert set(record["params"]) == {"pull_weight", "regularisation", "perturbation_weight",
+                                     "perturbation_margin"}
     assert set(record["noise_error"]) == {f"{s:g}" for s in TINY.sigmas}
     assert set(record["certified_error"]) == set(record["empirical_error"]) == {
         f"{r:g}" for r in TINY.radii}
@@ -82,6 +84,16 @@ def test_record_contents():
     assert record["median_certified_radius"] >= 0 and record["median_attack_norm"] >= 0
     assert record["attack_points"] == TINY.attack_points
     json.dumps(record)
+
+
+def test_candidates_start_with_the_defaults():
+    space = default_methods()["lmnn-pl"].search_space
+    grid = candidate_grid(space, budget=4, seed=0)
+    assert len(grid) == 4 and grid[0] == {}
+    assert all(set(candidate) == {f"metric_learner__{key}" for key in space}
+               for candidate in grid[1:])
+    assert candidate_grid(space, budget=4, seed=0) == grid  # seeded
+    assert candidate_grid(space, budget=1, seed=0) == [{}]
 
 
 def test_resume_skips_finished_records_and_keeps_config(tmp_path):

@@ -22,6 +22,15 @@ def every_triplet(active, y):
                       len(y), normaliser=active.normaliser)
 
 
+def assert_same_objective(X, triplets, reference, losses, L):
+    """Value and gradient at L agree, exact and smoothed."""
+    for smoothing in (0.0, 0.3):
+        got = TripletObjective(X, triplets, losses, smoothing).value_and_gradient_M(L)
+        want = TripletObjective(X, reference, losses, smoothing).value_and_gradient_M(L)
+        assert got[0] == pytest.approx(want[0], rel=1e-10, abs=1e-12)
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-9, atol=1e-10)
+
+
 def problem(seed, n=45, p=4):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, p))
@@ -33,11 +42,12 @@ LOSSES = [[LMNNLoss(0.3)], [LMNNLoss(0.5), PerturbationLoss(2.0, 0.4)],
           [LMNNLoss(0.1), PerturbationLoss(5.0, 3.0)]]
 
 
+@pytest.mark.parametrize("slack", [0.0, 0.5])
 @pytest.mark.parametrize("losses", LOSSES)
 @pytest.mark.parametrize("seed", range(3))
-def test_equals_the_objective_over_every_impostor(losses, seed):
+def test_equals_the_objective_over_every_impostor(losses, seed, slack):
     rng, X, y = problem(seed)
-    active = ActiveTriplets(X, y, 2, 5, losses)
+    active = ActiveTriplets(X, y, 2, 5, losses, slack=slack)
     full = every_triplet(active, y)
     L = rng.normal(size=(4, 4))
     for step in range(12):
@@ -45,12 +55,37 @@ def test_equals_the_objective_over_every_impostor(losses, seed):
         L = L + rng.normal(size=L.shape) * (0.02 if step % 3 else 0.5)
         if step == 6:
             L[0] = 0.0
-        for smoothing in (0.0, 0.3):
-            got = TripletObjective(X, active, losses, smoothing).value_and_gradient_M(L)
-            want = TripletObjective(X, full, losses, smoothing).value_and_gradient_M(L)
-            assert got[0] == pytest.approx(want[0], rel=1e-10, abs=1e-12)
-            np.testing.assert_allclose(got[1], want[1], rtol=1e-9, atol=1e-10)
-    assert 1 < active.n_searches < 24  # the cache was used and refreshed
+        assert_same_objective(X, active, full, losses, L)
+    # about a search per new metric without slack; with it, small moves reuse the last one
+    assert 1 < active.n_searches <= 12 if slack == 0 else 1 < active.n_searches < 12
+
+
+def nearest_triplets(active, X, y, L, v):
+    """Every target x the v nearest other-class points under L, of every anchor."""
+    Z = X @ L.T
+    anchors, targets, impostors = [], [], []
+    for i, j in active.pull_pairs:
+        others = np.flatnonzero(y != y[i])
+        nearest = others[np.argsort(np.linalg.norm(Z[others] - Z[i], axis=1))[:v]]
+        anchors += [i] * len(nearest)
+        targets += [j] * len(nearest)
+        impostors += nearest.tolist()
+    chosen = TripletSet.from_indices(anchors, targets, impostors, len(y))
+    return TripletSet(chosen.pull_pairs, chosen.push_pairs, chosen.pull_index,
+                      chosen.push_index, len(y), normaliser=active.normaliser)
+
+
+@pytest.mark.parametrize("slack", [0.0, 0.5])
+@pytest.mark.parametrize("losses", LOSSES)
+@pytest.mark.parametrize("seed", range(3))
+def test_nearest_only_equals_the_v_nearest_impostors_under_the_metric(losses, seed, slack):
+    rng, X, y = problem(seed)
+    active = ActiveTriplets(X, y, 2, 4, losses, nearest_only=True, slack=slack)
+    L = rng.normal(size=(4, 4))
+    for step in range(10):
+        L = L + rng.normal(size=L.shape) * (0.02 if step % 3 else 0.5)
+        assert_same_objective(X, active, nearest_triplets(active, X, y, L, 4), losses, L)
+    assert 1 < active.n_searches <= 10 if slack == 0 else 1 < active.n_searches < 10
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -68,7 +103,7 @@ def test_a_reused_search_never_misses_a_contributing_impostor(seed):
         if not active.covers(L, active.reach(L)):
             continue
         accepted += 1
-        kept = {tuple(pair) for pair in active._triplets.push_pairs.tolist()}
+        kept = {tuple(pair) for pair in active._candidates.tolist()}
         reach = active.reach(L)
         Z = X @ L.T
         for i in np.flatnonzero(np.isfinite(reach)):

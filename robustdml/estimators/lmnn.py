@@ -13,8 +13,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
-from ..math import (ActiveTriplets, LMNNLoss, PerturbationLoss, TripletObjective,
-                    build_triplets, leave_one_out_accuracy)
+from ..math import (ActiveTriplets, LMNNLoss, PerturbationLoss, StartRegulariser,
+                    TripletObjective, build_triplets, leave_one_out_accuracy)
+from ..math._linalg import serial_blas
 from ..math.optimize import lbfgs, projected_subgradient
 from ._base import MahalanobisMixin
 
@@ -29,18 +30,44 @@ class LMNN(MahalanobisMixin, BaseEstimator):
         mu/|B| sum_B d2_M(x_i, x_j)                                  (pull)
         + (1 - mu)/|T| sum_T [1 + d2_M(x_i, x_j) - d2_M(x_i, x_l)]_+  (push)
         + lambda/|T| sum_T [tau^2 - m_ijl(M)^2]_+                     (perturbation loss)
+        + r g(M0) ||M - M0||_F^2 / ||M0||_F^2                          (regularisation)
 
-    over fixed triplets: each point's ``n_neighbors`` nearest same-class points (targets, pairs
-    B) times its ``n_impostors`` nearest other-class points, by Euclidean distance in the input
-    space; ``m_ijl`` is the adversarial margin (the L2 distance from x_i to its closest input
-    that is as close to x_l as to x_j).
+    where the targets (pairs B) are each point's ``n_neighbors`` nearest same-class points by
+    Euclidean distance, ``m_ijl`` is the adversarial margin (the L2 distance from x_i to its
+    closest input that is as close to x_l as to x_j), M0 the starting metric and g(M0) the
+    LMNN terms (pull and push) at the start. The triplets T pair every target of an anchor with
+
+    - ``impostors="nearest"`` (default): the anchor's ``n_impostors`` nearest other-class
+      points *under the current metric*, chosen again as the solver moves (so no point can be
+      pulled in unpenalised, and each point weighs at most ``k v`` triplets);
+    - ``impostors="fixed"`` (the paper's): its ``n_impostors`` nearest other-class points in
+      the input space, chosen once;
+    - ``impostors="active"`` (the full objective of standard LMNN, Weinberger & Saul): every
+      other-class point; only those inside a target's margin (or with an adversarial margin
+      below tau) contribute, and they are found under the current metric.
+
+    In all three the sums over T are divided by ``v |B|`` (``|T|`` for "fixed", equal when
+    every class is large enough), so mu, lambda and tau mean the same in each. "nearest" and
+    "active" find their impostors with :class:`robustdml.math.ActiveTriplets` and start from
+    the initial L rescaled to minimise the LMNN terms along its ray (the perturbation loss
+    does not change along it).
+
+    **Why the defaults.** Measured 3-NN test accuracy (3 stratified 70/30 splits, standardised
+    features; ``benchmarks/defaults.py``) on iris, wine, breast_cancer, balance_scale,
+    waveform, sonar, digits, and small many-feature sets (300 digits, 400 optdigits, 600
+    Fashion-MNIST images with PCA 100, movement_libras: 252 points, 90 features, 15 classes):
+    "fixed" loses to the Euclidean metric on the small many-feature sets (it overfits: 7-12
+    points on 300 digits), "active" lets the points deep inside other classes dominate on
+    overlapping classes (waveform), "nearest" with ``regularisation=0.1`` beat or tied the
+    Euclidean metric on every one. ``regularisation=0`` overfits the small many-feature sets
+    (training leave-one-out accuracy 0.97, test below Euclidean on movement_libras).
 
     Parameters
     ----------
     n_neighbors : int, default=3
         k, targets per point. A class with at most k points uses all its other points.
     n_impostors : int, default=10
-        v, impostors per point.
+        v, impostors per point ("nearest", "fixed"); the normaliser ``v |B|`` ("active").
     pull_weight : float in [0, 1], default=0.5
         mu, the weight of the pull term; the push term gets ``1 - mu``.
     perturbation_weight : float >= 0, default=0.0
@@ -48,9 +75,21 @@ class LMNN(MahalanobisMixin, BaseEstimator):
     perturbation_margin : float > 0, default=0.1
         tau, the adversarial margin the perturbation loss asks of every triplet, in the units of
         the input features (for unit-norm rows, a fraction of the data's scale).
+    impostors : {"nearest", "fixed", "active"}, default="nearest"
+        Which triplets the objective sums over (see above). "nearest" and "active" follow the
+        metric, at the price of a neighbour search whenever the metric has moved too far for
+        the last one to be provably complete.
+    max_triplets : int, default=2_000_000
+        "nearest" and "active": above this many candidate triplets, a fixed pseudo-random
+        subset of the (anchor, impostor) pairs stands for all of them, with a warning (memory
+        and time grow with it: about 150 bytes per triplet).
+    regularisation : float >= 0, default=0.1
+        r, the weight of the pull towards the starting metric, relative to the LMNN terms'
+        value there: moving M by its own size costs r times their starting value.
     solver : {"lbfgs", "pgd"}, default="lbfgs"
-        ``"pgd"`` is the authors' projected sub-gradient descent on M, step for step (SPEC
-        section 4): what the paper reports. ``"lbfgs"`` runs L-BFGS-B on L with hinges smoothed
+        ``"pgd"`` is the authors' projected sub-gradient descent on M, step for step (the
+        paper's section 4 and its code): what the paper reports, with
+        ``impostors="fixed", regularisation=0``. ``"lbfgs"`` runs L-BFGS-B on L with hinges smoothed
         by ``smoothing``: much faster, and it supports ``n_components``.
     n_components : int, default=None
         Rows of L (output dimension). None keeps ``n_features``. lbfgs optimises a
@@ -74,7 +113,8 @@ class LMNN(MahalanobisMixin, BaseEstimator):
         Called after every iteration as ``callback(L, n_iter)`` (same as scikit-learn's NCA,
         with the current L instead of a flat vector).
     verbose : int, default=0
-        1 prints progress every 25 iterations and a summary; 2 prints every iteration.
+        1 prints progress at least every 2 seconds and a summary (iterations, time, triplets,
+        training accuracy before and after); 2 prints every iteration.
     random_state : int, RandomState instance or None, default=None
         Seeds the randomised PCA used by ``init="pca"``.
 
@@ -87,7 +127,11 @@ class LMNN(MahalanobisMixin, BaseEstimator):
     objective_ : ndarray
         Objective value after each iteration (first entry: at the initial metric for pgd).
     n_triplets_ : int
-        Number of triplets used.
+        Number of triplets used (with "active": those in the last search at the learned L).
+    initial_train_accuracy_, train_accuracy_ : float
+        Leave-one-out ``n_neighbors``-NN accuracy on the training data under the starting and
+        the learned metric: whether the fit helped, at a glance. A warning is given when the
+        learned metric is worse by more than ``WORSE_THAN_START``.
     n_features_in_ : int
     feature_names_in_ : ndarray of str, only when X has string feature names.
 
@@ -115,8 +159,9 @@ class LMNN(MahalanobisMixin, BaseEstimator):
         "pull_weight": [Interval(Real, 0, 1, closed="both")],
         "perturbation_weight": [Interval(Real, 0, None, closed="left")],
         "perturbation_margin": [Interval(Real, 0, None, closed="neither")],
-        "impostors": [StrOptions({"fixed", "active"})],
+        "impostors": [StrOptions({"fixed", "nearest", "active"})],
         "max_triplets": [Interval(Integral, 1, None, closed="left")],
+        "regularisation": [Interval(Real, 0, None, closed="left")],
         "solver": [StrOptions({"lbfgs", "pgd"})],
         "n_components": [Interval(Integral, 1, None, closed="left"), None],
         "init": [StrOptions({"auto", "identity", "pca"}), np.ndarray],
@@ -129,8 +174,8 @@ class LMNN(MahalanobisMixin, BaseEstimator):
     }
 
     def __init__(self, n_neighbors=3, *, n_impostors=10, pull_weight=0.5,
-                 perturbation_weight=0.0, perturbation_margin=0.1, impostors="fixed",
-                 max_triplets=2_000_000, solver="lbfgs",
+                 perturbation_weight=0.0, perturbation_margin=0.1, impostors="nearest",
+                 max_triplets=2_000_000, regularisation=0.1, solver="lbfgs",
                  n_components=None, init="auto", max_iter=1000, tol=None, smoothing=0.5,
                  callback=None, verbose=0, random_state=None):
         self.n_neighbors = n_neighbors
@@ -140,6 +185,7 @@ class LMNN(MahalanobisMixin, BaseEstimator):
         self.perturbation_margin = perturbation_margin
         self.impostors = impostors
         self.max_triplets = max_triplets
+        self.regularisation = regularisation
         self.solver = solver
         self.n_components = n_components
         self.init = init
@@ -181,21 +227,30 @@ class LMNN(MahalanobisMixin, BaseEstimator):
         if self.impostors == "fixed":
             triplets = build_triplets(X, y, self.n_neighbors, self.n_impostors)
         else:
+            nearest = self.impostors == "nearest"
             triplets = ActiveTriplets(X, y, self.n_neighbors, self.n_impostors, losses,
-                                      max_triplets=self.max_triplets,
+                                      nearest_only=nearest, max_triplets=self.max_triplets,
                                       random_state=self.random_state)
             if not isinstance(self.init, np.ndarray):
-                L0 = L0 * triplets.best_scale(L0, self.pull_weight)
+                L0 = L0 * triplets.best_scale(
+                    L0, self.pull_weight,
+                    self.n_impostors if nearest else max(self.n_impostors, 40))
         self._check_scale(X, triplets.pull_pairs)
         smoothing = self.smoothing if self.solver == "lbfgs" else 0.0
         objective = TripletObjective(X, triplets, losses, smoothing=smoothing)
+        if self.regularisation > 0:
+            # relative to the LMNN terms alone, so that lambda keeps its weight against them
+            lmnn_part = TripletObjective(X, triplets, losses[:1], smoothing=smoothing)
+            objective.losses.append(StartRegulariser(
+                self.regularisation, L0.T @ L0, lmnn_part.value_and_gradient_M(L0)[0]))
 
         labels = np.unique(y, return_inverse=True)[1]
         self.initial_train_accuracy_ = leave_one_out_accuracy(X @ L0.T, labels,
                                                               self.n_neighbors)
         start = time.perf_counter()
-        L, n_iter, converged, values, message = self._minimise(
-            objective, L0, self._progress_reporter(start))
+        with serial_blas(len(X)):
+            L, n_iter, converged, values, message = self._minimise(
+                objective, L0, self._progress_reporter(start))
         # pgd learns a full M; a reduction keeps its leading eigen-directions (rows of L are
         # sorted by eigenvalue)
         self.components_ = L[:self.n_components] if self.solver == "pgd" else L

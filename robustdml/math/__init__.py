@@ -2,7 +2,8 @@
 
 from ._linalg import exact_neighbors, kneighbors, knn_vote, leave_one_out_accuracy
 from .impostors import ActiveTriplets
-from .losses import LMNNLoss, PerturbationLoss, TripletGeometry, TripletLoss, TripletObjective
+from .losses import (LMNNLoss, PerturbationLoss, StartRegulariser, TripletGeometry, TripletLoss,
+                     TripletObjective)
 from .margin import DEGENERACY_EPS, adversarial_margin, margin_from_gap
 from .triplets import TripletSet, build_triplets
 
@@ -11,6 +12,7 @@ __all__ = [
     "DEGENERACY_EPS",
     "LMNNLoss",
     "PerturbationLoss",
+    "StartRegulariser",
     "TripletGeometry",
     "TripletLoss",
     "TripletObjective",

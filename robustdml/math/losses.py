@@ -196,6 +196,36 @@ class PerturbationLoss(TripletLoss):
                 + np.sqrt(2.0 * tau * np.sqrt(self.eps)))
 
 
+class StartRegulariser(TripletLoss):
+    """``weight * scale * ||M - M0||_F^2 / ||M0||_F^2``: keeps the metric near its start.
+
+    A full-rank metric has p^2 parameters; with few points per feature the triplet terms can
+    be driven down by stretching directions that only fit the training set. This term makes
+    moving M by its own size cost ``weight * scale`` (``scale``: e.g. the other terms' value
+    at the start, so that ``weight`` is relative). It needs no impostors.
+
+    Parameters
+    ----------
+    weight : float >= 0
+    M0 : ndarray of shape (n_features, n_features)
+        The starting metric.
+    scale : float > 0
+    """
+
+    def __init__(self, weight, M0, scale=1.0):
+        self.weight = weight
+        self.M0 = M0
+        self.scale = scale
+
+    def value_and_gradient(self, geometry, smoothing=0.0):
+        coef = self.weight * self.scale / max(np.sum(self.M0 ** 2), np.finfo(float).tiny)
+        difference = geometry.M - self.M0
+        return coef * np.sum(difference ** 2), 2.0 * coef * difference
+
+    def impostor_reach(self, target_sq_dist, L):
+        return np.zeros_like(target_sq_dist)
+
+
 class TripletObjective:
     """Sum of triplet losses over a data set and its triplets.
 
