@@ -27,9 +27,24 @@ $(ML_VENV)/.installed:
 	$(ML_VENV)/bin/python -m pip install --quiet metric-learn==0.7.0 'scikit-learn<1.6' 'numpy<2.3'
 	touch $@
 
-# BENCH_ARGS: e.g. --quick, or --render-only to rewrite the report from results.json
-bench: $(STAMP) $(ML_VENV)/.installed
-	$(PY) benchmarks/run.py --ml-python $(ML_VENV)/bin/python $(BENCH_ARGS)
+# pylmnn 1.6.4 runs on current NumPy/SciPy/scikit-learn with two one-line changes to the
+# installed copy: its bayesopt import (needs GPyOpt) made optional, and the L-BFGS starting
+# point passed flat (SciPy >= 1.11 rejects a 2-D x0)
+PYLMNN_VENV := .bench/pylmnn-venv
+PYLMNN_SRC = $(PYLMNN_VENV)/lib/python3*/site-packages/pylmnn
+$(PYLMNN_VENV)/.installed:
+	$(PYTHON) -m venv $(PYLMNN_VENV)
+	$(PYLMNN_VENV)/bin/python -m pip install --quiet pylmnn==1.6.4 six
+	sed -i 's/^from .bayesopt import find_hyperparams$$/try:  # needs GPyOpt\n    from .bayesopt import find_hyperparams\nexcept ImportError:\n    pass/' $(PYLMNN_SRC)/__init__.py
+	sed -i "s/'x0': transformation,/'x0': transformation.ravel(),/" $(PYLMNN_SRC)/lmnn.py
+	$(PYLMNN_VENV)/bin/python -c "import pylmnn"
+	touch $@
+
+# BENCH_ARGS: e.g. --quick, --only accuracy, or --render-only to rewrite the report from
+# results.json
+bench: $(STAMP) $(ML_VENV)/.installed $(PYLMNN_VENV)/.installed
+	$(PY) benchmarks/run.py --ml-python $(ML_VENV)/bin/python \
+		--pylmnn-python $(PYLMNN_VENV)/bin/python $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .bench build *.egg-info .pytest_cache

@@ -49,7 +49,7 @@ VARIANTS = {
     "impostors='fixed'": {"impostors": "fixed"},
     "impostors='active'": {"impostors": "active"},
     "regularisation=0": {"regularisation": 0.0},
-    "pull_weight=0.25": {"pull_weight": 0.25},
+    "pull_weight=0.5": {"pull_weight": 0.5},
     "pull_weight=0.1": {"pull_weight": 0.1},
 }
 

@@ -2,9 +2,11 @@
 
 Every measurement runs in a fresh process (benchmarks/measure.py) so that memory peaks do not
 mix; ours run in the project's environment, metric-learn 0.7.0 in its own environment with
-scikit-learn < 1.6 (it breaks on current releases). Ratios are computed within this one run.
+scikit-learn < 1.6 (it breaks on current releases), pylmnn 1.6.4 in another, patched by the
+Makefile (see there). Ratios are computed within this one run.
 
-    python benchmarks/run.py --ml-python .bench/ml-venv/bin/python [--quick] [--render-only]
+    python benchmarks/run.py --ml-python .bench/ml-venv/bin/python \
+        --pylmnn-python .bench/pylmnn-venv/bin/python [--quick] [--render-only] [--only accuracy]
 """
 
 import argparse
@@ -24,10 +26,15 @@ OURS = ["ours-lbfgs-lmnn", "ours-lbfgs-pl", "ours-pgd-lmnn", "ours-pgd-pl"]
 
 
 def measure(python, spec, log):
-    """Run one measurement; returns its JSON result (or the error text)."""
+    """Run one measurement; returns its JSON result (or the error text). ``spec["timeout"]``
+    (seconds) stops a peer that would run for hours."""
     start = time.perf_counter()
-    done = subprocess.run([python, str(HERE / "measure.py"), json.dumps(spec)],
-                          capture_output=True, text=True)
+    try:
+        done = subprocess.run([python, str(HERE / "measure.py"), json.dumps(spec)],
+                              capture_output=True, text=True, timeout=spec.get("timeout"))
+    except subprocess.TimeoutExpired:
+        log(f"  {json.dumps(spec)}: stopped after {spec['timeout']} s")
+        return {"error": f"not finished in {spec['timeout']} s"}
     if done.returncode != 0:
         result = {"error": done.stderr.strip().splitlines()[-1] if done.stderr else "failed"}
     else:
@@ -64,6 +71,124 @@ def fit_table(args, log):
             results["metric-learn"]["max_iter"] = max_iter
         rows.append((data, results))
     return rows
+
+
+#: (label, measure.py method, LMNN parameters) of the accuracy table
+ACCURACY_METHODS = [
+    ("Euclidean", "euclidean", None),
+    ("LMNN()", "ours", {}),
+    ("LMNN(perturbation_weight=1)", "ours", {"perturbation_weight": 1.0}),
+    ("LMNN(impostors='fixed')", "ours", {"impostors": "fixed"}),
+    ("LMNN(impostors='fixed', perturbation_weight=1)", "ours",
+     {"impostors": "fixed", "perturbation_weight": 1.0}),
+    ("LMNN(impostors='active')", "ours", {"impostors": "active"}),
+    ("LMNN(impostors='active', perturbation_weight=1)", "ours",
+     {"impostors": "active", "perturbation_weight": 1.0}),
+]
+
+#: (label, data spec, peers' caps): metric-learn takes about 40 s per iteration and 19 GB at
+#: 10,000 points, so it is capped there and left out at 60,000
+ACCURACY_DATA = [
+    ("digits (standardised)", {"data": "digits-std"},
+     {"metric-learn": {}, "pylmnn": {}}),
+    ("Fashion-MNIST 10,000", {"data": "fashion", "n_train": 10000, "n_test": 2000},
+     {"metric-learn": {"max_iter": 5}, "pylmnn": {"timeout": 1800}}),
+    ("Fashion-MNIST 60,000", {"data": "fashion", "n_train": 60000, "n_test": 2000},
+     {"pylmnn": {"timeout": 1800}}),
+]
+
+
+def accuracy_table(args, log):
+    """Euclidean vs our defaults and modes vs metric-learn vs pylmnn, with fit times."""
+    rows = []
+    data_sets = ACCURACY_DATA[:2] if args.quick else ACCURACY_DATA
+    for label, data, peers in data_sets:
+        results = {}
+        for name, method, params in ACCURACY_METHODS:
+            if "active" in name and data.get("n_train", 0) > 10000:
+                continue  # sampled at 60,000 points; measured up to 10,000
+            results[name] = measure(sys.executable, {**data, "method": method,
+                                                     "params": params or {}, "repeats": 1}, log)
+        if args.ml_python and "metric-learn" in peers:
+            results["metric-learn 0.7 LMNN"] = measure(args.ml_python, {
+                **data, "method": "metric-learn-default", "repeats": 1,
+                **peers["metric-learn"]}, log)
+            results["metric-learn 0.7 LMNN"].update(peers["metric-learn"])
+        if args.pylmnn_python and "pylmnn" in peers:
+            results["pylmnn 1.6.4"] = measure(args.pylmnn_python, {
+                **data, "method": "pylmnn", "repeats": 1, **peers["pylmnn"]}, log)
+        rows.append((label, results))
+    return rows
+
+
+def render_accuracy_table(rows):
+    lines = ["| data | method | 3-NN test accuracy | fit time (s) | vs LMNN() | peak memory "
+             "traced (MB) | peak RSS (MB) | iterations |", "|---|---|---|---|---|---|---|---|"]
+    for label, results in rows:
+        reference = median(results.get("LMNN()", {}))
+        for name, result in results.items():
+            if "error" in result:
+                lines.append(f"| {label} | {name} | {result['error']} | | | | | |")
+                continue
+            capped = (f" (stopped at max_iter={result['max_iter']})"
+                      if "max_iter" in result and result["n_iter"] >= result["max_iter"] - 1
+                      else "")
+            seconds = median(result)
+            traced = "-" if result["peak_mb"] is None else f"{result['peak_mb']:.0f}"
+            lines.append(
+                f"| {label} (n={result['n_train']}, p={result['n_features']}) | {name}{capped} "
+                f"| {result['accuracy']:.4f} | {seconds:.3g} | "
+                f"{seconds / reference:.1f}x | {traced} | {result['max_rss_mb']:.0f} | "
+                f"{result['n_iter']} |" if name != "Euclidean" else
+                f"| {label} (n={result['n_train']}, p={result['n_features']}) | {name} | "
+                f"{result['accuracy']:.4f} | - | - | - | - | - |")
+    return lines
+
+
+def render_accuracy_targets(rows):
+    """The accuracy targets of the defaults, each with its figures and whether it is met."""
+    results = dict(rows)
+    lines = []
+
+    def check(text, met):
+        lines.append(f"- {text}: **{'met' if met else 'not met'}**")
+
+    def ok(result):
+        return "accuracy" in result
+
+    digits = results.get("digits (standardised)", {})
+    peer = digits.get("metric-learn 0.7 LMNN", {})
+    for name in ("LMNN()", "LMNN(perturbation_weight=1)"):
+        ours = digits.get(name, {})
+        if ok(ours):
+            check(f"digits, {name} 3-NN accuracy >= 0.985: {ours['accuracy']:.4f}",
+                  ours["accuracy"] >= 0.985)
+        if ok(ours) and ok(peer):
+            ratio = median(peer) / median(ours)
+            check(f"digits, {name} >= 10x faster than metric-learn: {ratio:.1f}x "
+                  f"({median(ours):.2f} s vs {median(peer):.1f} s)", ratio >= 10)
+    for label, target in (("Fashion-MNIST 10,000", 0.835), ("Fashion-MNIST 60,000", 0.865)):
+        for name in ("LMNN()", "LMNN(perturbation_weight=1)"):
+            ours = results.get(label, {}).get(name, {})
+            if ok(ours):
+                check(f"{label}, {name} 3-NN accuracy >= {target}: {ours['accuracy']:.4f} "
+                      f"(Euclidean {results[label]['Euclidean'].get('accuracy', float('nan')):.4f})",
+                      ours["accuracy"] >= target)
+    large = results.get("Fashion-MNIST 60,000", {})
+    for name in ("LMNN()", "LMNN(perturbation_weight=1)"):
+        ours = large.get(name, {})
+        if ok(ours):
+            check(f"Fashion-MNIST 60,000, {name} fit under 3 minutes: {median(ours):.0f} s",
+                  median(ours) < 180)
+            check(f"Fashion-MNIST 60,000, {name} peak memory under 2 GB: process RSS "
+                  f"{ours['max_rss_mb']:.0f} MB", ours["max_rss_mb"] < 2048)
+    medium = results.get("Fashion-MNIST 10,000", {})
+    plain, robust = medium.get("LMNN()", {}), medium.get("LMNN(perturbation_weight=1)", {})
+    if ok(plain) and ok(robust):
+        ratio = median(robust) / median(plain)
+        check(f"Fashion-MNIST 10,000, the perturbation loss at most doubles the fit time: "
+              f"{ratio:.1f}x ({median(robust):.1f} s vs {median(plain):.1f} s)", ratio <= 2)
+    return lines
 
 
 def australian_splits(args, log):
@@ -207,12 +332,22 @@ def render_report(raw):
         "lambda = 1, tau = 0.1), standardise + unit-norm rows. metric-learn 0.7.0's max_iter: "
         f"{settings['ml_max_iter']} on digits, {settings['ml_max_iter_10k']} on synthetic10k "
         "(a time for fewer iterations than it needs is a lower bound on its fit time). Raw "
-        "figures: `results.json`.", "",
-        "## Targets", "", *render_targets(rows, fits, certify, splits), "",
-        "## Fit", "", *render_fit_table(rows), "",
+        "figures: `results.json`." + (
+            f" The accuracy section was measured {settings['accuracy_started']} "
+            "(`make bench BENCH_ARGS='--only accuracy'`)."
+            if "accuracy_started" in settings else ""), "",
+        "## Targets", "", *render_accuracy_targets(raw.get("accuracy", [])),
+        *render_targets(rows, fits, certify, splits), "",
+        "## Accuracy with the defaults (3-NN; digits: 70/30 stratified split seed 0, "
+        "standardised; Fashion-MNIST: stratified training subset, standardise + PCA 50 + "
+        "unit-norm rows fitted on it, the first 2,000 test images; one fit each)", "",
+        *render_accuracy_table(raw.get("accuracy", [])), "",
+        "## Fit (the paper's objective: fixed triplets, no regularisation)", "",
+        *render_fit_table(rows), "",
         "## Australian, every split (LMNN-PL, the authors' protocol as in the parity test; "
         "median of the rounds per split)", "", *render_splits(splits), "",
-        "## Scaling (LMNN-PL, lbfgs, Fashion-MNIST training images, PCA to 50)", "",
+        "## Scaling (LMNN-PL with the paper's objective, lbfgs, Fashion-MNIST training images, "
+        "PCA to 50)", "",
         "| training points | fit time (s) | peak memory traced (MB) | 3-NN accuracy (1,000 "
         "test) |", "|---|---|---|---|"]
     for n, result in fits:
@@ -241,6 +376,9 @@ def main():
     parser.add_argument("--ml-max-iter-10k", type=int, default=10,
                         help="metric-learn's max_iter on synthetic10k (about a minute per "
                         "iteration there; its default of 1000 would take hours)")
+    parser.add_argument("--pylmnn-python", help="python of the pylmnn environment")
+    parser.add_argument("--only", choices=["accuracy"],
+                        help="measure only this part and keep the rest of results.json")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller scaling")
     parser.add_argument("--out", default=str(HERE), help="folder of the report, plot and JSON")
@@ -251,20 +389,28 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     if args.render_only:
         raw = json.loads((out / "results.json").read_text())
+    elif args.only == "accuracy":
+        raw = json.loads((out / "results.json").read_text())
+        print("accuracy with the defaults")
+        raw["accuracy"] = accuracy_table(args, print)
+        raw["settings"]["accuracy_started"] = time.strftime("%Y-%m-%d %H:%M")
+        (out / "results.json").write_text(json.dumps(raw, indent=1))
     else:
         settings = {"started": time.strftime("%Y-%m-%d %H:%M"),
                     "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
                                f"{platform.python_version()}",
                     "repeats": 1 if args.quick else args.repeats,
                     "ml_max_iter": args.ml_max_iter, "ml_max_iter_10k": args.ml_max_iter_10k}
+        print("accuracy with the defaults")
+        accuracy = accuracy_table(args, print)
         print("fit times")
         fit = fit_table(args, print)
         print("australian, every split")
         splits = australian_splits(args, print)
         print("scaling and certification")
         fits, certify = scaling(args, print)
-        raw = {"settings": settings, "fit": fit, "australian_splits": splits, "scaling": fits,
-               "certify": certify}
+        raw = {"settings": settings, "accuracy": accuracy, "fit": fit,
+               "australian_splits": splits, "scaling": fits, "certify": certify}
         (out / "results.json").write_text(json.dumps(raw, indent=1))
     plot_scaling(raw["scaling"], out / "scaling.png")
     (out / "report.md").write_text(render_report(raw))

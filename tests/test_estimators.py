@@ -87,7 +87,7 @@ def test_perturbation_loss_enlarges_margins(iris):
     medians = []
     for weight in (0.0, 50.0):
         L = LMNN(perturbation_weight=weight, perturbation_margin=0.5, impostors="fixed",
-                 regularisation=0.0).fit(X, y).components_
+                 regularisation=0.0, pull_weight=0.5).fit(X, y).components_
         medians.append(np.median(TripletGeometry(X, triplets, L).margin()))
     assert medians[1] > 1.2 * medians[0]
 
