@@ -92,9 +92,9 @@ ACCURACY_DATA = [
     ("digits (standardised)", {"data": "digits-std"},
      {"metric-learn": {}, "pylmnn": {}}),
     ("Fashion-MNIST 10,000", {"data": "fashion", "n_train": 10000, "n_test": 2000},
-     {"metric-learn": {"max_iter": 5}, "pylmnn": {"timeout": 1800}}),
+     {"metric-learn": {"max_iter": 5}, "pylmnn": {"timeout": 900}}),
     ("Fashion-MNIST 60,000", {"data": "fashion", "n_train": 60000, "n_test": 2000},
-     {"pylmnn": {"timeout": 1800}}),
+     {"pylmnn": {"timeout": 900}}),
 ]
 
 

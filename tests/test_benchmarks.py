@@ -76,6 +76,39 @@ def test_report_states_each_target_from_the_raw_figures(tmp_path):
             "| - |") in report
 
 
+@pytest.mark.parametrize("method, params", [("ours", {"perturbation_weight": 1.0}),
+                                             ("euclidean", {})])
+def test_measure_script_runs_the_defaults(method, params):
+    spec = {"data": "digits-std", "method": method, "params": params, "repeats": 1}
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "measure.py"),
+                           json.dumps(spec)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["n_train"] == 1257 and result["n_features"] == 64
+    assert result["accuracy"] > 0.97
+
+
+def test_accuracy_targets_come_from_the_raw_figures():
+    runner = load_runner()
+    digits = {"Euclidean": fit_result([0.0], 0.98), "LMNN()": fit_result([0.5], 0.99),
+              "LMNN(perturbation_weight=1)": fit_result([1.0], 0.984),
+              "metric-learn 0.7 LMNN": fit_result([7.0], 0.985)}
+    fashion = {"Euclidean": fit_result([0.0], 0.815), "LMNN()": fit_result([10.0], 0.84),
+               "LMNN(perturbation_weight=1)": fit_result([25.0], 0.83),
+               "pylmnn 1.6.4": {"error": "not finished in 900 s"}}
+    lines = "\n".join(runner.render_accuracy_targets(
+        [("digits (standardised)", digits), ("Fashion-MNIST 10,000", fashion)]))
+    assert "digits, LMNN() 3-NN accuracy >= 0.985: 0.9900: **met**" in lines
+    assert "LMNN(perturbation_weight=1) 3-NN accuracy >= 0.985: 0.9840: **not met**" in lines
+    assert "digits, LMNN() >= 10x faster than metric-learn: 14.0x" in lines
+    assert "LMNN(perturbation_weight=1) >= 10x faster than metric-learn: 7.0x" in lines
+    assert "Fashion-MNIST 10,000, LMNN() 3-NN accuracy >= 0.835: 0.8400 (Euclidean 0.8150)" \
+        in lines
+    assert "at most doubles the fit time: 2.5x (25.0 s vs 10.0 s): **not met**" in lines
+    table = "\n".join(runner.render_accuracy_table([("Fashion-MNIST 10,000", fashion)]))
+    assert "| pylmnn 1.6.4 | not finished in 900 s |" in table
+
+
 def test_profile_script_counts_evaluations():
     path = ROOT.parent / "shared" / "data" / "Australian.mat"
     if not path.is_file():
