@@ -89,8 +89,8 @@ class LMNN(MahalanobisMixin, BaseEstimator):
         r, the weight of the pull towards the starting metric, relative to the LMNN terms'
         value there: moving M by its own size costs r times their starting value.
     solver : {"lbfgs", "pgd"}, default="lbfgs"
-        ``"pgd"`` is the authors' projected sub-gradient descent on M, step for step (the
-        paper's section 4 and its code): what the paper reports, with
+        ``"pgd"`` is the authors' projected sub-gradient descent on M, step for step (as
+        their code runs it): what the paper reports, with
         ``impostors="fixed", regularisation=0``. ``"lbfgs"`` runs L-BFGS-B on L with hinges smoothed
         by ``smoothing``: much faster, and it supports ``n_components``.
     n_components : int, default=None

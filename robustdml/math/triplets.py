@@ -1,4 +1,4 @@
-"""Fixed LMNN triplets (the paper, section 4): k targets x v impostors per anchor, Euclidean.
+"""Fixed LMNN triplets (the paper's): k targets x v impostors per anchor, Euclidean.
 
 A triplet set is stored as its two pair lists, (anchor, target) pulls and (anchor, impostor)
 pushes, plus for every triplet the index of its pull pair and of its push pair. Distances are
