@@ -28,7 +28,8 @@ FORMAT_VERSION = 1
 
 #: Fitted attributes stored per class (derived state is rebuilt on load).
 SAVED_ATTRIBUTES = {
-    LMNN: ["components_", "n_iter_", "objective_", "n_triplets_", "n_features_in_"],
+    LMNN: ["components_", "n_iter_", "objective_", "n_triplets_", "n_features_in_",
+           "initial_train_accuracy_", "train_accuracy_"],
     NeighborhoodComponentsAnalysis: ["components_", "n_iter_", "n_features_in_"],
     KNNClassifier: ["classes_", "y_", "embedding_", "n_features_in_"],
     CertifiedKNN: ["classes_", "y_", "embedding_", "n_features_in_", "X_fit_"],

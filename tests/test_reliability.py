@@ -249,6 +249,8 @@ def test_model_files_round_trip(fitted_models, tmp_path):
             np.testing.assert_array_equal(loaded.predict(X_OK), model.predict(X_OK))
         else:
             np.testing.assert_array_equal(loaded.transform(X_OK), model.transform(X_OK))
+            assert loaded.train_accuracy_ == model.train_accuracy_
+            assert loaded.initial_train_accuracy_ == model.initial_train_accuracy_
         if hasattr(model, "certified_radius"):
             np.testing.assert_array_equal(loaded.certified_radius(X_OK),
                                           model.certified_radius(X_OK))
