@@ -288,11 +288,14 @@ class ActiveTriplets:
         for label in np.unique(self.y):
             members = np.flatnonzero((self.y == label) & (self.n_targets > 0))
             others = np.flatnonzero(self.y != label)
+            others_t, others_sq = embedded[others].T.copy(), sq_norm[others]  # once per class
             step = max(1, SEARCH_BLOCK // max(1, len(others)))
             for start in range(0, len(members), step):
                 block = members[start:start + step]
-                sq_dist = (sq_norm[block, None] + sq_norm[None, others]
-                           - 2.0 * embedded[block] @ embedded[others].T)
+                sq_dist = embedded[block] @ others_t
+                sq_dist *= -2.0
+                sq_dist += sq_norm[block, None]
+                sq_dist += others_sq
                 if self.per_anchor is not None:  # only rows with more than v within reach
                     inside = sq_dist <= radius_sq[block, None]
                     if rate < 1.0:  # the v nearest among the pairs the sample keeps
