@@ -171,3 +171,10 @@ def test_noise_error_grows_with_sigma_and_is_seeded():
     np.testing.assert_array_equal(mean, again)
     with pytest.raises(ValueError, match="sigmas"):
         noise_error(knn, X_test, y_test, [-1.0])
+
+
+def test_one_class_is_certified_infinite_with_a_warning():
+    X = np.random.default_rng(0).normal(size=(12, 3))
+    with pytest.warns(UserWarning, match="one class"):
+        knn = CertifiedKNN(3).fit(X, np.zeros(12))
+    assert np.all(np.isinf(knn.certified_radius(X)))

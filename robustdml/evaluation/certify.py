@@ -11,6 +11,8 @@ almost every other candidate, and an anchor farther from z than b never counts f
 radii equal the brute-force definition; only the work shrinks.
 """
 
+import warnings
+
 import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -154,6 +156,11 @@ class CertifiedKNN(KNNClassifier):
                             "certification needs a linear metric learner (M = L^T L).")
         self.X_fit_ = validate_data(self, X, reset=False, dtype=float)
         self.geometry_ = MetricGeometry(components, self.X_fit_)
+        if self.classes_.size == 1:
+            warnings.warn(f"CertifiedKNN was fitted on one class ({self.classes_[0]!r}): it "
+                          "predicts that class whatever the input, so every certified radius "
+                          "is infinite. Fit it on data with at least two classes.",
+                          UserWarning, stacklevel=2)
         return self
 
     def certified_radius(self, X, y=None):
