@@ -90,21 +90,24 @@ def build_parser():
 
     run = commands.add_parser("reproduce", help="run the study and write tables and plots")
     run.add_argument("--suite", choices=sorted(SUITES), default="quick",
-                     help="data sets to run (default quick: %(default)s)")
+                     help="data sets to run (default: %(default)s)")
     run.add_argument("--datasets", help="comma-separated names instead of a suite")
     run.add_argument("--methods", help="comma-separated subset of euclidean,lmnn,lmnn-pl,nca")
     run.add_argument("--splits", type=int, help="random 70/30 splits per data set "
                      "(default: 3 for quick, 20 for paper16)")
-    run.add_argument("--budget", type=int, help="random-search candidates per tuned method "
-                     "(default: 4 for quick, 8 for paper16)")
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--budget", type=int, help="candidates per tuned method: the defaults "
+                     "and budget - 1 random draws (default: 4 for quick, 8 for paper16)")
+    run.add_argument("--seed", type=int, default=0, help="seed of the splits and searches "
+                     "(default: %(default)s)")
     run.add_argument("--preprocessing", choices=["train", "whole"], default="train",
-                     help="fit the preprocessing on the training part (default) or, as the "
-                     "authors did, on the whole data set")
-    run.add_argument("--out", default="results", help="results directory (default %(default)s)")
-    run.add_argument("--jobs", type=int, default=1, help="parallel cells (-1: all cores)")
+                     help="fit the preprocessing on the training part or, as the authors "
+                     "did, on the whole data set (default: %(default)s)")
+    run.add_argument("--out", default="results",
+                     help="results directory (default: %(default)s)")
+    run.add_argument("--jobs", type=int, default=1,
+                     help="parallel cells, -1 for all cores (default: %(default)s)")
     run.add_argument("--backend", choices=["loky", "dask", "threading", "sequential"],
-                     default="loky")
+                     default="loky", help="where the cells run (default: %(default)s)")
     run.add_argument("--scheduler", help="Dask scheduler address, with --backend dask")
     run.add_argument("--australian", help="path to the authors' Australian.mat")
     run.add_argument("--quiet", action="store_true", help="no progress display")
@@ -114,7 +117,8 @@ def build_parser():
     listing.set_defaults(handler=_command_datasets)
 
     report = commands.add_parser("report", help="rebuild tables and plots from stored records")
-    report.add_argument("--out", default="results")
+    report.add_argument("--out", default="results",
+                        help="results directory (default: %(default)s)")
     report.set_defaults(handler=_command_report)
     return parser
 

@@ -190,3 +190,17 @@ def test_dask_backend_on_a_local_cluster(tmp_path):
     with pytest.raises(ValueError, match="--scheduler"):
         reproduce(["iris"], {}, TINY, tmp_path / "x", backend="dask", progress=False,
                   log=lambda *_: None)
+
+
+def test_help_states_every_default(capsys):
+    from robustdml.cli import build_parser
+    parser = build_parser()
+    for command in ("reproduce", "report"):
+        with pytest.raises(SystemExit):
+            parser.parse_args([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert "default quick: quick" not in text
+        subparser = parser._subparsers._group_actions[0].choices[command]
+        for action in subparser._actions:
+            if action.default not in (None, False, "==SUPPRESS==") and action.dest != "help":
+                assert f"(default: {action.default})" in text, action.dest
