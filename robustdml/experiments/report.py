@@ -69,17 +69,23 @@ def summary_rows(records):
     return rows
 
 
+#: Fewer paired splits than this give no verdict ("n/a" in the report).
+MIN_SPLITS = 3
+
+
 def compare(focus, other):
     """'win', 'tie' or 'loss' of ``focus`` (lower is better) by a paired t-test over splits."""
     splits = sorted(set(focus) & set(other))
-    if len(splits) < 2:
+    if len(splits) < MIN_SPLITS:
         return None
     a = np.array([focus[s] for s in splits])
     b = np.array([other[s] for s in splits])
     difference = a - b
     if np.allclose(difference, 0.0):
         return "tie"
-    if np.allclose(difference, difference[0]):  # a constant shift: no variance to test
+    if np.allclose(difference, difference[0]):  # no variance to test: a two-sided sign test
+        if 2.0 * 0.5 ** len(splits) >= ALPHA:
+            return "tie"
         return "win" if difference[0] < 0 else "loss"
     p_value = ttest_rel(a, b).pvalue
     if not np.isfinite(p_value) or p_value >= ALPHA:
@@ -135,7 +141,8 @@ def markdown_report(records, config=None):
                     outcome = compare(focus, rival)
                     if outcome:
                         counts[outcome] += 1
-                cells.append(f"{counts['win']}/{counts['tie']}/{counts['loss']}")
+                cells.append(f"{counts['win']}/{counts['tie']}/{counts['loss']}"
+                             if sum(counts.values()) else "n/a")
             lines.append(f"| {metric} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
