@@ -8,9 +8,11 @@ newer file raises :class:`ModelFileError` saying which.
 
 import json
 import os
+import struct
 import tempfile
 import warnings
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -152,7 +154,10 @@ def load(path):
             return _build(header["estimator"], archive, path)
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError, TypeError,
+    except (zipfile.BadZipFile, zlib.error, struct.error, EOFError, OSError, KeyError,
+            IndexError, AttributeError, ValueError, TypeError, NotImplementedError,
             json.JSONDecodeError) as error:
+        detail = ("it holds pickled objects, which model files never do"
+                  if "allow_pickle" in str(error) else f"{type(error).__name__}: {error}")
         raise ModelFileError(f"{path} is damaged, truncated or not a robustdml model file "
-                             f"({type(error).__name__}: {error}).") from error
+                             f"({detail}).") from error
