@@ -130,6 +130,11 @@ def main(argv=None):
     except (ResultsLocked, ConfigMismatch, DataUnavailable, ValueError, ImportError) as error:
         print(f"robustdml: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        kept = (f"finished records are kept in {Path(args.out) / 'records'}; the same command "
+                "resumes from them" if args.command == "reproduce" else "nothing was lost")
+        print(f"\nrobustdml: interrupted; {kept}.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -209,3 +209,33 @@ def test_help_states_every_default(capsys):
         for action in subparser._actions:
             if action.default not in (None, False, "==SUPPRESS==") and action.dest != "help":
                 assert f"(default: {action.default})" in text, action.dest
+
+
+def test_ctrl_c_says_what_was_kept_in_one_line(monkeypatch, capsys, tmp_path):
+    from robustdml import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_command_reproduce", interrupted)
+    assert cli.main(["reproduce", "--out", str(tmp_path / "run")]) == 130
+    message = capsys.readouterr().err.strip().splitlines()
+    assert len(message) == 1 and "resumes" in message[0] and "Traceback" not in message[0]
+    assert str(tmp_path / "run" / "records") in message[0]
+
+
+def test_a_refused_run_does_not_bind_the_directory(tmp_path):
+    """A run that wrote its configuration but no record (refused: missing data) leaves the
+    directory free for a corrected run with other options, and no holder in the lock."""
+    store = ResultStore(tmp_path)
+    with store:
+        store.check_config({"budget": 4})
+    assert (tmp_path / ".lock").read_text() == ""
+    with store:
+        store.check_config({"budget": 8})  # no record yet: replaced
+    assert store.saved_config() == {"budget": 8}
+    record = tmp_path / "records" / "iris" / "lmnn" / "split-000.json"
+    record.parent.mkdir(parents=True)
+    record.write_text("{}")
+    with store, pytest.raises(ConfigMismatch, match="budget"):
+        store.check_config({"budget": 4})

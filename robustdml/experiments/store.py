@@ -69,9 +69,11 @@ class ResultStore:
         return found
 
     def check_config(self, config_dict):
-        """Save the configuration, or make sure it equals the one already saved."""
+        """Save the configuration, or make sure it equals the one already saved. A saved
+        configuration without any record (a run refused before its first cell) protects
+        nothing and is replaced."""
         path = self.root / "config.json"
-        if path.is_file():
+        if path.is_file() and any((self.root / "records").glob("*/*/split-*.json")):
             saved = json.loads(path.read_text())
             if saved != config_dict:
                 changed = sorted(key for key in set(saved) | set(config_dict)
@@ -112,6 +114,8 @@ class ResultStore:
         return self
 
     def __exit__(self, *exc):
+        self._lock_handle.truncate(0)  # no holder's pid left behind
+        self._lock_handle.flush()
         fcntl.flock(self._lock_handle, fcntl.LOCK_UN)
         self._lock_handle.close()
         self._lock_handle = None
