@@ -7,6 +7,6 @@ from sklearn.preprocessing import Normalizer, StandardScaler
 def paper_preprocessing():
     """Centre each feature, divide by its population standard deviation, scale rows to unit L2.
 
-    SPEC section 4. Constant features are left at 0 rather than divided by 0.
+    docs/method.md, section 4. Constant features are left at 0 rather than divided by 0.
     """
     return make_pipeline(StandardScaler(), Normalizer(norm="l2"))

@@ -1,4 +1,5 @@
-"""Certificates against brute force, exact minimal perturbations and attacks (SPEC section 6)."""
+"""Certificates against brute force, exact minimal perturbations and attacks (docs/method.md,
+section 6)."""
 
 import numpy as np
 import pytest
@@ -23,7 +24,7 @@ class FixedMetric(MahalanobisMixin, BaseEstimator):
 
 
 def naive_radius(X_train, y_train, z, predicted, k, M):
-    """SPEC section 6 literally, with loops and the margin primitive."""
+    """docs/method.md, section 6 literally, with loops and the margin primitive."""
     s = (k + 1) // 2
     d2 = np.einsum("ij,jk,ik->i", X_train - z, M, X_train - z)
     nearest = np.argsort(d2, kind="stable")[:k]

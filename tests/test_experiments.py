@@ -9,8 +9,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from robustdml.cli import main
 from robustdml.datasets import load
 from robustdml.experiments import protocol
-from robustdml.experiments.protocol import (Method, ProtocolConfig, candidate_grid, default_methods,
-                                           run_cell)
+from robustdml.experiments.protocol import (Method, ProtocolConfig, candidate_grid,
+                                           default_methods, run_cell)
 from robustdml.experiments.report import compare, markdown_report, write_reports
 from robustdml.experiments.runner import reproduce
 from robustdml.experiments.store import ConfigMismatch, ResultsLocked, ResultStore

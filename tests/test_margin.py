@@ -1,4 +1,5 @@
-"""The closed-form adversarial margin (SPEC section 2) against geometry and numerical optimisation."""
+"""The closed-form adversarial margin (docs/method.md, section 2) against geometry and
+numerical optimisation."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Readers of the packages that ship data sets offline (SPEC section 8).
+"""Readers of the packages that ship data sets offline (docs/method.md, section 8).
 
 Each raises :class:`DataUnavailable` with what to install, and how, when its source is missing.
 """

@@ -91,8 +91,8 @@ class LMNN(MahalanobisMixin, BaseEstimator):
     solver : {"lbfgs", "pgd"}, default="lbfgs"
         ``"pgd"`` is the authors' projected sub-gradient descent on M, step for step (as
         their code runs it): what the paper reports, with
-        ``impostors="fixed", regularisation=0``. ``"lbfgs"`` runs L-BFGS-B on L with hinges smoothed
-        by ``smoothing``: much faster, and it supports ``n_components``.
+        ``impostors="fixed", regularisation=0``. ``"lbfgs"`` runs L-BFGS-B on L with hinges
+        smoothed by ``smoothing``: much faster, and it supports ``n_components``.
     n_components : int, default=None
         Rows of L (output dimension). None keeps ``n_features``. lbfgs optimises a
         rectangular L; pgd learns the full M and keeps its ``n_components`` leading

@@ -1,9 +1,9 @@
-"""Certified robustness of k-NN predictions under a Mahalanobis metric (SPEC section 6).
+"""Certified robustness of k-NN predictions under a Mahalanobis metric (docs/method.md, section 6).
 
 For a query z predicted as class c, with s = (k + 1) // 2, every training pair (a in c, b not in
-c) has the closed-form margin m(a, b) of SPEC section 2 (the distance from z to where b becomes
-as close as a). ``t(b)`` is the s-th largest m(a, b) over a, and the certified radius is the s-th
-smallest t(b) over b: no perturbation shorter than it changes the prediction.
+c) has the closed-form margin m(a, b) of docs/method.md, section 2 (the distance from z to
+where b becomes as close as a). ``t(b)`` is the s-th largest m(a, b) over a, and the certified
+radius is the s-th smallest t(b) over b: no perturbation shorter than it changes the prediction.
 
 The exact t of the nearest other-class points gives a first s-th smallest t; two cheap lower
 bounds on t(b) (one from distances alone, one from the s nearest anchors only) then discard
@@ -164,7 +164,7 @@ class CertifiedKNN(KNNClassifier):
         return self
 
     def certified_radius(self, X, y=None):
-        """Certified L2 radius of each prediction (SPEC section 6).
+        """Certified L2 radius of each prediction (docs/method.md, section 6).
 
         Parameters
         ----------

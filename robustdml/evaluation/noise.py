@@ -1,4 +1,4 @@
-"""Error of a classifier under random Gaussian noise on its inputs (SPEC section 7)."""
+"""Error of a classifier under random Gaussian noise on its inputs (docs/method.md, section 7)."""
 
 import numpy as np
 from sklearn.utils import check_random_state, check_X_y

@@ -1,4 +1,4 @@
-"""The evaluation protocol of SPEC section 7, one (data set, method, split) cell at a time.
+"""The evaluation protocol (docs/method.md, section 7), one (data set, method, split) cell.
 
 A cell splits the data (or takes the source's own split), fits the preprocessing on the
 training part (or, as the authors did, on the whole data), tunes the method's hyper-parameters

@@ -25,8 +25,9 @@ smaller row space trades rho1 for rho2), and ``||(I - P) u||`` is bounded throug
 extent outside that row space: ``||(I - P)(x_i - c)|| + max_l ||(I - P)(x_l - c)||`` for the
 data's centre c.
 So an impostor left out by the search (``||L_ref u|| >= C_i``) lies at least
-``(1 - rho1) C_i - rho2 ||(I - P) u||`` away under L. While that is at least ``reach_i(L)`` for every anchor,
-the cached candidates hold every contributing impostor; otherwise the search runs again at L.
+``(1 - rho1) C_i - rho2 ||(I - P) u||`` away under L. While that is at least ``reach_i(L)``
+for every anchor, the cached candidates hold every contributing impostor; otherwise the search
+runs again at L.
 
 **Normalisation.** The triplet sums are divided by ``v |B|`` (``v = n_impostors``, B the
 (anchor, target) pairs), the number of the paper's fixed triplets, so the hinge weight

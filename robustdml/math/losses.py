@@ -76,7 +76,7 @@ class TripletGeometry:
         return np.concatenate(parts)
 
     def margin(self, eps=DEGENERACY_EPS):
-        """Adversarial margin of every triplet (SPEC section 2)."""
+        """Adversarial margin of every triplet (docs/method.md, section 2)."""
         return margin_from_gap(self.gap, self.direction_sq_norm, eps)
 
     def scatter(self, pull_weights, push_weights):
@@ -118,7 +118,7 @@ class TripletLoss:
 
 
 class LMNNLoss(TripletLoss):
-    """The LMNN objective of SPEC section 4, without regularisers.
+    """The LMNN objective of docs/method.md, section 4, without regularisers.
 
     ``mu/|B| sum_B d2_M(x_i, x_j) + (1 - mu)/|T| sum_T [1 + d2_M(x_i, x_j) - d2_M(x_i, x_l)]_+``
 
@@ -149,7 +149,7 @@ class LMNNLoss(TripletLoss):
 
 
 class PerturbationLoss(TripletLoss):
-    """The perturbation loss of SPEC section 3, a regulariser for any triplet objective.
+    """The perturbation loss of docs/method.md, section 3, a regulariser for any triplet objective.
 
     ``weight/|T| sum_T [tau^2 - m^2]_+`` with m the adversarial margin of the triplet (m = 0 for a
     violated triplet, whose term is the constant tau^2). It pushes every margin up to ``tau``.

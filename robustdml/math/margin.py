@@ -1,4 +1,4 @@
-"""The adversarial margin of SPEC section 2: one closed form, used everywhere.
+"""The adversarial margin of docs/method.md, section 2: one closed form, used everywhere.
 
 For a triplet (anchor x_i, target x_j, impostor x_l) under d2_M(a, b) = (a - b)^T M (a - b),
 the points equally far from x_j and x_l form a hyperplane with normal M (x_j - x_l).  The
@@ -58,7 +58,7 @@ def as_mahalanobis(M=None, L=None):
 
 def adversarial_margin(anchors, targets, impostors, *, M=None, L=None, eps=DEGENERACY_EPS,
                        return_examples=False):
-    """Adversarial margins of many triplets at once (SPEC section 2).
+    """Adversarial margins of many triplets at once (docs/method.md, section 2).
 
     Parameters
     ----------
