@@ -365,3 +365,18 @@ def test_second_run_on_the_same_directory_is_refused(tmp_path):
         first.wait(timeout=300)
     assert first.returncode == 0
     assert len(records_of(tmp_path)) == 12
+
+
+def test_a_string_column_is_named():
+    pandas = pytest.importorskip("pandas")
+    X = pandas.DataFrame({"a": np.arange(10.0), "colour": ["red", "blue"] * 5,
+                          "b": np.arange(10.0) ** 2})
+    y = np.arange(10) % 2
+    for estimator in (LMNN(), KNNClassifier(3), CertifiedKNN(3)):
+        with pytest.raises(ValueError, match="'colour' of X are not numeric"):
+            estimator.fit(X, y)
+    knn = CertifiedKNN(3).fit(X[["a", "b"]], y)
+    bad = X[["a", "b"]].astype({"b": str})
+    for method in (knn.predict, knn.certified_radius):
+        with pytest.raises(ValueError, match="'b' of X are not numeric"):
+            method(bad)

@@ -5,6 +5,20 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 
+def validate_numeric(estimator, X, y="no_validation", **kwargs):
+    """scikit-learn's ``validate_data``, after naming any non-numeric column of a DataFrame
+    (scikit-learn only says which string it could not convert)."""
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is not None and hasattr(dtypes, "items"):  # a pandas DataFrame
+        from pandas.api.types import is_numeric_dtype
+        bad = [str(name) for name, dtype in dtypes.items() if not is_numeric_dtype(dtype)]
+        if bad:
+            raise ValueError(f"Column(s) {', '.join(map(repr, bad))} of X are not numeric; "
+                             "encode them (e.g. sklearn.preprocessing.OneHotEncoder) or drop "
+                             "them first.")
+    return validate_data(estimator, X, y, **kwargs)
+
+
 class MahalanobisMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
     """Metric ``d(a, b) = ||L a - L b||_2`` given by a fitted ``components_`` (L, shape (q, p)).
 
@@ -24,7 +38,7 @@ class MahalanobisMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         X_embedded : ndarray of shape (n_samples, n_components)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False)
+        X = validate_numeric(self, X, reset=False)
         return X @ self.components_.T
 
     def get_mahalanobis_matrix(self):

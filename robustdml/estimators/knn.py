@@ -6,9 +6,10 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ..math import exact_neighbors, kneighbors, knn_vote
+from ._base import validate_numeric
 
 
 class KNNClassifier(ClassifierMixin, BaseEstimator):
@@ -51,7 +52,7 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
         """Fit the metric learner (if any) and store the training set."""
-        X, y = validate_data(self, X, y, dtype=float)
+        X, y = validate_numeric(self, X, y, dtype=float)
         check_classification_targets(y)
         if self.n_neighbors > X.shape[0]:
             raise ValueError(f"n_neighbors={self.n_neighbors} is larger than the number of "
@@ -85,7 +86,7 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         indices : ndarray of shape (n_queries, n_neighbors), nearest first
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=float)
+        X = validate_numeric(self, X, reset=False, dtype=float)
         return kneighbors(self._index, self._embed(X))
 
     def _vote(self, X):

@@ -11,13 +11,12 @@ from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
 
 from ..math import (ActiveTriplets, LMNNLoss, PerturbationLoss, StartRegulariser,
                     TripletObjective, build_triplets, leave_one_out_accuracy)
 from ..math._linalg import serial_blas
 from ..math.optimize import lbfgs, projected_subgradient
-from ._base import MahalanobisMixin
+from ._base import MahalanobisMixin, validate_numeric
 
 
 class LMNN(MahalanobisMixin, BaseEstimator):
@@ -222,7 +221,7 @@ class LMNN(MahalanobisMixin, BaseEstimator):
         -------
         self : LMNN
         """
-        X, y = validate_data(self, X, y, ensure_min_samples=2, dtype=float)
+        X, y = validate_numeric(self, X, y, ensure_min_samples=2, dtype=float)
         check_classification_targets(y)
         if np.unique(y).size < 2:
             raise ValueError(f"LMNN needs at least two classes in y; got only {np.unique(y)[0]}."

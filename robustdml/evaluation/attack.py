@@ -15,8 +15,9 @@ adversarial perturbation, the certified radius a lower bound.
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
+from ..estimators._base import validate_numeric
 from ..math import adversarial_margin
 from .certify import QUERY_BLOCK, CertifiedKNN, pairwise_sq_dist
 
@@ -101,7 +102,7 @@ def knn_attack(knn, X, y=None, *, n_impostors=5, n_grid=28, growth=1.25, n_bisec
     if not isinstance(knn, CertifiedKNN):
         raise TypeError("knn_attack needs a fitted CertifiedKNN.")
     check_is_fitted(knn)
-    X = validate_data(knn, X, reset=False, dtype=float)
+    X = validate_numeric(knn, X, reset=False, dtype=float)
     clean = knn.predict(X)
     predicted = np.searchsorted(knn.classes_, clean)
     targets = _ray_targets(knn, X, predicted, n_impostors)

@@ -14,9 +14,10 @@ radii equal the brute-force definition; only the work shrinks.
 import warnings
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ..estimators import KNNClassifier
+from ..estimators._base import validate_numeric
 from ..math import DEGENERACY_EPS, margin_from_gap
 
 #: Query points whose distances to all training points are held in memory at once.
@@ -154,7 +155,7 @@ class CertifiedKNN(KNNClassifier):
         else:
             raise TypeError(f"{type(self.metric_learner_).__name__} has no components_; "
                             "certification needs a linear metric learner (M = L^T L).")
-        self.X_fit_ = validate_data(self, X, reset=False, dtype=float)
+        self.X_fit_ = validate_numeric(self, X, reset=False, dtype=float)
         self.geometry_ = MetricGeometry(components, self.X_fit_)
         if self.classes_.size == 1:
             warnings.warn(f"CertifiedKNN was fitted on one class ({self.classes_[0]!r}): it "
@@ -181,7 +182,7 @@ class CertifiedKNN(KNNClassifier):
         check_is_fitted(self)
         if self.n_neighbors % 2 == 0:
             raise ValueError(f"Certification needs an odd n_neighbors, got {self.n_neighbors}.")
-        X = validate_data(self, X, reset=False, dtype=float)
+        X = validate_numeric(self, X, reset=False, dtype=float)
         predicted = np.searchsorted(self.classes_, self.predict(X))
         s = (self.n_neighbors + 1) // 2
         geometry = self.geometry_

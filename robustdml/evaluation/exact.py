@@ -12,8 +12,9 @@ program, and candidates are visited by distance with the same growing lower boun
 
 import numpy as np
 from scipy.optimize import nnls
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
+from ..estimators._base import validate_numeric
 from .certify import CANDIDATE_BLOCK, CertifiedKNN, pairwise_sq_dist
 
 #: Constraints added per cutting-plane round, and the violation tolerated at the end.
@@ -76,7 +77,7 @@ def minimal_perturbation_1nn(knn, X):
     if not isinstance(knn, CertifiedKNN) or knn.n_neighbors != 1:
         raise ValueError("minimal_perturbation_1nn needs a CertifiedKNN with n_neighbors=1.")
     check_is_fitted(knn)
-    X = validate_data(knn, X, reset=False, dtype=float)
+    X = validate_numeric(knn, X, reset=False, dtype=float)
     geometry = knn.geometry_
     L = geometry.components
     mapped = geometry.embedded @ L  # rows: (M x)^T for the training points
