@@ -21,8 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from robustdml.datasets.registry import authors_mat_path
+
 HERE = Path(__file__).resolve().parent
-AUSTRALIAN = HERE.parents[1] / "shared" / "data" / "Australian.mat"
+AUSTRALIAN = authors_mat_path()  # $ROBUSTDML_AUSTRALIAN, else shared/data/ beside the repo
 OURS = ["ours-lbfgs-lmnn", "ours-lbfgs-pl", "ours-pgd-lmnn", "ours-pgd-pl"]
 
 

@@ -110,7 +110,8 @@ def test_accuracy_targets_come_from_the_raw_figures():
 
 
 def test_profile_script_counts_evaluations():
-    path = ROOT.parent / "shared" / "data" / "Australian.mat"
+    from robustdml.datasets.registry import authors_mat_path
+    path = authors_mat_path()
     if not path.is_file():
         pytest.skip(f"the authors' data file is absent: {path}")
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "profile_australian.py"),

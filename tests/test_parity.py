@@ -4,21 +4,18 @@ Whole-data preprocessing, each split's tuned (mu, lambda, tau), solver="pgd", 3-
 over the 20 splits. The authors' implementation gives a mean of about 0.845.
 """
 
-import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from robustdml.datasets import load_authors_mat
+from robustdml.datasets.registry import authors_mat_path
 from robustdml.experiments.parity import run_authors_protocol
 from robustdml.preprocessing import paper_preprocessing
 
-# shared/ sits beside the repository; ROBUSTDML_AUTHORS_DATA points elsewhere
-DATA = Path(os.environ.get("ROBUSTDML_AUTHORS_DATA",
-                           Path(__file__).resolve().parents[2] / "shared" / "data"
-                           / "Australian.mat"))
+# the one locator: $ROBUSTDML_AUSTRALIAN, else shared/data/ beside the repository
+DATA = authors_mat_path()
 AUTHORS_MEAN_ACCURACY = 0.845
 
 
@@ -26,7 +23,8 @@ AUTHORS_MEAN_ACCURACY = 0.845
 def authors():
     if not DATA.is_file():
         pytest.skip(f"PARITY NOT CHECKED: the authors' data file is absent (expected at {DATA}); "
-                    "put Australian.mat in shared/data/ beside the repository.")
+                    "put Australian.mat in shared/data/ beside the repository or set "
+                    "ROBUSTDML_AUSTRALIAN.")
     return load_authors_mat(DATA)
 
 
