@@ -1,11 +1,13 @@
 """The ``robustdml`` command: ``reproduce`` the study, list ``datasets``, rebuild a ``report``."""
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
 
 from .datasets import SPECS, SUITES, DataUnavailable, available
+from .datasets.sources import no_fetching
 from .experiments.protocol import ProtocolConfig, default_methods
 from .experiments.report import write_reports
 from .experiments.runner import reproduce
@@ -61,7 +63,8 @@ def _command_reproduce(args):
 def _command_datasets(args):
     print(f"{'name':<20} {'n':>6} {'p':>5} {'classes':>7}  {'here':<4}  source")
     for name, spec in SPECS.items():
-        ok, why = available(name)
+        with contextlib.nullcontext() if args.fetch else no_fetching():
+            ok, why = available(name)
         if ok:
             from .datasets import load
             data = load(name)
@@ -114,6 +117,9 @@ def build_parser():
     run.set_defaults(handler=_command_reproduce)
 
     listing = commands.add_parser("datasets", help="list data sets and whether they are here")
+    listing.add_argument("--fetch", action="store_true",
+                         help="download the Debian packages of the data sets that need one "
+                         "(without it, nothing is downloaded)")
     listing.set_defaults(handler=_command_datasets)
 
     report = commands.add_parser("report", help="rebuild tables and plots from stored records")

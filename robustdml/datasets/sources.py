@@ -3,10 +3,12 @@
 Each raises :class:`DataUnavailable` with what to install, and how, when its source is missing.
 """
 
+import contextlib
 import gzip
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import warnings
 from importlib import util
@@ -17,6 +19,22 @@ import numpy as np
 
 class DataUnavailable(RuntimeError):
     """A data set's source is not installed here; the message says how to get it."""
+
+
+#: Whether a missing Debian package may be downloaded (``robustdml datasets`` only looks).
+_fetching = {"allowed": True}
+
+
+@contextlib.contextmanager
+def no_fetching():
+    """Within this context a data set whose Debian package is not unpacked yet is reported
+    unavailable instead of downloaded."""
+    before = _fetching["allowed"]
+    _fetching["allowed"] = False
+    try:
+        yield
+    finally:
+        _fetching["allowed"] = before
 
 
 def cache_dir():
@@ -45,11 +63,18 @@ def debian_package_dir(package):
     target = cache_dir() / "debian" / package
     if (target / ".complete").exists():
         return target
+    if not _fetching["allowed"]:
+        raise DataUnavailable(
+            f"needs the Debian package {package}, not downloaded yet: 'robustdml datasets "
+            f"--fetch' (or a 'robustdml reproduce' that uses it) downloads it once into "
+            f"{target}.")
     if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
         raise DataUnavailable(
             f"The Debian package {package} is needed and this system has no apt-get/dpkg-deb. "
             f"On Debian or Ubuntu: apt-get download {package} && dpkg-deb -x {package}_*.deb "
             f"{target}")
+    print(f"robustdml: downloading the Debian package {package} (apt-get download, once; "
+          f"unpacked into {target})", file=sys.stderr, flush=True)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as work:
         result = subprocess.run(["apt-get", "download", package], cwd=work,
