@@ -1,5 +1,7 @@
 """What every learned Mahalanobis metric offers, with metric-learn's names."""
 
+import warnings
+
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -47,19 +49,21 @@ class MahalanobisMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         return self.components_.T @ self.components_
 
     def get_metric(self):
-        """Return a function ``metric(u, v) -> float``, the learned distance of two points.
+        """Return a function ``metric(u, v, squared=False) -> float``, the learned distance
+        of two points (its square with ``squared=True``, as metric-learn's).
 
         It can be passed as ``metric=`` to scikit-learn estimators that accept callables.
         """
         check_is_fitted(self)
         components = self.components_.copy()
 
-        def metric(u, v):
+        def metric(u, v, squared=False):
             diff = np.asarray(u, dtype=float).ravel() - np.asarray(v, dtype=float).ravel()
             if diff.shape[0] != components.shape[1]:
                 raise ValueError(f"metric expects points with {components.shape[1]} features, "
                                  f"got {diff.shape[0]}.")
-            return float(np.linalg.norm(components @ diff))
+            mapped = components @ diff
+            return float(mapped @ mapped) if squared else float(np.linalg.norm(mapped))
 
         return metric
 
@@ -84,6 +88,13 @@ class MahalanobisMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
     def pair_score(self, pairs):
         """Similarity of each pair: the opposite of :meth:`pair_distance`."""
         return -self.pair_distance(pairs)
+
+    def score_pairs(self, pairs):
+        """metric-learn's older name, which returned distances: use :meth:`pair_distance`."""
+        warnings.warn("score_pairs is metric-learn's deprecated name for the learned distance "
+                      "of pairs; use pair_distance (or pair_score for similarities).",
+                      FutureWarning, stacklevel=2)
+        return self.pair_distance(pairs)
 
     @property
     def _n_features_out(self):

@@ -8,7 +8,9 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.decomposition import PCA
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 
 from .._compat import Interval, StrOptions, _fit_context
@@ -96,10 +98,12 @@ class LMNN(MahalanobisMixin, BaseEstimator):
         Rows of L (output dimension). None keeps ``n_features``. lbfgs optimises a
         rectangular L; pgd learns the full M and keeps its ``n_components`` leading
         eigen-directions.
-    init : {"auto", "identity", "pca"} or ndarray of shape (n_components, n_features), \
-            default="auto"
-        Initial L. "auto" is the identity when no reduction is asked, PCA otherwise. The pgd
-        solver starts from ``M = init^T init`` (the identity for "auto", as the reference).
+    init : {"auto", "identity", "pca", "lda", "random"} or ndarray of shape \
+            (n_components, n_features), default="auto"
+        Initial L. "auto" is the identity when no reduction is asked, PCA otherwise; "lda" the
+        discriminant directions of scikit-learn's LinearDiscriminantAnalysis (then PCA's),
+        "random" a standard normal draw (``random_state``). The pgd solver starts from
+        ``M = init^T init`` (the identity for "auto", as the reference).
     max_iter : int, default=1000
         Maximum number of steps (pgd) or L-BFGS iterations.
     tol : float, default=None
@@ -118,7 +122,8 @@ class LMNN(MahalanobisMixin, BaseEstimator):
         1 prints progress at least every 2 seconds and a summary (iterations, time, triplets,
         training accuracy before and after); 2 prints every iteration.
     random_state : int, RandomState instance or None, default=None
-        Seeds the randomised PCA used by ``init="pca"``.
+        Seeds ``init="pca"`` and ``init="random"``, and the pair subset above
+        ``max_triplets``.
 
     Attributes
     ----------
@@ -168,7 +173,7 @@ class LMNN(MahalanobisMixin, BaseEstimator):
         "regularisation": [Interval(Real, 0, None, closed="left")],
         "solver": [StrOptions({"lbfgs", "pgd"})],
         "n_components": [Interval(Integral, 1, None, closed="left"), None],
-        "init": [StrOptions({"auto", "identity", "pca"}), np.ndarray],
+        "init": [StrOptions({"auto", "identity", "pca", "lda", "random"}), np.ndarray],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "smoothing": [Interval(Real, 0, None, closed="left")],
@@ -334,9 +339,23 @@ class LMNN(MahalanobisMixin, BaseEstimator):
                     else "pca")
         if init == "identity":
             return np.eye(n_features if self.solver == "pgd" else n_components, n_features)
-        n_pca = min(n_components, X.shape[0])
+        if init == "random":  # as scikit-learn's NCA and metric-learn draw it
+            return check_random_state(self.random_state).standard_normal(
+                (n_components, n_features))
+        if init == "lda":  # the most discriminant directions first, then PCA's
+            n_lda = min(n_components, np.unique(y).size - 1)
+            lda = LinearDiscriminantAnalysis(n_components=n_lda).fit(X, y)
+            rows = [lda.scalings_[:, :n_lda].T]
+            if n_components > n_lda:
+                rows.append(self._pca_rows(X, n_components - n_lda))
+            return np.vstack(rows)
+        return self._pca_rows(X, n_components)
+
+    def _pca_rows(self, X, n_components):
+        """The leading principal directions, zero rows where the data have fewer."""
+        n_pca = min(n_components, X.shape[0], X.shape[1])
         pca = PCA(n_components=n_pca, random_state=self.random_state).fit(X)
-        return np.vstack([pca.components_, np.zeros((n_components - n_pca, n_features))])
+        return np.vstack([pca.components_, np.zeros((n_components - n_pca, X.shape[1]))])
 
     #: verbose=1 prints an iteration when this many seconds passed since the last line.
     PROGRESS_SECONDS = 2.0
