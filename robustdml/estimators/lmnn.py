@@ -158,9 +158,7 @@ class LMNN(MahalanobisMixin, BaseEstimator):
     WORSE_THAN_START = 0.01
 
     #: Tolerance of each solver when ``tol=None``.
-    DEFAULT_TOL = {("pgd", "fixed"): 1e-7, ("pgd", "nearest"): 1e-7, ("pgd", "active"): 1e-7,
-                   ("lbfgs", "fixed"): 1e-6, ("lbfgs", "nearest"): 1e-5,
-                   ("lbfgs", "active"): 1e-5}
+    DEFAULT_TOL = {"pgd": 1e-7, "lbfgs": 1e-6, "lbfgs, followed impostors": 1e-5}
 
     _parameter_constraints: dict = {
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
@@ -285,18 +283,21 @@ class LMNN(MahalanobisMixin, BaseEstimator):
                 f"starting one (leave-one-out {self.n_neighbors}-NN accuracy "
                 f"{self.initial_train_accuracy_:.4f} -> {self.train_accuracy_:.4f}): the "
                 "objective's optimum does not separate the classes here. Lower pull_weight, "
-                "use impostors='active', or keep the starting metric.", UserWarning,
+                "raise regularisation, use impostors='nearest' (the default), or keep the "
+                "starting metric.", UserWarning,
                 stacklevel=2)
         return self
 
     def _minimise(self, objective, L0, report):
         """Run the solver; restart it (with the iterations left) while the active triplets'
         sample rate changed during a run, since the objective changed with it."""
-        tol = self.DEFAULT_TOL[self.solver, self.impostors] if self.tol is None else self.tol
-        rate_changes = lambda: getattr(objective.triplets, "rate_changes", 0)  # noqa: E731
+        tol = self.tol
+        if tol is None:
+            followed = self.solver == "lbfgs" and self.impostors != "fixed"
+            tol = self.DEFAULT_TOL["lbfgs, followed impostors" if followed else self.solver]
         L, n_iter, values = L0, 0, []
         while True:
-            changes = rate_changes()
+            changes = getattr(objective.triplets, "rate_changes", 0)
             if self.solver == "pgd":
                 L, steps, converged, part, message = projected_subgradient(
                     objective.value_and_gradient_M, L, max_iter=self.max_iter - n_iter,
@@ -307,7 +308,8 @@ class LMNN(MahalanobisMixin, BaseEstimator):
                     tol=tol, callback=report)
             n_iter += steps
             values += part
-            if rate_changes() == changes or n_iter >= self.max_iter or steps == 0:
+            if (getattr(objective.triplets, "rate_changes", 0) == changes
+                    or n_iter >= self.max_iter or steps == 0):
                 return L, n_iter, converged, values, message
 
     @staticmethod
