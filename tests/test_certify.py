@@ -3,12 +3,15 @@ section 6)."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import BaseEstimator
 from sklearn.datasets import make_blobs
 
 from robustdml import CertifiedKNN, LMNN, adversarial_margin, knn_attack, minimal_perturbation_1nn
 from robustdml.estimators import MahalanobisMixin
 from robustdml.evaluation import certify, noise_error
+from robustdml.evaluation.exact import least_distance
 
 
 class FixedMetric(MahalanobisMixin, BaseEstimator):
@@ -179,3 +182,73 @@ def test_one_class_is_certified_infinite_with_a_warning():
     with pytest.warns(UserWarning, match="one class"):
         knn = CertifiedKNN(3).fit(X, np.zeros(12))
     assert np.all(np.isinf(knn.certified_radius(X)))
+
+
+# ------------------------------------------- scale invariance and odd data (docs/method.md, 2, 6)
+
+SCALES = [1e-8, 1e-6, 1e-3, 1e3, 1e6, 1e7, 1e8]
+
+
+@pytest.mark.parametrize("scale", [1e-8, 1e-3, 1.0, 1e3, 1e6, 1e8])
+def test_least_distance_known_answers_at_every_scale(scale):
+    np.testing.assert_allclose(least_distance(np.array([[1.0, 0.0]]), np.array([2.0 * scale])),
+                               [2.0 * scale, 0.0], rtol=1e-12)
+    # x >= s and y >= s: the corner (s, s); the rows' units do not matter
+    np.testing.assert_allclose(least_distance(np.array([[3.0, 0.0], [0.0, 1e-4]]),
+                                              np.array([3.0 * scale, 1e-4 * scale])),
+                               [scale, scale], rtol=1e-9)
+    # x >= s and -x >= 0: infeasible
+    assert least_distance(np.array([[1.0], [-1.0]]), np.array([scale, 0.0])) is None
+    # 0 >= h > 0 is infeasible, 0 >= 0 holds anywhere
+    assert least_distance(np.zeros((1, 2)), np.array([scale])) is None
+    np.testing.assert_array_equal(least_distance(np.zeros((1, 2)), np.zeros(1)), [0.0, 0.0])
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from(SCALES), st.sampled_from([1e-4, 1.0, 1e4]))
+def test_exact_1nn_and_radii_scale_with_the_data(seed, scale, metric_scale):
+    """Scaling the data by s scales every minimal perturbation and radius by s; scaling the
+    metric changes nothing (1e-8 .. 1e8)."""
+    X, y, X_test, _, L = random_problem(seed, n_train=40, n_features=3)
+    reference = CertifiedKNN(1, FixedMetric(L)).fit(X, y)
+    exact, _ = minimal_perturbation_1nn(reference, X_test)
+    radii = reference.certified_radius(X_test)
+    knn = CertifiedKNN(1, FixedMetric(metric_scale * L)).fit(scale * X, y)
+    scaled, examples = minimal_perturbation_1nn(knn, scale * X_test)
+    np.testing.assert_allclose(scaled, scale * exact, rtol=1e-6)
+    np.testing.assert_allclose(knn.certified_radius(scale * X_test), scale * radii, rtol=1e-6)
+    assert np.all(knn.predict(examples) != knn.predict(scale * X_test))
+    np.testing.assert_allclose(np.linalg.norm(examples - scale * X_test, axis=1), scaled,
+                               rtol=1e-3)
+
+
+@pytest.mark.parametrize("first", [0, 1])
+def test_exact_1nn_with_a_point_under_two_labels(first):
+    """(0, 0) is in both classes: it ties with itself everywhere, and 1-NN's tie-break decides
+    which label it carries. The answer must follow that decision, with a flipping example."""
+    X = np.array([[0.0, 0.0], [0.0, 0.0], [2.0, 0.0]])
+    y = np.array([first, 1 - first, 1])
+    knn = CertifiedKNN(1).fit(X, y)
+    z = np.array([[-0.5, 0.3]])
+    norm, example = minimal_perturbation_1nn(knn, z)
+    if knn.predict(z)[0] == 0:
+        # the tie goes to class 0: 1-NN flips only where (2, 0) is nearest, past x = 1
+        assert norm[0] == pytest.approx(1.5)
+        assert knn.predict(example)[0] == 1
+    else:
+        # the tie goes to class 1 and (2, 0) is class 1 too: nothing ever flips
+        assert norm[0] == np.inf
+        np.testing.assert_array_equal(example, z)
+    assert knn.certified_radius(z)[0] <= norm[0]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_exact_1nn_with_duplicates_under_two_labels_is_verified(seed):
+    X, y, X_test, _, L = random_problem(seed, n_train=40, n_features=2)
+    X, y = np.vstack([X, X[:5]]), np.concatenate([y, (y[:5] + 1) % 3])
+    knn = CertifiedKNN(1, FixedMetric(L)).fit(X, y)
+    exact, examples = minimal_perturbation_1nn(knn, X_test)
+    finite = np.isfinite(exact)
+    assert np.all(knn.predict(examples[finite]) != knn.predict(X_test[finite]))
+    assert np.all(knn.certified_radius(X_test) <= exact)
+    assert np.all(exact <= knn_attack(knn, X_test).norms * (1 + 1e-9))

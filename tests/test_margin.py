@@ -40,11 +40,27 @@ def test_violated_triplet_has_zero_margin_and_stays_put():
 
 
 def test_degenerate_triplet_is_finite():
-    # M cannot tell target from impostor: the reference's eps keeps the margin finite.
+    # M cannot tell target from impostor: they tie everywhere, the margin is 0, not 0/0.
     M = np.diag([0.0, 1.0])
-    margin = adversarial_margin([[0.0, 0.0]], [[1.0, 1.0]], [[-1.0, 1.0]], M=M)
+    margin, example = adversarial_margin([[0.0, 0.0]], [[1.0, 1.0]], [[-1.0, 1.0]], M=M,
+                                         return_examples=True)
     assert np.isfinite(margin).all() and margin[0] == 0.0
-    assert margin_from_gap(1.0, 0.0) == pytest.approx(1.0 / (2 * np.sqrt(1e-10)))
+    np.testing.assert_array_equal(example, [[0.0, 0.0]])
+    assert margin_from_gap(0.0, 0.0) == 0.0
+    # the loss's smoothing constant is an explicit argument
+    assert margin_from_gap(1.0, 0.0, 1e-10) == pytest.approx(1.0 / (2 * np.sqrt(1e-10)))
+
+
+@pytest.mark.parametrize("scale", [1e-8, 1e-6, 1e-3, 1.0, 1e3, 1e6, 1e8])
+def test_margin_is_a_length_at_every_scale(scale):
+    # anchor (-0.5, 0) s, target (-1, 0) s, impostor (1, 0) s: the bisector x = 0 is 0.5 s away
+    margin, example = adversarial_margin([[-0.5 * scale, 0.0]], [[-scale, 0.0]], [[scale, 0.0]],
+                                         M=np.eye(2), return_examples=True)
+    assert margin[0] == pytest.approx(0.5 * scale, rel=1e-12)
+    np.testing.assert_allclose(example, [[0.0, 0.0]], atol=1e-12 * scale)
+    # and a metric scaled by any factor measures the same length
+    assert adversarial_margin([[-0.5 * scale, 0.0]], [[-scale, 0.0]], [[scale, 0.0]],
+                              M=np.eye(2) / scale ** 2)[0] == pytest.approx(0.5 * scale, rel=1e-12)
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -133,7 +133,8 @@ def knn_attack(knn, X, y=None, *, n_impostors=5, n_grid=28, growth=1.25, n_bisec
     norms = lengths[rows, best]
     success = np.isfinite(norms)
     examples = X.copy()
-    examples[success] = (X + high[rows, best][:, None] * directions[rows, best])[success]
+    examples[success] = (X[success] + high[rows, best][success, None]
+                         * directions[rows, best][success])
     if y is not None:
         y = np.asarray(y)
         if y.shape != (n_queries,):

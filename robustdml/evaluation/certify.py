@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..estimators import KNNClassifier
 from ..estimators._base import validate_numeric
-from ..math import DEGENERACY_EPS, margin_from_gap
+from ..math import DEGENERACY_RTOL, degeneracy_guard, margin_from_gap
 
 #: Query points whose distances to all training points are held in memory at once.
 QUERY_BLOCK = 64
@@ -26,6 +26,9 @@ QUERY_BLOCK = 64
 FIRST_BLOCK = 16
 #: Other-class points whose exact t(b) is computed per step of the pruned search.
 CANDIDATE_BLOCK = 256
+#: A radius is reported this much (relatively) below the computed one, so that rounding in
+#: its computation (about 1e-14) can never certify a perturbation that flips the prediction.
+ROUNDING_RTOL = 1e-9
 
 
 def pairwise_sq_dist(A, B):
@@ -61,8 +64,9 @@ class MetricGeometry:
     def margins(self, sq_dist, anchors, candidates):
         """m(a, b), shape (len(candidates), len(anchors)), given squared distances to z."""
         q = pairwise_sq_dist(self.normals[candidates], self.normals[anchors])
-        return margin_from_gap(sq_dist[candidates][:, None] - sq_dist[anchors][None, :], q,
-                               DEGENERACY_EPS)
+        to_candidate, to_anchor = sq_dist[candidates][:, None], sq_dist[anchors][None, :]
+        guard = degeneracy_guard(self.lipschitz ** 2, to_anchor, to_candidate)
+        return margin_from_gap(to_candidate - to_anchor, q, guard)
 
     def threshold_margins(self, sq_dist, anchors, candidates, s):
         """t(b): the s-th largest m(a, b) over ``anchors``, for each candidate b.
@@ -94,12 +98,12 @@ class MetricGeometry:
         if best[-1] == 0.0:
             return 0.0
         # two lower bounds on t(b) prune the rest: from distances alone (gap = (d_b - d_a)
-        # (d_b + d_a), ||M (a - b)|| <= ||L||_2 (d_a + d_b), eps included), then the exact
+        # (d_b + d_a), ||M (a - b)|| <= ||L||_2 (d_a + d_b) and the guard's square root at most
+        # sqrt(rtol) ||L||_2 (d_a + d_b); ||L||_2 > 0 as some margin is), then the exact
         # s-th largest margin over the s nearest anchors only (a subset of all anchors)
         rest = np.delete(other, first)
         d_rest = np.sqrt(sq_dist[rest])
-        by_distance = ((d_rest - d_s) * (d_rest + d_s)
-                       / (2.0 * (self.lipschitz * (d_rest + d_s) + np.sqrt(DEGENERACY_EPS))))
+        by_distance = (d_rest - d_s) / (2.0 * self.lipschitz * (1.0 + np.sqrt(DEGENERACY_RTOL)))
         rest = rest[by_distance < best[-1]]
         lower = self.margins(sq_dist, probes, rest).min(axis=1)
         # margins are recomputed over more anchors below: allow for rounding in the bound
@@ -114,7 +118,7 @@ class MetricGeometry:
                 break
             t = self.threshold_margins(sq_dist, same, rest[block], s)
             best = np.sort(np.concatenate([best, t]))[:s]
-        return float(best[-1])
+        return float(best[-1]) * (1.0 - ROUNDING_RTOL)
 
 
 class CertifiedKNN(KNNClassifier):

@@ -4,12 +4,12 @@ from ._linalg import exact_neighbors, kneighbors, knn_vote, leave_one_out_accura
 from .impostors import ActiveTriplets
 from .losses import (LMNNLoss, PerturbationLoss, StartRegulariser, TripletGeometry, TripletLoss,
                      TripletObjective)
-from .margin import DEGENERACY_EPS, adversarial_margin, margin_from_gap
+from .margin import DEGENERACY_RTOL, adversarial_margin, degeneracy_guard, margin_from_gap
 from .triplets import TripletSet, build_triplets
 
 __all__ = [
     "ActiveTriplets",
-    "DEGENERACY_EPS",
+    "DEGENERACY_RTOL",
     "LMNNLoss",
     "PerturbationLoss",
     "StartRegulariser",
@@ -19,6 +19,7 @@ __all__ = [
     "TripletSet",
     "adversarial_margin",
     "build_triplets",
+    "degeneracy_guard",
     "exact_neighbors",
     "kneighbors",
     "knn_vote",

@@ -12,7 +12,11 @@ from functools import cached_property
 import numpy as np
 
 from ._linalg import TRIPLET_BLOCK, rowwise_sq_dist, smooth_hinge
-from .margin import DEGENERACY_EPS, margin_from_gap
+from .margin import degeneracy_guard, margin_from_gap
+
+#: The perturbation loss's smoothing of the margin's denominator, the reference implementation's
+#: constant (training data are standardised there; a measured margin uses a relative guard).
+SMOOTHING_EPS = 1e-10
 
 
 class TripletGeometry:
@@ -75,8 +79,13 @@ class TripletGeometry:
                 parts.append(np.maximum(q, 0.0).ravel())
         return np.concatenate(parts)
 
-    def margin(self, eps=DEGENERACY_EPS):
-        """Adversarial margin of every triplet (docs/method.md, section 2)."""
+    def margin(self, eps=None):
+        """Adversarial margin of every triplet (docs/method.md, section 2); ``eps`` None
+        measures it exactly (scale-relative guard), a number smooths it as the loss does."""
+        if eps is None:
+            metric_norm = np.linalg.norm(self.L, 2) ** 2 if self.L.size else 0.0
+            eps = degeneracy_guard(metric_norm, self.pull_sq_dist[self.triplets.pull_index],
+                                   self.push_sq_dist[self.triplets.push_index])
         return margin_from_gap(self.gap, self.direction_sq_norm, eps)
 
     def scatter(self, pull_weights, push_weights):
@@ -161,10 +170,11 @@ class PerturbationLoss(TripletLoss):
     margin : float > 0
         tau, the desired adversarial margin, in input-space units.
     eps : float
-        Guard added to the squared denominator of the margin.
+        Added to the squared denominator of the margin, as in the reference implementation:
+        a smoothing in the units of ``||M (x_j - x_l)||^2``, negligible on standardised data.
     """
 
-    def __init__(self, weight=1.0, margin=0.1, eps=DEGENERACY_EPS):
+    def __init__(self, weight=1.0, margin=0.1, eps=SMOOTHING_EPS):
         self.weight = weight
         self.margin = margin
         self.eps = eps

@@ -4,22 +4,41 @@ For a triplet (anchor x_i, target x_j, impostor x_l) under d2_M(a, b) = (a - b)^
 the points equally far from x_j and x_l form a hyperplane with normal M (x_j - x_l).  The
 adversarial margin of x_i is its Euclidean distance to that hyperplane on the target's side:
 
-    m = max(gap, 0) / (2 sqrt(q + eps)),   gap = d2_M(x_i, x_l) - d2_M(x_i, x_j),
-                                           q = ||M (x_j - x_l)||^2.
+    m = max(gap, 0) / (2 sqrt(q)),   gap = d2_M(x_i, x_l) - d2_M(x_i, x_j),
+                                     q = ||M (x_j - x_l)||^2.
 
 :func:`margin_from_gap` is that formula; every other module (the perturbation loss, the
 certifier, the attack, the tests) reaches it through this module.
+
+A margin is a length in input space: scaling the data by s scales it by s, scaling M changes
+nothing. The guard that keeps a near-degenerate triplet (M can hardly tell target from
+impostor) finite is therefore relative (:func:`degeneracy_guard`), never an absolute constant.
 """
 
 import numpy as np
 from sklearn.utils import check_array
 
-#: Added to the squared denominator, as in the reference implementation, so that degenerate
-#: triplets (M cannot tell the target from the impostor) give a finite margin.
-DEGENERACY_EPS = 1e-10
+#: The guard added to q, relative to ||M||_2 (d2_M(x_i, x_j) + d2_M(x_i, x_l)), a quantity in q's
+#: units. A gap carries a rounding error of about 1e-16 times that sum, so a margin made of
+#: rounding alone stays below 1e-6 of the anchor's distances; a true margin moves by < 1e-10.
+DEGENERACY_RTOL = 1e-20
 
 
-def margin_from_gap(gap, direction_sq_norm, eps=DEGENERACY_EPS):
+def degeneracy_guard(metric_norm, target_sq_dist, impostor_sq_dist):
+    """The scale-relative guard for :func:`margin_from_gap`.
+
+    Parameters
+    ----------
+    metric_norm : float
+        ``||M||_2`` (the squared spectral norm of L).
+    target_sq_dist, impostor_sq_dist : array-like
+        ``d2_M`` from each anchor to its target and to its impostor.
+    """
+    return DEGENERACY_RTOL * metric_norm * (np.asarray(target_sq_dist)
+                                            + np.asarray(impostor_sq_dist))
+
+
+def margin_from_gap(gap, direction_sq_norm, eps=0.0):
     """Closed-form adversarial margin from its two ingredients.
 
     Parameters
@@ -28,17 +47,22 @@ def margin_from_gap(gap, direction_sq_norm, eps=DEGENERACY_EPS):
         ``d2_M(x, impostor) - d2_M(x, target)`` per triplet.
     direction_sq_norm : array-like
         ``||M (target - impostor)||_2^2`` per triplet (broadcast against ``gap``).
-    eps : float
-        Added to ``direction_sq_norm`` (the reference's guard against a zero denominator).
+    eps : float or array-like, default=0.0
+        Added to ``direction_sq_norm``: :func:`degeneracy_guard` for a measurement, the
+        perturbation loss's smoothing constant in training.
 
     Returns
     -------
     margin : ndarray
         ``max(gap, 0) / (2 sqrt(direction_sq_norm + eps))``: the L2 distance from the anchor to
-        the hyperplane where target and impostor are equally far, 0 for violated triplets.
+        the hyperplane where target and impostor are equally far, 0 for violated triplets and
+        where the denominator vanishes (then target and impostor tie everywhere: gap = 0).
     """
-    gap = np.asarray(gap, dtype=float)
-    return np.maximum(gap, 0.0) / (2.0 * np.sqrt(np.asarray(direction_sq_norm) + eps))
+    numerator = np.maximum(np.asarray(gap, dtype=float), 0.0)
+    denominator = 2.0 * np.sqrt(np.asarray(direction_sq_norm, dtype=float) + eps)
+    numerator, denominator = np.broadcast_arrays(numerator, denominator)
+    return np.divide(numerator, denominator, out=np.zeros(numerator.shape),
+                     where=denominator > 0)
 
 
 def as_mahalanobis(M=None, L=None):
@@ -56,8 +80,7 @@ def as_mahalanobis(M=None, L=None):
     return M, None
 
 
-def adversarial_margin(anchors, targets, impostors, *, M=None, L=None, eps=DEGENERACY_EPS,
-                       return_examples=False):
+def adversarial_margin(anchors, targets, impostors, *, M=None, L=None, return_examples=False):
     """Adversarial margins of many triplets at once (docs/method.md, section 2).
 
     Parameters
@@ -69,8 +92,6 @@ def adversarial_margin(anchors, targets, impostors, *, M=None, L=None, eps=DEGEN
         PSD Mahalanobis matrix. Give exactly one of ``M`` and ``L``.
     L : array-like of shape (n_components, n_features), optional
         Linear map with ``M = L^T L``.
-    eps : float
-        Guard added to the squared denominator.
     return_examples : bool
         Also return the closest adversarial examples.
 
@@ -94,12 +115,17 @@ def adversarial_margin(anchors, targets, impostors, *, M=None, L=None, eps=DEGEN
                              f"{M.shape[0]}.")
     to_target = anchors - targets
     to_impostor = anchors - impostors
-    gap = (np.einsum("ij,jk,ik->i", to_impostor, M, to_impostor)
-           - np.einsum("ij,jk,ik->i", to_target, M, to_target))
+    target_sq = np.einsum("ij,jk,ik->i", to_target, M, to_target)
+    impostor_sq = np.einsum("ij,jk,ik->i", to_impostor, M, to_impostor)
+    gap = impostor_sq - target_sq
     normal = (impostors - targets) @ M  # M (x_l - x_j), M symmetric
     normal_sq = np.einsum("ij,ij->i", normal, normal)
-    margin = margin_from_gap(gap, normal_sq, eps)
+    guard = degeneracy_guard(np.linalg.norm(M, 2) if M.size else 0.0, target_sq, impostor_sq)
+    margin = margin_from_gap(gap, normal_sq, guard)
     if not return_examples:
         return margin
-    step = np.maximum(gap, 0.0) / (2.0 * (normal_sq + eps))
-    return margin, np.broadcast_to(anchors, normal.shape) + step[:, None] * normal
+    # the example is the anchor moved by m along the unit normal
+    length = np.sqrt(normal_sq + guard)
+    unit = np.divide(normal, length[:, None], out=np.zeros(normal.shape),
+                     where=length[:, None] > 0)
+    return margin, np.broadcast_to(anchors, normal.shape) + margin[:, None] * unit
