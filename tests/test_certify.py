@@ -134,10 +134,10 @@ def test_labels_zero_radius_for_mistakes_and_robust_error():
     assert np.all(attack.robust_error([0.0, 0.5]) <= errors[:2] + 1e-12)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", [0, 1, 2])
 def test_lmnn_pl_certifies_larger_radii_than_lmnn(seed):
     """The paper's claim, with the defaults otherwise: a margin tau above what plain LMNN
-    already gives most triplets (here 0.3 on unit-norm rows; measured +7 % and +5 %)."""
+    already gives most triplets (here 0.3 on unit-norm rows; measured +17, +12 and +15 %)."""
     from sklearn.datasets import load_breast_cancer
     from sklearn.model_selection import train_test_split
 
@@ -152,7 +152,7 @@ def test_lmnn_pl_certifies_larger_radii_than_lmnn(seed):
         knn = CertifiedKNN(3, LMNN(perturbation_weight=weight, perturbation_margin=0.3))
         knn.fit(X_train, y_train)
         medians.append(np.median(knn.certified_radius(X_test, y_test)))
-    assert medians[1] > 1.02 * medians[0]
+    assert medians[1] > 1.05 * medians[0]
 
 
 def test_certificate_errors():
