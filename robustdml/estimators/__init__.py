@@ -1,7 +1,8 @@
 """scikit-learn estimators built on :mod:`robustdml.math`."""
 
 from ._base import MahalanobisMixin
+from ._learner import FitResult, MetricLearner
 from .knn import KNNClassifier
 from .lmnn import LMNN
 
-__all__ = ["KNNClassifier", "LMNN", "MahalanobisMixin"]
+__all__ = ["FitResult", "KNNClassifier", "LMNN", "MahalanobisMixin", "MetricLearner"]

@@ -1,27 +1,15 @@
 """Large-margin nearest neighbours, optionally with the perturbation loss (LMNN-PL)."""
 
-import sys
-import time
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator
-from sklearn.decomposition import PCA
-from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
 
 from .._compat import Interval, StrOptions, _fit_context
-from ..math import (ActiveTriplets, LMNNLoss, PerturbationLoss, StartRegulariser,
-                    TripletObjective, build_triplets, leave_one_out_accuracy)
-from ..math._linalg import serial_blas
-from ..math.optimize import lbfgs, projected_subgradient
-from ._base import MahalanobisMixin, validate_numeric
+from ..math import ActiveTriplets, LMNNLoss, StartRegulariser, TripletObjective, build_triplets
+from ._learner import MetricLearner
 
 
-class LMNN(MahalanobisMixin, BaseEstimator):
+class LMNN(MetricLearner):
     """Large-margin nearest neighbour metric learning, with the perturbation loss when
     ``perturbation_weight > 0`` (LMNN-PL of Yang et al., "Towards Certified Robustness of
     Distance Metric Learning").
@@ -155,30 +143,17 @@ class LMNN(MahalanobisMixin, BaseEstimator):
     (178, 13)
     """
 
-    #: Leave-one-out training accuracy lost to the fit beyond which a warning is given.
-    WORSE_THAN_START = 0.01
-
     #: Tolerance of each solver when ``tol=None``.
     DEFAULT_TOL = {"pgd": 1e-7, "lbfgs": 1e-6, "lbfgs, followed impostors": 1e-5}
 
     _parameter_constraints: dict = {
+        **MetricLearner._parameter_constraints,
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "n_impostors": [Interval(Integral, 1, None, closed="left")],
         "pull_weight": [Interval(Real, 0, 1, closed="both")],
-        "perturbation_weight": [Interval(Real, 0, None, closed="left")],
-        "perturbation_margin": [Interval(Real, 0, None, closed="neither")],
         "impostors": [StrOptions({"fixed", "nearest", "active"})],
         "max_triplets": [Interval(Integral, 1, None, closed="left")],
         "regularisation": [Interval(Real, 0, None, closed="left")],
-        "solver": [StrOptions({"lbfgs", "pgd"})],
-        "n_components": [Interval(Integral, 1, None, closed="left"), None],
-        "init": [StrOptions({"auto", "identity", "pca", "lda", "random"}), np.ndarray],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left"), None],
-        "smoothing": [Interval(Real, 0, None, closed="left")],
-        "callback": [callable, None],
-        "verbose": ["verbose"],
-        "random_state": ["random_state"],
     }
 
     def __init__(self, n_neighbors=3, *, n_impostors=10, pull_weight=0.25,
@@ -186,30 +161,21 @@ class LMNN(MahalanobisMixin, BaseEstimator):
                  max_triplets=2_000_000, regularisation=0.1, solver="lbfgs",
                  n_components=None, init="auto", max_iter=1000, tol=None, smoothing=0.5,
                  callback=None, verbose=0, random_state=None):
+        super().__init__(perturbation_weight=perturbation_weight,
+                         perturbation_margin=perturbation_margin, solver=solver,
+                         n_components=n_components, init=init, max_iter=max_iter, tol=tol,
+                         smoothing=smoothing, callback=callback, verbose=verbose,
+                         random_state=random_state)
         self.n_neighbors = n_neighbors
         self.n_impostors = n_impostors
         self.pull_weight = pull_weight
-        self.perturbation_weight = perturbation_weight
-        self.perturbation_margin = perturbation_margin
         self.impostors = impostors
         self.max_triplets = max_triplets
         self.regularisation = regularisation
-        self.solver = solver
-        self.n_components = n_components
-        self.init = init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.smoothing = smoothing
-        self.callback = callback
-        self.verbose = verbose
-        self.random_state = random_state
 
     def losses(self):
         """The terms of the objective, in order: LMNN, then the perturbation loss if weighted."""
-        losses = [LMNNLoss(self.pull_weight)]
-        if self.perturbation_weight > 0:
-            losses.append(PerturbationLoss(self.perturbation_weight, self.perturbation_margin))
-        return losses
+        return [LMNNLoss(self.pull_weight), *self.perturbation_losses()]
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -225,11 +191,7 @@ class LMNN(MahalanobisMixin, BaseEstimator):
         -------
         self : LMNN
         """
-        X, y = validate_numeric(self, X, y, ensure_min_samples=2, dtype=float)
-        check_classification_targets(y)
-        if np.unique(y).size < 2:
-            raise ValueError(f"LMNN needs at least two classes in y; got only {np.unique(y)[0]}."
-                             " Metric learning separates classes.")
+        X, y = self._validate_labelled(X, y)
         L0 = self._initial_components(X, y)
         losses = self.losses()
         if self.impostors == "fixed":
@@ -251,67 +213,26 @@ class LMNN(MahalanobisMixin, BaseEstimator):
             lmnn_part = TripletObjective(X, triplets, losses[:1], smoothing=smoothing)
             objective.losses.append(StartRegulariser(
                 self.regularisation, L0.T @ L0, lmnn_part.value_and_gradient_M(L0)[0]))
-
-        labels = np.unique(y, return_inverse=True)[1]
-        self.initial_train_accuracy_ = leave_one_out_accuracy(X @ L0.T, labels,
-                                                              self.n_neighbors)
-        start = time.perf_counter()
-        with serial_blas(len(X)):
-            L, n_iter, converged, values, message = self._minimise(
-                objective, L0, self._progress_reporter(start))
+        result = self._minimise(objective, L0, len(X))
         # pgd learns a full M; a reduction keeps its leading eigen-directions (rows of L are
         # sorted by eigenvalue)
+        L = result.components
         self.components_ = L[:self.n_components] if self.solver == "pgd" else L
         self.n_triplets_ = triplets.at(L).n_triplets
-        self.n_iter_ = n_iter
-        self.objective_ = np.asarray(values)
-        self.train_accuracy_ = leave_one_out_accuracy(self.transform(X), labels,
-                                                      self.n_neighbors)
-        name = type(self).__name__
-        if self.verbose:
-            print(f"[{name}] {self.solver}: {n_iter} iterations, objective {values[-1]:.6g}, "
-                  f"{time.perf_counter() - start:.2f} s, "
-                  f"{'converged' if converged else 'not converged'}; {self.n_triplets_} "
-                  f"triplets; training leave-one-out {self.n_neighbors}-NN accuracy "
-                  f"{self.initial_train_accuracy_:.4f} -> {self.train_accuracy_:.4f}")
-        if not converged:
-            warnings.warn(f"[{name}] {self.solver} did not converge after {n_iter} iterations "
-                          f"({message}); raise max_iter or tol.", ConvergenceWarning,
-                          stacklevel=2)
-        if self.train_accuracy_ < self.initial_train_accuracy_ - self.WORSE_THAN_START:
-            warnings.warn(
-                f"[{name}] The learned metric classifies the training data worse than the "
-                f"starting one (leave-one-out {self.n_neighbors}-NN accuracy "
-                f"{self.initial_train_accuracy_:.4f} -> {self.train_accuracy_:.4f}): the "
-                "objective's optimum does not separate the classes here. Lower pull_weight, "
-                "raise regularisation, use impostors='nearest' (the default), or keep the "
-                "starting metric.", UserWarning,
-                stacklevel=2)
+        self.n_iter_ = result.n_iter
+        self.objective_ = np.asarray(result.objective)
+        labels = np.unique(y, return_inverse=True)[1]
+        self._check_training_accuracy(
+            X, labels, L0, self.n_neighbors, "Lower pull_weight, raise regularisation, use "
+            "impostors='nearest' (the default), or keep the starting metric.")
+        self._finish(result, f"; {self.n_triplets_} triplets; training leave-one-out "
+                             f"{self.n_neighbors}-NN accuracy {self.initial_train_accuracy_:.4f}"
+                             f" -> {self.train_accuracy_:.4f}")
         return self
 
-    def _minimise(self, objective, L0, report):
-        """Run the solver; restart it (with the iterations left) while the active triplets'
-        sample rate changed during a run, since the objective changed with it."""
-        tol = self.tol
-        if tol is None:
-            followed = self.solver == "lbfgs" and self.impostors != "fixed"
-            tol = self.DEFAULT_TOL["lbfgs, followed impostors" if followed else self.solver]
-        L, n_iter, values = L0, 0, []
-        while True:
-            changes = getattr(objective.triplets, "rate_changes", 0)
-            if self.solver == "pgd":
-                L, steps, converged, part, message = projected_subgradient(
-                    objective.value_and_gradient_M, L, max_iter=self.max_iter - n_iter,
-                    tol=tol, callback=report)
-            else:
-                L, steps, converged, part, message = lbfgs(
-                    objective.value_and_gradient_L, L, max_iter=self.max_iter - n_iter,
-                    tol=tol, callback=report)
-            n_iter += steps
-            values += part
-            if (getattr(objective.triplets, "rate_changes", 0) == changes
-                    or n_iter >= self.max_iter or steps == 0):
-                return L, n_iter, converged, values, message
+    def _default_tol(self):
+        followed = self.solver == "lbfgs" and self.impostors != "fixed"
+        return self.DEFAULT_TOL["lbfgs, followed impostors" if followed else self.solver]
 
     @staticmethod
     def _check_scale(X, pairs):
@@ -323,67 +244,6 @@ class LMNN(MahalanobisMixin, BaseEstimator):
                 "margin of 1 is meaningless at that scale and the solver would over- or "
                 "underflow. Standardise X first (sklearn.preprocessing.StandardScaler, or "
                 "robustdml.preprocessing.paper_preprocessing()).")
-
-    def _initial_components(self, X, y):
-        n_features = X.shape[1]
-        n_components = n_features if self.n_components is None else self.n_components
-        if n_components > n_features:
-            raise ValueError(f"n_components={n_components} is larger than the number of "
-                             f"features ({n_features}); choose at most {n_features}.")
-        if isinstance(self.init, np.ndarray):
-            L0 = np.asarray(self.init, dtype=float)
-            if L0.shape != (n_components, n_features):
-                raise ValueError(f"init has shape {L0.shape}; expected "
-                                 f"(n_components, n_features) = {(n_components, n_features)}.")
-            return L0
-        init = self.init
-        if init == "auto":  # the reference's pgd starts at M = I whatever n_components
-            init = ("identity" if n_components == n_features or self.solver == "pgd"
-                    else "pca")
-        if init == "identity":
-            return np.eye(n_features if self.solver == "pgd" else n_components, n_features)
-        if init == "random":  # as scikit-learn's NCA and metric-learn draw it
-            return check_random_state(self.random_state).standard_normal(
-                (n_components, n_features))
-        if init == "lda":  # the most discriminant directions first, then PCA's
-            n_lda = min(n_components, np.unique(y).size - 1)
-            lda = LinearDiscriminantAnalysis(n_components=n_lda).fit(X, y)
-            rows = [lda.scalings_[:, :n_lda].T]
-            if n_components > n_lda:
-                rows.append(self._pca_rows(X, n_components - n_lda))
-            return np.vstack(rows)
-        return self._pca_rows(X, n_components)
-
-    def _pca_rows(self, X, n_components):
-        """The leading principal directions, zero rows where the data have fewer."""
-        n_pca = min(n_components, X.shape[0], X.shape[1])
-        pca = PCA(n_components=n_pca, random_state=self.random_state).fit(X)
-        return np.vstack([pca.components_, np.zeros((n_components - n_pca, X.shape[1]))])
-
-    #: verbose=1 prints an iteration when this many seconds passed since the last line.
-    PROGRESS_SECONDS = 2.0
-
-    def _progress_reporter(self, start):
-        """``report(L, iteration, value)`` for the solvers: counts iterations across restarts,
-        prints progress (verbose=1: the first iteration, then every ``PROGRESS_SECONDS``;
-        verbose=2: every iteration) and calls ``callback``."""
-        name = type(self).__name__
-        if self.verbose:
-            print(f"[{name}] {'Iteration':>10} {'Objective':>14} {'Time(s)':>9}")
-        state = {"iterations": 0, "printed": -np.inf}
-
-        def report(L, _, value):
-            state["iterations"] += 1
-            now = time.perf_counter()
-            if self.verbose > 1 or (self.verbose and now - state["printed"]
-                                    >= self.PROGRESS_SECONDS):
-                print(f"[{name}] {state['iterations']:>10d} {value:>14.6e} {now - start:>9.2f}")
-                sys.stdout.flush()
-                state["printed"] = now
-            if self.callback is not None:
-                self.callback(L, state["iterations"])
-
-        return report
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

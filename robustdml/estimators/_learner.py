@@ -1,0 +1,273 @@
+"""What every robustdml metric learner shares, so that a learner is only "where its triplets come
+from" plus "its loss terms".
+
+:class:`MetricLearner` owns the parameters common to all learners (the perturbation loss, the
+solver, the initial L, iterations and tolerance, smoothing, progress and callback, random state)
+and their constraints, the initialisation, progress reporting, one minimiser that returns a
+:class:`FitResult`, convergence warnings and the training-accuracy check.
+"""
+
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.decomposition import PCA
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+
+from .._compat import Interval, StrOptions
+from ..math import PerturbationLoss, leave_one_out_accuracy
+from ..math._linalg import serial_blas
+from ..math.optimize import lbfgs, projected_subgradient
+from ._base import MahalanobisMixin, validate_numeric
+
+
+@dataclass
+class FitResult:
+    """What a minimisation returns.
+
+    Attributes
+    ----------
+    components : ndarray of shape (n_rows, n_features)
+        The final L (pgd: all p rows, leading eigen-directions first).
+    n_iter : int
+    converged : bool
+    objective : list of float
+        The value after each iteration.
+    message : str
+        Why the solver stopped.
+    seconds : float
+    """
+
+    components: np.ndarray
+    n_iter: int
+    converged: bool
+    objective: list
+    message: str
+    seconds: float
+
+
+class MetricLearner(MahalanobisMixin, BaseEstimator):
+    """Base of robustdml's linear metric learners (``M = L^T L``).
+
+    Subclasses list every parameter in their ``__init__`` (scikit-learn reads them from its
+    signature), pass the shared ones to ``super().__init__``, add their own constraints to
+    ``_parameter_constraints`` and implement ``fit``: build the objective (an object with
+    ``value_and_gradient_L`` and ``value_and_gradient_M``, e.g.
+    :class:`robustdml.math.TripletObjective`) and call :meth:`_minimise`.
+
+    Shared parameters
+    -----------------
+    perturbation_weight : float >= 0
+        lambda, the weight of the perturbation loss; 0 leaves it out.
+    perturbation_margin : float > 0
+        tau, the adversarial margin the perturbation loss asks of every triplet (input units).
+    solver : {"lbfgs", "pgd"}
+        L-BFGS-B on L, or the authors' projected sub-gradient descent on M.
+    n_components : int or None
+        Rows of L; None keeps ``n_features``.
+    init : {"auto", "identity", "pca", "lda", "random"} or ndarray
+        Initial L (see :meth:`_initial_components`).
+    max_iter : int
+    tol : float or None
+        None: the learner's ``DEFAULT_TOL`` for the solver.
+    smoothing : float >= 0
+        lbfgs: width of the quadratic smoothing of the hinges.
+    callback : callable or None
+        ``callback(L, n_iter)`` after every iteration.
+    verbose : int
+        1: progress at least every ``PROGRESS_SECONDS`` and a summary; 2: every iteration.
+    random_state : int, RandomState or None
+    """
+
+    #: verbose=1 prints an iteration when this many seconds passed since the last line.
+    PROGRESS_SECONDS = 2.0
+
+    #: Leave-one-out training accuracy lost to the fit beyond which a warning is given.
+    WORSE_THAN_START = 0.01
+
+    #: Tolerance of each solver when ``tol=None``.
+    DEFAULT_TOL = {"pgd": 1e-7, "lbfgs": 1e-6}
+
+    _parameter_constraints: dict = {
+        "perturbation_weight": [Interval(Real, 0, None, closed="left")],
+        "perturbation_margin": [Interval(Real, 0, None, closed="neither")],
+        "solver": [StrOptions({"lbfgs", "pgd"})],
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        "init": [StrOptions({"auto", "identity", "pca", "lda", "random"}), np.ndarray],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "smoothing": [Interval(Real, 0, None, closed="left")],
+        "callback": [callable, None],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, *, perturbation_weight, perturbation_margin, solver, n_components, init,
+                 max_iter, tol, smoothing, callback, verbose, random_state):
+        self.perturbation_weight = perturbation_weight
+        self.perturbation_margin = perturbation_margin
+        self.solver = solver
+        self.n_components = n_components
+        self.init = init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.smoothing = smoothing
+        self.callback = callback
+        self.verbose = verbose
+        self.random_state = random_state
+
+    def perturbation_losses(self):
+        """``[PerturbationLoss(lambda, tau)]``, or ``[]`` when lambda is 0."""
+        if self.perturbation_weight > 0:
+            return [PerturbationLoss(self.perturbation_weight, self.perturbation_margin)]
+        return []
+
+    def _validate_labelled(self, X, y):
+        """Validated float X and y with at least two classes (metric learning separates
+        classes)."""
+        X, y = validate_numeric(self, X, y, ensure_min_samples=2, dtype=float)
+        check_classification_targets(y)
+        if np.unique(y).size < 2:
+            raise ValueError(f"{type(self).__name__} needs at least two classes in y; got only "
+                             f"{np.unique(y)[0]}. Metric learning separates classes.")
+        return X, y
+
+    # ------------------------------------------------------------------ initialisation
+
+    def _initial_components(self, X, y=None):
+        """The initial L, shape (n_components, n_features) (pgd: p rows for "identity").
+
+        "auto" is the identity when no reduction is asked, PCA otherwise; "lda" the
+        discriminant directions of scikit-learn's LinearDiscriminantAnalysis (then PCA's),
+        "random" a standard normal draw (``random_state``), an array is taken as it is.
+        """
+        n_features = X.shape[1]
+        n_components = n_features if self.n_components is None else self.n_components
+        if n_components > n_features:
+            raise ValueError(f"n_components={n_components} is larger than the number of "
+                             f"features ({n_features}); choose at most {n_features}.")
+        if isinstance(self.init, np.ndarray):
+            L0 = np.asarray(self.init, dtype=float)
+            if L0.shape != (n_components, n_features):
+                raise ValueError(f"init has shape {L0.shape}; expected "
+                                 f"(n_components, n_features) = {(n_components, n_features)}.")
+            return L0
+        init = self.init
+        if init == "auto":  # the reference's pgd starts at M = I whatever n_components
+            init = ("identity" if n_components == n_features or self.solver == "pgd"
+                    else "pca")
+        if init == "identity":
+            return np.eye(n_features if self.solver == "pgd" else n_components, n_features)
+        if init == "random":  # as scikit-learn's NCA and metric-learn draw it
+            return check_random_state(self.random_state).standard_normal(
+                (n_components, n_features))
+        if init == "lda":  # the most discriminant directions first, then PCA's
+            if y is None:
+                raise ValueError("init='lda' needs class labels; this learner has none.")
+            n_lda = min(n_components, np.unique(y).size - 1)
+            lda = LinearDiscriminantAnalysis(n_components=n_lda).fit(X, y)
+            rows = [lda.scalings_[:, :n_lda].T]
+            if n_components > n_lda:
+                rows.append(self._pca_rows(X, n_components - n_lda))
+            return np.vstack(rows)
+        return self._pca_rows(X, n_components)
+
+    def _pca_rows(self, X, n_components):
+        """The leading principal directions, zero rows where the data have fewer."""
+        n_pca = min(n_components, X.shape[0], X.shape[1])
+        pca = PCA(n_components=n_pca, random_state=self.random_state).fit(X)
+        return np.vstack([pca.components_, np.zeros((n_components - n_pca, X.shape[1]))])
+
+    # ------------------------------------------------------------------ the minimiser
+
+    def _default_tol(self):
+        return self.DEFAULT_TOL[self.solver]
+
+    def _minimise(self, objective, L0, n_samples, *, report=None, max_iter=None):
+        """Minimise ``objective`` from ``L0`` with the chosen solver, for at most ``max_iter``
+        (default: the parameter) iterations; ``report`` (from :meth:`_progress_reporter`) lets
+        several runs share one progress count.
+
+        The run is restarted (with the iterations left) while the objective's triplets changed
+        their sample rate during it (``rate_changes``), since the objective changed with it.
+        BLAS runs on one thread for small data (``n_samples``), where threads only contend.
+        """
+        tol = self._default_tol() if self.tol is None else self.tol
+        max_iter = self.max_iter if max_iter is None else max_iter
+        start = time.perf_counter()
+        report = self._progress_reporter(start) if report is None else report
+        L, n_iter, values = L0, 0, []
+        with serial_blas(n_samples):
+            while True:
+                changes = getattr(objective.triplets, "rate_changes", 0)
+                if self.solver == "pgd":
+                    L, steps, converged, part, message = projected_subgradient(
+                        objective.value_and_gradient_M, L, max_iter=max_iter - n_iter,
+                        tol=tol, callback=report)
+                else:
+                    L, steps, converged, part, message = lbfgs(
+                        objective.value_and_gradient_L, L, max_iter=max_iter - n_iter,
+                        tol=tol, callback=report)
+                n_iter += steps
+                values += part
+                if (getattr(objective.triplets, "rate_changes", 0) == changes
+                        or n_iter >= max_iter or steps == 0):
+                    break
+        return FitResult(L, n_iter, converged, values, message, time.perf_counter() - start)
+
+    def _finish(self, result, summary=""):
+        """Print the verbose summary and warn when the solver did not converge."""
+        name = type(self).__name__
+        if self.verbose:
+            final = result.objective[-1] if result.objective else float("nan")
+            print(f"[{name}] {self.solver}: {result.n_iter} iterations, objective {final:.6g}, "
+                  f"{result.seconds:.2f} s, "
+                  f"{'converged' if result.converged else 'not converged'}{summary}")
+        if not result.converged:
+            warnings.warn(f"[{name}] {self.solver} did not converge after {result.n_iter} "
+                          f"iterations ({result.message}); raise max_iter or tol.",
+                          ConvergenceWarning, stacklevel=3)
+
+    def _check_training_accuracy(self, X, labels, L0, n_neighbors, advice):
+        """Set ``initial_train_accuracy_`` and ``train_accuracy_`` (leave-one-out k-NN on the
+        training data under the starting and the learned metric) and warn when the fit lost
+        more than ``WORSE_THAN_START``; ``advice`` says what to try."""
+        self.initial_train_accuracy_ = leave_one_out_accuracy(X @ L0.T, labels, n_neighbors)
+        self.train_accuracy_ = leave_one_out_accuracy(X @ self.components_.T, labels,
+                                                      n_neighbors)
+        if self.train_accuracy_ < self.initial_train_accuracy_ - self.WORSE_THAN_START:
+            warnings.warn(
+                f"[{type(self).__name__}] The learned metric classifies the training data worse "
+                f"than the starting one (leave-one-out {n_neighbors}-NN accuracy "
+                f"{self.initial_train_accuracy_:.4f} -> {self.train_accuracy_:.4f}): the "
+                f"objective's optimum does not separate the classes here. {advice}",
+                UserWarning, stacklevel=3)
+
+    def _progress_reporter(self, start):
+        """``report(L, iteration, value)`` for the solvers: counts iterations across restarts,
+        prints progress (verbose=1: the first iteration, then every ``PROGRESS_SECONDS``;
+        verbose=2: every iteration) and calls ``callback``."""
+        name = type(self).__name__
+        if self.verbose:
+            print(f"[{name}] {'Iteration':>10} {'Objective':>14} {'Time(s)':>9}")
+        state = {"iterations": 0, "printed": -np.inf}
+
+        def report(L, _, value):
+            state["iterations"] += 1
+            now = time.perf_counter()
+            if self.verbose > 1 or (self.verbose and now - state["printed"]
+                                    >= self.PROGRESS_SECONDS):
+                print(f"[{name}] {state['iterations']:>10d} {value:>14.6e} {now - start:>9.2f}")
+                sys.stdout.flush()
+                state["printed"] = now
+            if self.callback is not None:
+                self.callback(L, state["iterations"])
+
+        return report
