@@ -5,7 +5,7 @@ Layout (imports flow downward only): ``math`` (margin, triplets, losses, solvers
 ``experiments``; ``datasets`` loads data for all of them.
 """
 
-from .estimators import KNNClassifier, LMNN, MahalanobisMixin
+from .estimators import NCA, KNNClassifier, LMNN, MahalanobisMixin
 from .evaluation import CertifiedKNN, knn_attack, minimal_perturbation_1nn, noise_error
 from .math import LMNNLoss, PerturbationLoss, adversarial_margin, build_triplets
 
@@ -20,6 +20,7 @@ __all__ = [
     "LMNNLoss",
     "MahalanobisMixin",
     "ModelFileError",
+    "NCA",
     "PerturbationLoss",
     "adversarial_margin",
     "build_triplets",

@@ -4,5 +4,7 @@ from ._base import MahalanobisMixin
 from ._learner import FitResult, MetricLearner
 from .knn import KNNClassifier
 from .lmnn import LMNN
+from .nca import NCA
 
-__all__ = ["FitResult", "KNNClassifier", "LMNN", "MahalanobisMixin", "MetricLearner"]
+__all__ = ["FitResult", "KNNClassifier", "LMNN", "MahalanobisMixin", "MetricLearner",
+           "NCA"]

@@ -222,6 +222,14 @@ class MetricLearner(MahalanobisMixin, BaseEstimator):
                     break
         return FitResult(L, n_iter, converged, values, message, time.perf_counter() - start)
 
+    def _store(self, result):
+        """Set ``components_``, ``n_iter_`` and ``objective_`` from a :class:`FitResult` (pgd
+        learns a full M; a reduction keeps its leading eigen-directions, the first rows)."""
+        L = result.components
+        self.components_ = L[:self.n_components] if self.solver == "pgd" else L
+        self.n_iter_ = result.n_iter
+        self.objective_ = np.asarray(result.objective)
+
     def _finish(self, result, summary=""):
         """Print the verbose summary and warn when the solver did not converge."""
         name = type(self).__name__
@@ -249,6 +257,14 @@ class MetricLearner(MahalanobisMixin, BaseEstimator):
                 f"{self.initial_train_accuracy_:.4f} -> {self.train_accuracy_:.4f}): the "
                 f"objective's optimum does not separate the classes here. {advice}",
                 UserWarning, stacklevel=3)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = self._learns_from_labels
+        return tags
+
+    #: Whether ``fit`` takes class labels (False for learners that take triplets).
+    _learns_from_labels = True
 
     def _progress_reporter(self, start):
         """``report(L, iteration, value)`` for the solvers: counts iterations across restarts,

@@ -214,13 +214,8 @@ class LMNN(MetricLearner):
             objective.losses.append(StartRegulariser(
                 self.regularisation, L0.T @ L0, lmnn_part.value_and_gradient_M(L0)[0]))
         result = self._minimise(objective, L0, len(X))
-        # pgd learns a full M; a reduction keeps its leading eigen-directions (rows of L are
-        # sorted by eigenvalue)
-        L = result.components
-        self.components_ = L[:self.n_components] if self.solver == "pgd" else L
-        self.n_triplets_ = triplets.at(L).n_triplets
-        self.n_iter_ = result.n_iter
-        self.objective_ = np.asarray(result.objective)
+        self._store(result)
+        self.n_triplets_ = triplets.at(result.components).n_triplets
         labels = np.unique(y, return_inverse=True)[1]
         self._check_training_accuracy(
             X, labels, L0, self.n_neighbors, "Lower pull_weight, raise regularisation, use "
@@ -244,8 +239,3 @@ class LMNN(MetricLearner):
                 "margin of 1 is meaningless at that scale and the solver would over- or "
                 "underflow. Standardise X first (sklearn.preprocessing.StandardScaler, or "
                 "robustdml.preprocessing.paper_preprocessing()).")
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.required = True
-        return tags

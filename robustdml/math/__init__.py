@@ -4,6 +4,7 @@ from ._linalg import exact_neighbors, kneighbors, knn_vote, leave_one_out_accura
 from .impostors import ActiveTriplets
 from .losses import (LMNNLoss, PerturbationLoss, StartRegulariser, TripletGeometry, TripletLoss,
                      TripletObjective)
+from .nca import NCALoss
 from .margin import DEGENERACY_RTOL, adversarial_margin, degeneracy_guard, margin_from_gap
 from .triplets import TripletSet, build_triplets
 
@@ -11,6 +12,7 @@ __all__ = [
     "ActiveTriplets",
     "DEGENERACY_RTOL",
     "LMNNLoss",
+    "NCALoss",
     "PerturbationLoss",
     "StartRegulariser",
     "TripletGeometry",
