@@ -5,7 +5,7 @@ Layout (imports flow downward only): ``math`` (margin, triplets, losses, solvers
 ``experiments``; ``datasets`` loads data for all of them.
 """
 
-from .estimators import NCA, KNNClassifier, LMNN, MahalanobisMixin
+from .estimators import NCA, KNNClassifier, LMNN, MahalanobisMixin, TripletLMNN
 from .evaluation import CertifiedKNN, knn_attack, minimal_perturbation_1nn, noise_error
 from .math import LMNNLoss, PerturbationLoss, adversarial_margin, build_triplets
 
@@ -22,6 +22,7 @@ __all__ = [
     "ModelFileError",
     "NCA",
     "PerturbationLoss",
+    "TripletLMNN",
     "adversarial_margin",
     "build_triplets",
     "knn_attack",

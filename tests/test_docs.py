@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 import robustdml.estimators.lmnn
+import robustdml.estimators.nca
+import robustdml.estimators.triplet_lmnn
 import robustdml.evaluation.certify
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -24,7 +26,9 @@ def test_readme_python_blocks_run_in_order(capsys):
     assert "lmnn-pl" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("module", [robustdml.estimators.lmnn, robustdml.evaluation.certify])
+@pytest.mark.parametrize("module", [robustdml.estimators.lmnn, robustdml.estimators.nca,
+                                    robustdml.estimators.triplet_lmnn,
+                                    robustdml.evaluation.certify])
 def test_docstring_examples(module):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

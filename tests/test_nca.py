@@ -14,6 +14,7 @@ from robustdml import NCA, CertifiedKNN, KNNClassifier
 from robustdml.math import (NCALoss, PerturbationLoss, TripletObjective, TripletSet,
                             build_triplets)
 from robustdml.math import nca as nca_module
+from test_losses import finite_difference
 
 
 def naive_nca(X, y, L):
@@ -25,15 +26,6 @@ def naive_nca(X, y, L):
                             for j in range(len(X))])
         total += weights[y == y[i]].sum() / weights.sum()
     return total
-
-
-def finite_difference(f, L, h=1e-6):
-    grad = np.zeros_like(L)
-    for index in np.ndindex(L.shape):
-        step = np.zeros_like(L)
-        step[index] = h
-        grad[index] = (f(L + step) - f(L - step)) / (2 * h)
-    return grad
 
 
 @pytest.fixture

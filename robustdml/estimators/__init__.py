@@ -5,6 +5,7 @@ from ._learner import FitResult, MetricLearner
 from .knn import KNNClassifier
 from .lmnn import LMNN
 from .nca import NCA
+from .triplet_lmnn import TripletLMNN
 
 __all__ = ["FitResult", "KNNClassifier", "LMNN", "MahalanobisMixin", "MetricLearner",
-           "NCA"]
+           "NCA", "TripletLMNN"]

@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from .._compat import Interval, StrOptions, _fit_context
-from ..math import ActiveTriplets, LMNNLoss, StartRegulariser, TripletObjective, build_triplets
+from ..math import ActiveTriplets, LMNNLoss, TripletObjective, build_triplets
 from ._learner import MetricLearner
 
 
@@ -209,10 +209,7 @@ class LMNN(MetricLearner):
         smoothing = self.smoothing if self.solver == "lbfgs" else 0.0
         objective = TripletObjective(X, triplets, losses, smoothing=smoothing)
         if self.regularisation > 0:
-            # relative to the LMNN terms alone, so that lambda keeps its weight against them
-            lmnn_part = TripletObjective(X, triplets, losses[:1], smoothing=smoothing)
-            objective.losses.append(StartRegulariser(
-                self.regularisation, L0.T @ L0, lmnn_part.value_and_gradient_M(L0)[0]))
+            objective.add_start_regulariser(self.regularisation, L0)
         result = self._minimise(objective, L0, len(X))
         self._store(result)
         self.n_triplets_ = triplets.at(result.components).n_triplets

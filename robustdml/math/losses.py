@@ -256,6 +256,15 @@ class TripletObjective:
         self.losses = list(losses)
         self.smoothing = smoothing
 
+    def add_start_regulariser(self, weight, L0, n_reference_terms=1):
+        """Append ``StartRegulariser(weight, L0^T L0, scale)``, ``scale`` the value at L0 of the
+        first ``n_reference_terms`` losses (so that the weight is relative to them, and other
+        terms such as the perturbation loss keep their weight against them)."""
+        reference = TripletObjective(self.X, self.triplets, self.losses[:n_reference_terms],
+                                     smoothing=self.smoothing)
+        self.losses.append(StartRegulariser(weight, L0.T @ L0,
+                                            reference.value_and_gradient_M(L0)[0]))
+
     def value_and_gradient_M(self, L):
         """Objective at ``M = L^T L`` and its gradient w.r.t. symmetric M."""
         geometry = TripletGeometry(self.X, self.triplets.at(L), L)

@@ -1,0 +1,153 @@
+"""LMNN from triplet constraints (weak supervision), optionally with the perturbation loss."""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from .._compat import Interval, _fit_context
+from ..math import LMNNLoss, TripletObjective, TripletSet
+from ._learner import MetricLearner
+
+
+def _check_triplets(triplets, n_features=None):
+    """``triplets`` as a float array of shape (n_triplets, 3, n_features), with a clear error."""
+    triplets = check_array(triplets, allow_nd=True, dtype=float, input_name="triplets")
+    if triplets.ndim != 3 or triplets.shape[1] != 3:
+        raise ValueError("triplets must have shape (n_triplets, 3, n_features), each row "
+                         f"(anchor, closer, farther); got shape {triplets.shape}.")
+    if n_features is not None and triplets.shape[2] != n_features:
+        raise ValueError(f"triplets have {triplets.shape[2]} features, but the metric was "
+                         f"learned on {n_features}.")
+    return triplets
+
+
+class TripletLMNN(MetricLearner):
+    """LMNN learned from triplet constraints instead of class labels, with the perturbation
+    loss of Yang et al. ("Towards Certified Robustness of Distance Metric Learning") when
+    ``perturbation_weight > 0``.
+
+    Each constraint ``(a, b, c)`` says that the anchor a should be closer to b than to c (as
+    metric-learn's triplet learners take them). The objective is LMNN's on these triplets,
+    b as the target and c as the impostor::
+
+        mu/|B| sum_B d2_M(a, b) + (1 - mu)/|T| sum_T [1 + d2_M(a, b) - d2_M(a, c)]_+
+        + lambda/|T| sum_T [tau^2 - m_abc(M)^2]_+ + r g(M0) ||M - M0||_F^2 / ||M0||_F^2
+
+    with m the adversarial margin of the triplet (the smallest perturbation of a that makes it
+    as close to c as to b) and the regulariser as in :class:`robustdml.LMNN`.
+
+    ``decision_function``, ``predict`` and ``score`` take triplets too, so scikit-learn's
+    cross-validation and grid search work on them (``GridSearchCV(TripletLMNN(), ...)
+    .fit(triplets)``).
+
+    Parameters
+    ----------
+    pull_weight : float in [0, 1], default=0.25
+        mu.
+    perturbation_weight : float >= 0, default=0.0
+    perturbation_margin : float > 0, default=0.1
+    regularisation : float >= 0, default=0.1
+    solver, n_components, init, max_iter, tol, smoothing, callback, verbose, random_state
+        As :class:`robustdml.LMNN` ("lda" needs labels and is refused).
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+    n_iter_ : int
+    objective_ : ndarray
+    n_triplets_ : int
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustdml import TripletLMNN
+    >>> rng = np.random.default_rng(0)
+    >>> points = rng.normal(size=(300, 3, 2))
+    >>> closer = np.abs(points[:, 0, 0] - points[:, 1, 0]) < np.abs(points[:, 0, 0] - points[:, 2, 0])
+    >>> triplets = np.where(closer[:, None, None], points, points[:, [0, 2, 1]])
+    >>> TripletLMNN().fit(triplets).score(triplets) > 0.95
+    True
+    """
+
+    _learns_from_labels = False
+
+    _parameter_constraints: dict = {
+        **MetricLearner._parameter_constraints,
+        "pull_weight": [Interval(Real, 0, 1, closed="both")],
+        "regularisation": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(self, *, pull_weight=0.25, perturbation_weight=0.0, perturbation_margin=0.1,
+                 regularisation=0.1, solver="lbfgs", n_components=None, init="auto",
+                 max_iter=1000, tol=None, smoothing=0.5, callback=None, verbose=0,
+                 random_state=None):
+        super().__init__(perturbation_weight=perturbation_weight,
+                         perturbation_margin=perturbation_margin, solver=solver,
+                         n_components=n_components, init=init, max_iter=max_iter, tol=tol,
+                         smoothing=smoothing, callback=callback, verbose=verbose,
+                         random_state=random_state)
+        self.pull_weight = pull_weight
+        self.regularisation = regularisation
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, triplets, y=None):
+        """Learn the metric from triplet constraints.
+
+        Parameters
+        ----------
+        triplets : array-like of shape (n_triplets, 3, n_features)
+            Each row (anchor, closer, farther).
+        y : None
+            Ignored; present for scikit-learn's API.
+
+        Returns
+        -------
+        self : TripletLMNN
+        """
+        triplets = _check_triplets(triplets)
+        n_triplets, _, n_features = triplets.shape
+        # each distinct point once: distances are then computed once per pair of points
+        X, index = np.unique(triplets.reshape(-1, n_features), axis=0, return_inverse=True)
+        index = index.reshape(n_triplets, 3)
+        triplet_set = TripletSet.from_indices(index[:, 0], index[:, 1], index[:, 2], len(X))
+        self.n_features_in_ = n_features
+        L0 = self._initial_components(X)
+        objective = TripletObjective(
+            X, triplet_set, [LMNNLoss(self.pull_weight), *self.perturbation_losses()],
+            smoothing=self.smoothing if self.solver == "lbfgs" else 0.0)
+        if self.regularisation > 0:
+            objective.add_start_regulariser(self.regularisation, L0)
+        result = self._minimise(objective, L0, len(X))
+        self._store(result)
+        self.n_triplets_ = n_triplets
+        self._finish(result, f"; {n_triplets} triplets, {np.mean(self.predict(triplets) == 1):.4f}"
+                             " satisfied")
+        return self
+
+    def decision_function(self, triplets):
+        """``d2_M(anchor, farther) - d2_M(anchor, closer)``: positive where the learned metric
+        agrees with the triplet.
+
+        Parameters
+        ----------
+        triplets : array-like of shape (n_triplets, 3, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_triplets,)
+        """
+        check_is_fitted(self)
+        triplets = _check_triplets(triplets, self.n_features_in_)
+        embedded = triplets @ self.components_.T
+        return (np.sum((embedded[:, 0] - embedded[:, 2]) ** 2, axis=1)
+                - np.sum((embedded[:, 0] - embedded[:, 1]) ** 2, axis=1))
+
+    def predict(self, triplets):
+        """+1 where the anchor is strictly closer to the second point than to the third, else -1."""
+        return np.where(self.decision_function(triplets) > 0, 1, -1)
+
+    def score(self, triplets, y=None):
+        """Fraction of the triplets the learned metric satisfies."""
+        return float(np.mean(self.predict(triplets) == 1))
