@@ -5,7 +5,7 @@ Layout (imports flow downward only): ``math`` (margin, triplets, losses, solvers
 ``experiments``; ``datasets`` loads data for all of them.
 """
 
-from .estimators import NCA, KNNClassifier, LMNN, MahalanobisMixin, TripletLMNN
+from .estimators import ARML, NCA, KNNClassifier, LMNN, MahalanobisMixin, TripletLMNN
 from .evaluation import CertifiedKNN, knn_attack, minimal_perturbation_1nn, noise_error
 from .math import LMNNLoss, PerturbationLoss, adversarial_margin, build_triplets
 
@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 from .io import ModelFileError, load, save  # noqa: E402 (io reads __version__)
 
 __all__ = [
+    "ARML",
     "CertifiedKNN",
     "KNNClassifier",
     "LMNN",

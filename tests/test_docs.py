@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import robustdml.estimators.arml
 import robustdml.estimators.lmnn
 import robustdml.estimators.nca
 import robustdml.estimators.triplet_lmnn
@@ -26,7 +27,7 @@ def test_readme_python_blocks_run_in_order(capsys):
     assert "lmnn-pl" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("module", [robustdml.estimators.lmnn, robustdml.estimators.nca,
+@pytest.mark.parametrize("module", [robustdml.estimators.arml, robustdml.estimators.lmnn, robustdml.estimators.nca,
                                     robustdml.estimators.triplet_lmnn,
                                     robustdml.evaluation.certify])
 def test_docstring_examples(module):

@@ -14,7 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from robustdml import LMNN, NCA, KNNClassifier
+from robustdml import ARML, LMNN, NCA, KNNClassifier
 from robustdml.math import (LMNNLoss, PerturbationLoss, TripletGeometry, TripletObjective,
                             build_triplets)
 from robustdml.math.optimize import psd_factor
@@ -26,6 +26,7 @@ from robustdml.math.optimize import psd_factor
     LMNN(perturbation_weight=1.0, n_components=1),
     NCA(),
     NCA(perturbation_weight=1.0, n_components=1),
+    ARML(max_rounds=2),
     KNNClassifier(),
     KNNClassifier(metric_learner=LMNN(perturbation_weight=1.0)),
 ])

@@ -2,10 +2,11 @@
 
 from ._base import MahalanobisMixin
 from ._learner import FitResult, MetricLearner
+from .arml import ARML
 from .knn import KNNClassifier
 from .lmnn import LMNN
 from .nca import NCA
 from .triplet_lmnn import TripletLMNN
 
-__all__ = ["FitResult", "KNNClassifier", "LMNN", "MahalanobisMixin", "MetricLearner",
+__all__ = ["ARML", "FitResult", "KNNClassifier", "LMNN", "MahalanobisMixin", "MetricLearner",
            "NCA", "TripletLMNN"]

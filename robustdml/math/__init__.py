@@ -2,10 +2,10 @@
 
 from ._linalg import exact_neighbors, kneighbors, knn_vote, leave_one_out_accuracy
 from .impostors import ActiveTriplets
-from .losses import (LMNNLoss, PerturbationLoss, StartRegulariser, TripletGeometry, TripletLoss,
-                     TripletObjective)
-from .nca import NCALoss
+from .losses import (LMNNLoss, PerturbationLoss, SignedMarginLoss, StartRegulariser,
+                     TripletGeometry, TripletLoss, TripletObjective)
 from .margin import DEGENERACY_RTOL, adversarial_margin, degeneracy_guard, margin_from_gap
+from .nca import NCALoss
 from .triplets import TripletSet, build_triplets
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "LMNNLoss",
     "NCALoss",
     "PerturbationLoss",
+    "SignedMarginLoss",
     "StartRegulariser",
     "TripletGeometry",
     "TripletLoss",

@@ -94,6 +94,16 @@ class TripletGeometry:
             self.X, np.concatenate([np.broadcast_to(pull_weights, len(self.triplets.pull_pairs)),
                                     push_weights]))
 
+    def gap_and_direction_gradient(self, gap_weights, direction_weights):
+        """Gradient w.r.t. M of ``sum_T g_t Delta_t + h_t q_t`` at fixed weights g and h:
+        ``dDelta = T_il T_il^T - T_ij T_ij^T`` and ``dq = M v v^T + v v^T M`` with
+        ``v = target - impostor``. Any loss that is a function of the gap and of q (the two
+        ingredients of the margin) differentiates through it."""
+        gradient = self.scatter(pull_weights=-self.per_pull_pair(gap_weights),
+                                push_weights=self.per_push_pair(gap_weights))
+        cross = self.M @ self.triplets.spread_pattern.scatter(self.X, direction_weights)
+        return gradient + cross + cross.T
+
     def per_pull_pair(self, triplet_weights):
         """Sum per-triplet weights onto the triplets' (anchor, target) pairs."""
         return np.bincount(self.triplets.pull_index, triplet_weights,
@@ -187,14 +197,8 @@ class PerturbationLoss(TripletLoss):
         value = self.weight / n_triplets * hinge.sum()
         coef = self.weight / n_triplets * slope
         a = np.maximum(geometry.gap, 0.0) / (geometry.direction_sq_norm + self.eps)
-        # d(-m^2) = -(a/2) dDelta + (a^2/4) dq, dDelta = T_il T_il^T - T_ij T_ij^T,
-        # dq = M v v^T + v v^T M with v = target - impostor
-        half_a = 0.5 * a * coef
-        gradient = geometry.scatter(pull_weights=geometry.per_pull_pair(half_a),
-                                    push_weights=-geometry.per_push_pair(half_a))
-        spread = geometry.triplets.spread_pattern.scatter(geometry.X, 0.25 * a ** 2 * coef)
-        cross = geometry.M @ spread
-        return value, gradient + cross + cross.T
+        # d(-m^2) = -(a/2) dDelta + (a^2/4) dq
+        return value, geometry.gap_and_direction_gradient(-0.5 * a * coef, 0.25 * a ** 2 * coef)
 
     def impostor_reach(self, target_sq_dist, L):
         """With a = d_M(x_i, x_j), b = d_M(x_i, x_l) and s = ||L||_2, the margin's denominator
@@ -204,6 +208,32 @@ class PerturbationLoss(TripletLoss):
         tau = self.margin
         return (np.sqrt(target_sq_dist) + 2.0 * tau * np.linalg.norm(L, 2)
                 + np.sqrt(2.0 * tau * np.sqrt(self.eps)))
+
+
+class SignedMarginLoss(TripletLoss):
+    """``-weight/|T| sum_T Delta / (2 sqrt(q + eps))``: minus the mean *signed* adversarial
+    margin (negative for violated triplets), the objective of ARML (Wang et al., "Provably
+    Robust Metric Learning", NeurIPS 2020). Unlike the perturbation loss it has no target
+    margin: every triplet keeps pulling its margin up, and violated ones count by how far.
+
+    Parameters
+    ----------
+    weight : float >= 0
+    eps : float
+        Added to q, as in the perturbation loss.
+    """
+
+    def __init__(self, weight=1.0, eps=SMOOTHING_EPS):
+        self.weight = weight
+        self.eps = eps
+
+    def value_and_gradient(self, geometry, smoothing=0.0):
+        coef = -self.weight / geometry.triplets.triplet_normaliser
+        root = np.sqrt(geometry.direction_sq_norm + self.eps)
+        value = coef * np.sum(geometry.gap / (2.0 * root))
+        # d(Delta / (2 sqrt(q))) = dDelta / (2 sqrt(q)) - Delta dq / (4 q^(3/2))
+        return value, geometry.gap_and_direction_gradient(
+            coef / (2.0 * root), -coef * geometry.gap / (4.0 * root ** 3))
 
 
 class StartRegulariser(TripletLoss):

@@ -1,0 +1,145 @@
+"""ARML, the robust peer (Wang et al., "Provably Robust Metric Learning", NeurIPS 2020), on the
+adversarial-margin primitive."""
+
+import time
+from numbers import Integral
+
+import numpy as np
+
+from .._compat import Interval, _fit_context
+from ..math import SignedMarginLoss, TripletObjective, build_triplets
+from ._learner import MetricLearner
+
+
+class ARML(MetricLearner):
+    """Adversarially robust metric learning: maximise the mean signed adversarial margin.
+
+    For every training point z, with x one of its ``n_neighbors`` nearest same-class points
+    and y one of its ``n_impostors`` nearest other-class points under the current metric, the
+    signed margin ``(d2_M(z, y) - d2_M(z, x)) / (2 ||M (x - y)||)`` is the distance from z to
+    where y becomes as close as x (negative when y already is). ARML maximises its mean.
+
+    Its reference draws one (x, y) per point at random in each of 1,000 full-batch Adam epochs
+    (learning rate 1e-3, from the identity), recomputing all pairwise distances every epoch.
+    This implementation minimises the expectation of that draw, the mean over all k x v
+    triplets of each point, with L-BFGS on fixed neighbours, and searches the neighbours again
+    only when a run has converged (``max_rounds`` times at most, stopping when they no longer
+    change): the same fit without a distance matrix per epoch.
+
+    **How it differs from LMNN-PL.** LMNN-PL keeps LMNN's pull and unit-margin hinge and adds
+    the perturbation loss, a hinge that only lifts margins below tau. ARML has no pull, no
+    hinge and no target margin: every triplet's margin keeps being pushed up, violated ones
+    (negative margins) the hardest, so it trades clean accuracy for robustness on its own
+    terms, with no tau to choose. ``perturbation_weight > 0`` adds the perturbation loss to it.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=10
+        Same-class neighbours x per point.
+    n_impostors : int, default=10
+        Other-class neighbours y per point.
+    max_rounds : int, default=10
+        Neighbour searches at most (each followed by an L-BFGS run); fewer when the neighbours
+        stop changing or return to an earlier set.
+    perturbation_weight, perturbation_margin, solver, n_components, init, max_iter, tol, \
+smoothing, callback, verbose, random_state
+        As :class:`robustdml.LMNN`; ``init="auto"`` is the identity (the reference's start)
+        unless ``n_components`` reduces. ``max_iter`` bounds the iterations of all rounds;
+        ``tol=None`` is ``DEFAULT_TOL``.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+    n_iter_ : int
+    n_rounds_ : int
+        Neighbour searches run.
+    objective_ : ndarray
+        The objective after each iteration (each round's on its own triplets).
+    n_triplets_ : int
+    initial_train_accuracy_, train_accuracy_ : float
+        Leave-one-out 3-NN accuracy on the training data before and after.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_wine
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from robustdml import ARML, CertifiedKNN
+    >>> X, y = load_wine(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> knn = CertifiedKNN(3, ARML()).fit(X, y)
+    >>> bool(knn.score(X, y) > 0.9)
+    True
+    """
+
+    #: k of the leave-one-out training accuracy reported.
+    ACCURACY_NEIGHBORS = 3
+
+    #: lbfgs: the signed margin does not change along the ray c L, so the objective is flat
+    #: near its optimum; on standardised digits 1e-4 takes 179 iterations and 2.6 s, 1e-5 667
+    #: and 8.6 s, for the same test accuracy and median certified radius (1.782 vs 1.779).
+    DEFAULT_TOL = {"pgd": 1e-7, "lbfgs": 1e-4}
+
+    _parameter_constraints: dict = {
+        **MetricLearner._parameter_constraints,
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "n_impostors": [Interval(Integral, 1, None, closed="left")],
+        "max_rounds": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(self, n_neighbors=10, *, n_impostors=10, max_rounds=10, perturbation_weight=0.0,
+                 perturbation_margin=0.1, solver="lbfgs", n_components=None, init="auto",
+                 max_iter=1000, tol=None, smoothing=0.5, callback=None, verbose=0,
+                 random_state=None):
+        super().__init__(perturbation_weight=perturbation_weight,
+                         perturbation_margin=perturbation_margin, solver=solver,
+                         n_components=n_components, init=init, max_iter=max_iter, tol=tol,
+                         smoothing=smoothing, callback=callback, verbose=verbose,
+                         random_state=random_state)
+        self.n_neighbors = n_neighbors
+        self.n_impostors = n_impostors
+        self.max_rounds = max_rounds
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Learn the metric from labelled data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self : ARML
+        """
+        X, y = self._validate_labelled(X, y)
+        labels = np.unique(y, return_inverse=True)[1]
+        L0 = self._initial_components(X, y)
+        losses = [SignedMarginLoss(), *self.perturbation_losses()]
+        smoothing = self.smoothing if self.solver == "lbfgs" else 0.0
+        report = self._progress_reporter(time.perf_counter())
+        L, n_iter, values, seen, seconds = L0, 0, [], set(), 0.0
+        for round_ in range(1, self.max_rounds + 1):
+            # neighbours under the current metric: Euclidean in the embedded space
+            triplets = build_triplets(X @ L.T, y, self.n_neighbors, self.n_impostors)
+            key = hash((triplets.pull_pairs.tobytes(), triplets.push_pairs.tobytes()))
+            # stop at a fixed point, or when the neighbours come back to an earlier set (they
+            # can alternate between two: the fits then alternate too)
+            if key in seen or n_iter >= self.max_iter:
+                break
+            seen.add(key)
+            result = self._minimise(TripletObjective(X, triplets, losses, smoothing), L, len(X),
+                                    report=report, max_iter=self.max_iter - n_iter)
+            L, n_iter, seconds = result.components, n_iter + result.n_iter, seconds + result.seconds
+            values += result.objective
+        self.n_rounds_ = round_
+        result.components, result.n_iter, result.objective = L, n_iter, values
+        result.seconds = seconds
+        self._store(result)
+        self.n_triplets_ = triplets.n_triplets
+        self._check_training_accuracy(X, labels, L0, self.ACCURACY_NEIGHBORS,
+                                      "Lower perturbation_weight or keep the starting metric.")
+        self._finish(result, f"; {self.n_rounds_} neighbour searches; training leave-one-out "
+                             f"{self.ACCURACY_NEIGHBORS}-NN accuracy "
+                             f"{self.initial_train_accuracy_:.4f} -> {self.train_accuracy_:.4f}")
+        return self
