@@ -21,7 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 
-from .._compat import Interval, StrOptions
+from .._compat import Interval, StrOptions, _fit_context
 from ..math import PerturbationLoss, leave_one_out_accuracy
 from ..math._linalg import serial_blas
 from ..math.optimize import lbfgs, projected_subgradient
@@ -122,6 +122,49 @@ class MetricLearner(MahalanobisMixin, BaseEstimator):
         self.callback = callback
         self.verbose = verbose
         self.random_state = random_state
+
+    #: What the warning advises when the learned metric classifies the training data worse
+    #: than the starting one.
+    _worse_advice = "Lower perturbation_weight or keep the starting metric."
+
+    @property
+    def _accuracy_neighbors(self):
+        """k of the leave-one-out training accuracy reported."""
+        return self.n_neighbors
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Learn the metric from labelled data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Class labels; at least two classes.
+
+        Returns
+        -------
+        self
+        """
+        X, y = self._validate_labelled(X, y)
+        result, triplets, L0 = self._fit_metric(X, y, self._initial_components(X, y))
+        self._store(result)
+        self.n_triplets_ = triplets.at(result.components).n_triplets
+        k = self._accuracy_neighbors
+        self._check_training_accuracy(X, np.unique(y, return_inverse=True)[1], L0, k,
+                                      self._worse_advice)
+        self._finish(result, f"{self._summary()}; training leave-one-out {k}-NN accuracy "
+                             f"{self.initial_train_accuracy_:.4f} -> {self.train_accuracy_:.4f}")
+        return self
+
+    def _fit_metric(self, X, y, L0):
+        """Build the objective and minimise it from ``L0``: return the :class:`FitResult`, the
+        triplets (anything with ``at(L)``) and the start actually used."""
+        raise NotImplementedError
+
+    def _summary(self):
+        """What the verbose summary adds after the solver's figures."""
+        return f"; {self.n_triplets_} triplets"
 
     def perturbation_losses(self):
         """``[PerturbationLoss(lambda, tau)]``, or ``[]`` when lambda is 0."""

@@ -4,7 +4,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .._compat import Interval, StrOptions, _fit_context
+from .._compat import Interval, StrOptions
 from ..math import ActiveTriplets, LMNNLoss, TripletObjective, build_triplets
 from ._learner import MetricLearner
 
@@ -177,22 +177,10 @@ class LMNN(MetricLearner):
         """The terms of the objective, in order: LMNN, then the perturbation loss if weighted."""
         return [LMNNLoss(self.pull_weight), *self.perturbation_losses()]
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Learn the metric from labelled data.
+    _worse_advice = ("Lower pull_weight, raise regularisation, use impostors='nearest' (the "
+                     "default), or keep the starting metric.")
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-            Class labels; at least two classes.
-
-        Returns
-        -------
-        self : LMNN
-        """
-        X, y = self._validate_labelled(X, y)
-        L0 = self._initial_components(X, y)
+    def _fit_metric(self, X, y, L0):
         losses = self.losses()
         if self.impostors == "fixed":
             triplets = build_triplets(X, y, self.n_neighbors, self.n_impostors)
@@ -210,17 +198,7 @@ class LMNN(MetricLearner):
         objective = TripletObjective(X, triplets, losses, smoothing=smoothing)
         if self.regularisation > 0:
             objective.add_start_regulariser(self.regularisation, L0)
-        result = self._minimise(objective, L0, len(X))
-        self._store(result)
-        self.n_triplets_ = triplets.at(result.components).n_triplets
-        labels = np.unique(y, return_inverse=True)[1]
-        self._check_training_accuracy(
-            X, labels, L0, self.n_neighbors, "Lower pull_weight, raise regularisation, use "
-            "impostors='nearest' (the default), or keep the starting metric.")
-        self._finish(result, f"; {self.n_triplets_} triplets; training leave-one-out "
-                             f"{self.n_neighbors}-NN accuracy {self.initial_train_accuracy_:.4f}"
-                             f" -> {self.train_accuracy_:.4f}")
-        return self
+        return self._minimise(objective, L0, len(X)), triplets, L0
 
     def _default_tol(self):
         followed = self.solver == "lbfgs" and self.impostors != "fixed"

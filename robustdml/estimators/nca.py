@@ -4,7 +4,7 @@ from numbers import Integral
 
 import numpy as np
 
-from .._compat import Interval, _fit_context
+from .._compat import Interval
 from ..math import ActiveTriplets, TripletObjective, TripletSet
 from ..math.nca import NCALoss
 from ._learner import MetricLearner
@@ -94,35 +94,14 @@ class NCA(MetricLearner):
         self.n_neighbors = n_neighbors
         self.n_impostors = n_impostors
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Learn the metric from labelled data.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-
-        Returns
-        -------
-        self : NCA
-        """
-        X, y = self._validate_labelled(X, y)
-        labels = np.unique(y, return_inverse=True)[1]
-        L0 = self._initial_components(X, y)
+    def _fit_metric(self, X, y, L0):
         perturbation = self.perturbation_losses()
         if perturbation:
             triplets = ActiveTriplets(X, y, self.n_neighbors, self.n_impostors, perturbation,
                                       nearest_only=True, random_state=self.random_state)
         else:  # the NCA term sums over all pairs itself
             triplets = TripletSet.from_indices([], [], [], len(X))
+        labels = np.unique(y, return_inverse=True)[1]
         objective = TripletObjective(X, triplets, [NCALoss(labels), *perturbation],
                                      smoothing=self.smoothing if self.solver == "lbfgs" else 0)
-        result = self._minimise(objective, L0, len(X))
-        self._store(result)
-        self.n_triplets_ = triplets.at(result.components).n_triplets
-        self._check_training_accuracy(X, labels, L0, self.n_neighbors,
-                                      "Lower perturbation_weight or keep the starting metric.")
-        self._finish(result, f"; training leave-one-out {self.n_neighbors}-NN accuracy "
-                             f"{self.initial_train_accuracy_:.4f} -> {self.train_accuracy_:.4f}")
-        return self
+        return self._minimise(objective, L0, len(X)), triplets, L0

@@ -11,7 +11,7 @@ tuning or training.
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 from scipy.stats import loguniform, uniform

@@ -100,7 +100,7 @@ def markdown_report(records, config=None):
     lines = ["# robustdml reproduce: results", ""]
     if config:
         lines += ["Protocol: " + ", ".join(f"{k} = {v}" for k, v in sorted(config.items())), ""]
-    lines += [f"Mean +- std over splits; best per data set in bold. Errors are fractions of the "
+    lines += ["Mean +- std over splits; best per data set in bold. Errors are fractions of the "
               "test part; radii and attack norms are L2 norms in the preprocessed space.", ""]
     for metric in metric_names(records):
         better = max if higher_is_better(metric) else min
