@@ -95,7 +95,8 @@ def build_parser():
     run.add_argument("--suite", choices=sorted(SUITES), default="quick",
                      help="data sets to run (default: %(default)s)")
     run.add_argument("--datasets", help="comma-separated names instead of a suite")
-    run.add_argument("--methods", help="comma-separated subset of euclidean,lmnn,lmnn-pl,nca")
+    run.add_argument("--methods", help="comma-separated subset of "
+                     f"{','.join(default_methods())} (default: all)")
     run.add_argument("--splits", type=int, help="random 70/30 splits per data set "
                      "(default: 3 for quick, 20 for paper16)")
     run.add_argument("--budget", type=int, help="candidates per tuned method: the defaults "

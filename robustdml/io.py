@@ -21,7 +21,7 @@ from sklearn.neighbors import NeighborhoodComponentsAnalysis
 from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
-from .estimators import KNNClassifier, LMNN
+from .estimators import ARML, NCA, KNNClassifier, LMNN, TripletLMNN
 from .evaluation import CertifiedKNN
 from .evaluation.certify import MetricGeometry
 
@@ -29,9 +29,13 @@ FORMAT = "robustdml-model"
 FORMAT_VERSION = 1
 
 #: Fitted attributes stored per class (derived state is rebuilt on load).
+_LEARNED = ["components_", "n_iter_", "objective_", "n_triplets_", "n_features_in_"]
+_LABELLED = _LEARNED + ["initial_train_accuracy_", "train_accuracy_"]
 SAVED_ATTRIBUTES = {
-    LMNN: ["components_", "n_iter_", "objective_", "n_triplets_", "n_features_in_",
-           "initial_train_accuracy_", "train_accuracy_"],
+    LMNN: _LABELLED,
+    NCA: _LABELLED,
+    ARML: _LABELLED + ["n_rounds_"],
+    TripletLMNN: _LEARNED,
     NeighborhoodComponentsAnalysis: ["components_", "n_iter_", "n_features_in_"],
     KNNClassifier: ["classes_", "y_", "embedding_", "n_features_in_"],
     CertifiedKNN: ["classes_", "y_", "embedding_", "n_features_in_", "X_fit_"],
@@ -87,7 +91,8 @@ def _describe(estimator, arrays, prefix, fitted=True):
 
 
 def save(estimator, path):
-    """Write a fitted LMNN, NCA, KNNClassifier or CertifiedKNN to ``path`` (atomically)."""
+    """Write a fitted learner (LMNN, NCA, ARML, TripletLMNN, scikit-learn's NCA), KNNClassifier
+    or CertifiedKNN to ``path`` (atomically)."""
     arrays = {}
     header = {"format": FORMAT, "version": FORMAT_VERSION, "robustdml": __version__,
               "estimator": _describe(estimator, arrays, "")}

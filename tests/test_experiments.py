@@ -91,6 +91,16 @@ def test_record_contents(split):
     json.dumps(record)
 
 
+@pytest.mark.parametrize("name, tuned", [("nca-pl", {"perturbation_weight",
+                                                     "perturbation_margin"}),
+                                         ("arml", set())])
+def test_new_learners_run_in_the_study(name, tuned):
+    record = run_cell(load("wine"), default_methods()[name], 0, TINY)
+    assert set(record["params"]) == tuned
+    assert record["method"] == name and 0 <= record["clean_error"] < 0.2
+    assert record["median_certified_radius"] > 0
+
+
 def test_candidates_start_with_the_defaults():
     space = default_methods()["lmnn-pl"].search_space
     grid = candidate_grid(space, budget=4, seed=0)

@@ -16,8 +16,9 @@ from hypothesis.extra.numpy import arrays
 from sklearn.neighbors import NeighborhoodComponentsAnalysis
 
 import robustdml
-from robustdml import (CertifiedKNN, KNNClassifier, LMNN, ModelFileError, adversarial_margin,
-                       build_triplets, knn_attack, minimal_perturbation_1nn, noise_error)
+from robustdml import (ARML, NCA, CertifiedKNN, KNNClassifier, LMNN, ModelFileError,
+                       TripletLMNN, adversarial_margin, build_triplets, knn_attack,
+                       minimal_perturbation_1nn, noise_error)
 from robustdml.math import LMNNLoss, PerturbationLoss, TripletObjective
 
 RNG = np.random.default_rng(0)
@@ -244,7 +245,16 @@ def fitted_models():
                 KNNClassifier(3, LMNN(solver="pgd", max_iter=60)).fit(X, y),
                 CertifiedKNN(3, LMNN(n_components=2)).fit(X, y),
                 CertifiedKNN(1).fit(X, y),
-                CertifiedKNN(3, NeighborhoodComponentsAnalysis(random_state=0)).fit(X, y)]
+                CertifiedKNN(3, NeighborhoodComponentsAnalysis(random_state=0)).fit(X, y),
+                NCA(perturbation_weight=1.0).fit(X, y),
+                ARML(max_rounds=2).fit(X, y),
+                CertifiedKNN(3, NCA()).fit(X, y),
+                CertifiedKNN(3, ARML()).fit(X, y),
+                TripletLMNN(perturbation_weight=1.0).fit(TRIPLETS)]
+
+
+#: (anchor, closer, farther) triplets over the points of X_OK, by their labels.
+TRIPLETS = np.stack([X_OK[:10], X_OK[10:20], X_OK[20:30]], axis=1)
 
 
 def test_model_files_round_trip(fitted_models, tmp_path):
@@ -254,7 +264,11 @@ def test_model_files_round_trip(fitted_models, tmp_path):
         loaded = robustdml.load(path)
         assert type(loaded) is type(model)
         assert loaded.get_params(deep=False).keys() == model.get_params(deep=False).keys()
-        if hasattr(model, "predict"):
+        if isinstance(model, TripletLMNN):
+            np.testing.assert_array_equal(loaded.decision_function(TRIPLETS),
+                                          model.decision_function(TRIPLETS))
+            assert loaded.n_triplets_ == model.n_triplets_
+        elif hasattr(model, "predict"):
             np.testing.assert_array_equal(loaded.predict(X_OK), model.predict(X_OK))
         else:
             np.testing.assert_array_equal(loaded.transform(X_OK), model.transform(X_OK))

@@ -23,7 +23,7 @@ from sklearn.neighbors import NeighborhoodComponentsAnalysis
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import Normalizer, StandardScaler
 
-from ..estimators import LMNN
+from ..estimators import ARML, LMNN, NCA
 from ..evaluation import CertifiedKNN, knn_attack, noise_error
 
 
@@ -104,7 +104,9 @@ class Method:
 
 
 def default_methods():
-    """euclidean, lmnn, lmnn-pl and scikit-learn's NCA, with the search spaces of the study.
+    """euclidean, lmnn, lmnn-pl, scikit-learn's NCA, nca-pl (our NCA with the perturbation
+    loss) and arml (the robust peer, untuned as its authors ran it), with the search spaces of
+    the study.
 
     The margins are in the units of unit-norm rows (the preprocessing's output).
     """
@@ -118,6 +120,10 @@ def default_methods():
             "perturbation_weight": loguniform(0.1, 100.0),
             "perturbation_margin": loguniform(0.01, 0.5)}),
         "nca": Method("nca", NeighborhoodComponentsAnalysis(random_state=0)),
+        "nca-pl": Method("nca-pl", NCA(perturbation_weight=1.0), {
+            "perturbation_weight": loguniform(0.1, 100.0),
+            "perturbation_margin": loguniform(0.01, 0.5)}),
+        "arml": Method("arml", ARML()),
     }
 
 
