@@ -12,6 +12,7 @@ import robustdml.estimators.lmnn
 import robustdml.estimators.nca
 import robustdml.estimators.triplet_lmnn
 import robustdml.evaluation.certify
+import robustdml.evaluation.scoring
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -27,9 +28,10 @@ def test_readme_python_blocks_run_in_order(capsys):
     assert "lmnn-pl" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("module", [robustdml.estimators.arml, robustdml.estimators.lmnn, robustdml.estimators.nca,
-                                    robustdml.estimators.triplet_lmnn,
-                                    robustdml.evaluation.certify])
+@pytest.mark.parametrize("module", [robustdml.estimators.arml, robustdml.estimators.lmnn,
+                                    robustdml.estimators.nca, robustdml.estimators.triplet_lmnn,
+                                    robustdml.evaluation.certify,
+                                    robustdml.evaluation.scoring])
 def test_docstring_examples(module):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -1,0 +1,14 @@
+"""Robustness scores and scorers for model selection.
+
+``certified_accuracy_score`` / ``make_certified_scorer(radius)``: accuracy with a certified
+radius above ``radius``; ``noise_accuracy_score`` / ``make_noise_scorer(sigma)``: accuracy under
+Gaussian input noise; the clean counterpart is scikit-learn's ``scoring="accuracy"``. All work
+as ``scoring=`` in ``GridSearchCV`` and ``cross_val_score`` with a ``CertifiedKNN`` or a
+``Pipeline`` ending in one (:mod:`robustdml.evaluation.scoring`).
+"""
+
+from .evaluation.scoring import (certified_accuracy_score, make_certified_scorer,
+                                 make_noise_scorer, noise_accuracy_score)
+
+__all__ = ["certified_accuracy_score", "make_certified_scorer", "make_noise_scorer",
+           "noise_accuracy_score"]

@@ -1,0 +1,78 @@
+"""Robustness scorers: their values against the certifier and noise_error, and scikit-learn's
+scorer protocol in GridSearchCV and cross_val_score."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_wine
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from robustdml import LMNN, CertifiedKNN, KNNClassifier, noise_error
+from robustdml.metrics import (certified_accuracy_score, make_certified_scorer,
+                               make_noise_scorer, noise_accuracy_score)
+
+
+@pytest.fixture(scope="module")
+def wine():
+    X, y = load_wine(return_X_y=True)
+    order = np.random.default_rng(0).permutation(len(y))
+    return X[order], y[order]
+
+
+@pytest.mark.parametrize("radius", [0.0, 0.3, 1.0])
+def test_certified_accuracy_is_one_minus_certified_error(wine, radius):
+    X, y = wine
+    pipe = make_pipeline(StandardScaler(), CertifiedKNN(3, LMNN())).fit(X[:120], y[:120])
+    knn, X_test = pipe[-1], pipe[:-1].transform(X[120:])
+    expected = 1 - knn.certified_robust_error(X_test, y[120:], [radius])[0]
+    assert certified_accuracy_score(pipe, X[120:], y[120:], radius) == pytest.approx(expected)
+    # directly on the classifier, in its own input space
+    assert certified_accuracy_score(knn, X_test, y[120:], radius) == pytest.approx(expected)
+    assert make_certified_scorer(radius)(pipe, X[120:], y[120:]) == pytest.approx(expected)
+
+
+def test_scores_fall_with_the_radius_and_the_noise(wine):
+    X, y = wine
+    pipe = make_pipeline(StandardScaler(), CertifiedKNN(3)).fit(X[:120], y[:120])
+    certified = [certified_accuracy_score(pipe, X[120:], y[120:], r) for r in (0, 0.5, 2, 50)]
+    assert certified == sorted(certified, reverse=True) and certified[-1] == 0.0
+    assert certified[0] <= pipe.score(X[120:], y[120:])
+    noisy = noise_accuracy_score(pipe, X[120:], y[120:], sigma=50.0, n_draws=3)
+    assert noisy < pipe.score(X[120:], y[120:])
+    assert noisy == pytest.approx(1 - noise_error(pipe, X[120:], y[120:], [50.0], 3, 0)[0][0])
+    assert make_noise_scorer(50.0, n_draws=3)(pipe, X[120:], y[120:]) == noisy
+
+
+def test_scorers_in_grid_search_and_cross_validation(wine):
+    X, y = wine
+    pipe = make_pipeline(StandardScaler(), CertifiedKNN(3, LMNN()))
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    scorer = make_certified_scorer(0.3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search = GridSearchCV(pipe, {"certifiedknn__metric_learner__perturbation_weight":
+                                     [0.0, 10.0]}, scoring={"certified": scorer,
+                                                            "accuracy": "accuracy",
+                                                            "noise": make_noise_scorer(0.5)},
+                              refit="certified", cv=folds).fit(X, y)
+        by_hand = [scorer(make_pipeline(StandardScaler(), CertifiedKNN(3, LMNN()))
+                          .fit(X[train], y[train]), X[test], y[test]) for train, test in folds]
+        scores = cross_val_score(pipe, X, y, scoring=scorer, cv=folds)
+    np.testing.assert_allclose(scores, by_hand)
+    assert search.cv_results_["mean_test_certified"][0] == pytest.approx(np.mean(by_hand))
+    assert set(search.cv_results_) >= {"mean_test_accuracy", "mean_test_noise"}
+    assert search.best_score_ == max(search.cv_results_["mean_test_certified"])
+
+
+def test_scorer_errors(wine):
+    X, y = wine
+    with pytest.raises(TypeError, match="CertifiedKNN"):
+        certified_accuracy_score(KNNClassifier(3).fit(X, y), X, y, 0.1)
+    with pytest.raises(ValueError, match="radius"):
+        make_certified_scorer(-1.0)
+    with pytest.raises(ValueError, match="sigma"):
+        make_noise_scorer(float("nan"))
+    assert "radius=0.1" in repr(make_certified_scorer(0.1))
