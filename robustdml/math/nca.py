@@ -7,7 +7,8 @@ loss it is ``-(weight / n) sum_i p_i``, a function of M, with gradient
 
     dL/dM = -(weight / n) sum_ij w_ij (x_i - x_j)(x_i - x_j)^T,   w_ij = -p_ij ([j in class(i)] - p_i)
 
-(``dp_i / dd2_ij = w_ij``), i.e. ``X^T (diag(row sums + column sums of W) - W - W^T) X``. Rows
+(``dp_i / dd2_ij = w_ij``), i.e. ``X^T (diag(row sums + column sums of W) - W - W^T) X``; the row
+sums of W are 0, since each row of p sums to 1. Rows
 are processed in blocks of at most ``PAIR_BLOCK`` (row, column) entries, so no n x n matrix is
 held: 60,000 points need 60,000 x 70 at a time.
 """
@@ -40,25 +41,28 @@ class NCALoss(TripletLoss):
         n_samples = len(X)
         sq_norms = np.einsum("ij,ij->i", embedded, embedded)
         total = 0.0
-        row_sums, column_sums = np.zeros(n_samples), np.zeros(n_samples)
+        column_sums = np.zeros(n_samples)
         cross = np.zeros((X.shape[1], X.shape[1]))
         step = max(1, PAIR_BLOCK // n_samples)
         for start in range(0, n_samples, step):
             rows = np.arange(start, min(start + step, n_samples))
-            sq_dist = np.maximum(sq_norms[rows, None] + sq_norms[None, :]
-                                 - 2.0 * embedded[rows] @ embedded.T, 0.0)
-            sq_dist[np.arange(rows.size), rows] = np.inf  # p_ii = 0
-            # softmax of -d2, shifted by each row's nearest for stability
-            p = np.exp(-(sq_dist - sq_dist.min(axis=1, keepdims=True)))
+            # p: softmax of -d2 over each row, in place (shifted by the row's nearest)
+            p = embedded[rows] @ embedded.T
+            p *= -2.0
+            p += sq_norms[rows, None]
+            p += sq_norms[None, :]
+            p[np.arange(rows.size), rows] = np.inf  # p_ii = 0
+            p -= p.min(axis=1, keepdims=True)
+            np.negative(p, out=p)
+            np.exp(p, out=p)
             p /= p.sum(axis=1, keepdims=True)
-            same = self.labels[rows, None] == self.labels[None, :]
-            p_same = np.where(same, p, 0.0).sum(axis=1)
+            p_same_class = p * (self.labels[rows, None] == self.labels[None, :])
+            p_same = p_same_class.sum(axis=1)
             total += p_same.sum()
-            w = p * (p_same[:, None] - same)
-            row_sums[rows] = w.sum(axis=1)
-            column_sums += w.sum(axis=0)
-            cross += X[rows].T @ (w @ X)
-        spread = X.T @ ((row_sums + column_sums)[:, None] * X) - cross - cross.T
+            # w = p (p_same - [same class]): its rows sum to 0 (each row of p sums to 1)
+            column_sums += p_same @ p - p_same_class.sum(axis=0)
+            cross += X[rows].T @ (p_same[:, None] * (p @ X) - p_same_class @ X)
+        spread = X.T @ (column_sums[:, None] * X) - cross - cross.T
         coef = -self.weight / n_samples
         return coef * total, coef * spread
 
