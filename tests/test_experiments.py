@@ -254,3 +254,71 @@ def test_a_refused_run_does_not_bind_the_directory(tmp_path):
     record.write_text("{}")
     with store, pytest.raises(ConfigMismatch, match="budget"):
         store.check_config({"budget": 4})
+
+
+# ---------------------------------------------------------------- selection by robustness
+
+def test_data_scale_of_a_known_toy():
+    # class 0 at x = 0, 1, 2; class 1 at x = 5, 7: nearest other-class distances 5, 4, 3, 3, 5
+    X = np.array([[0.0], [1.0], [2.0], [5.0], [7.0]])
+    y = np.array([0, 0, 0, 1, 1])
+    assert protocol.data_scale(X, y) == 4.0
+
+
+def test_describe_space():
+    described = protocol.describe_space(default_methods()["lmnn-pl"].search_space)
+    assert described["pull_weight"] == "uniform(0.05, 0.95)"
+    assert described["perturbation_weight"] == "loguniform(0.1, 100)"
+
+
+def test_certified_selection_picks_the_most_certified_candidate(monkeypatch):
+    """With --select certified the refitted candidate is the one with the best cross-validated
+    certified accuracy at R, which the record states."""
+    chosen = {}
+    original = protocol.GridSearchCV
+
+    def spy(*args, **kwargs):
+        search = original(*args, **kwargs)
+        chosen["search"] = search
+        return search
+
+    monkeypatch.setattr(protocol, "GridSearchCV", spy)
+    config = replace(TINY, budget=4, select="certified", relative_radius=0.5)
+    record = run_cell(load("wine"), default_methods()["lmnn-pl"], 0, config)
+    results = chosen["search"].cv_results_
+    assert record["select"] == "certified"
+    assert record["cv_score"] == pytest.approx(max(results["mean_test_score"]))
+    assert "certified" in repr(chosen["search"].scoring)
+    assert record["robust_radius"] == pytest.approx(0.5 * record["data_scale"])
+    assert 0 <= record["robust_error_at_R"] <= 1
+    assert record["robust_error_at_R"] >= record["clean_error"] - 1e-12
+    assert record["search_space"]["perturbation_margin"] == "loguniform(0.01, 0.5)"
+
+
+def test_select_on_the_command_line(tmp_path):
+    out = tmp_path / "run"
+    assert main(["reproduce", "--datasets", "iris", "--methods", "euclidean,lmnn", "--splits",
+                 "1", "--budget", "2", "--select", "certified@0.3", "--out", str(out),
+                 "--quiet"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["select"] == "certified" and config["relative_radius"] == 0.3
+    report = (out / "report.md").read_text()
+    assert "robust_error_at_R" in report and "Tuning maximised" in report
+    assert "lmnn search space" in report
+    with pytest.raises(SystemExit, match="certified@F"):
+        main(["reproduce", "--datasets", "iris", "--select", "robust", "--out", str(out)])
+
+
+def test_old_result_directories_keep_working(tmp_path):
+    """A config.json written before a setting existed still matches its default."""
+    store = ResultStore(tmp_path)
+    old = ProtocolConfig(n_splits=1).to_dict()
+    del old["select"], old["relative_radius"]
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    (tmp_path / "records" / "iris" / "euclidean").mkdir(parents=True)
+    (tmp_path / "records" / "iris" / "euclidean" / "split-000.json").write_text("{}")
+    store.check_config(ProtocolConfig(n_splits=1).to_dict(),
+                       complete=lambda saved: ProtocolConfig.from_dict(saved).to_dict())
+    with pytest.raises(ConfigMismatch, match="select"):
+        store.check_config(ProtocolConfig(n_splits=1, select="certified").to_dict(),
+                           complete=lambda saved: ProtocolConfig.from_dict(saved).to_dict())

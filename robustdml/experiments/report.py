@@ -33,8 +33,8 @@ def flatten(record):
 
 def metric_names(records):
     """Numeric metrics present in the records, in a reading order."""
-    order = ["clean_error", "noise_error", "certified_error", "median_certified_radius",
-             "empirical_error", "median_attack_norm", "fit_seconds"]
+    order = ["clean_error", "noise_error", "certified_error", "robust_error_at_R",
+             "median_certified_radius", "empirical_error", "median_attack_norm", "fit_seconds"]
     names = {key for record in records for key in flatten(record)}
     return [name for prefix in order for name in sorted(
         (n for n in names if n == prefix or n.startswith(prefix + "@")),
@@ -42,7 +42,7 @@ def metric_names(records):
 
 
 def higher_is_better(metric):
-    return metric in ("median_certified_radius", "median_attack_norm", "cv_accuracy")
+    return metric in ("median_certified_radius", "median_attack_norm", "cv_score")
 
 
 def collect(records):
@@ -93,6 +93,36 @@ def compare(focus, other):
     return "win" if difference.mean() < 0 else "loss"
 
 
+def _selection_notes(records, datasets):
+    """How hyper-parameters were chosen, over what, and the robust radius R per data set."""
+    lines = []
+    rules = sorted({record.get("select", "accuracy") for record in records})
+    lines.append(f"Tuning maximised, by cross-validation on the training part: "
+                 f"{' and '.join(rules)} (certified: accuracy with a certified radius above R).")
+    spaces = {}
+    for record in records:
+        if record.get("search_space"):
+            spaces[record["method"]] = record["search_space"]
+    for method, space in sorted(spaces.items()):
+        lines.append(f"- {method} search space: the defaults plus random draws of "
+                     + ", ".join(f"{key} ~ {value}" for key, value in sorted(space.items())))
+    radii = defaultdict(list)
+    for record in records:
+        if "robust_radius" in record:
+            radii[record["dataset"]].append((record["robust_radius"], record["data_scale"]))
+    if radii:
+        lines += ["", "robust_error_at_R is the certified robust error at R = relative radius x "
+                  "the data set's scale (median distance from a training point to its nearest "
+                  "other-class point, preprocessed):", "",
+                  "| data set | scale (mean over splits) | R (mean over splits) |", "|---|---|---|"]
+        for dataset in datasets:
+            if radii[dataset]:
+                values = np.array(radii[dataset])
+                lines.append(f"| {dataset} | {values[:, 1].mean():.4f} | "
+                             f"{values[:, 0].mean():.4f} |")
+    return lines + [""]
+
+
 def markdown_report(records, config=None):
     values = collect(records)
     datasets = sorted(values)
@@ -102,6 +132,7 @@ def markdown_report(records, config=None):
         lines += ["Protocol: " + ", ".join(f"{k} = {v}" for k, v in sorted(config.items())), ""]
     lines += ["Mean +- std over splits; best per data set in bold. Errors are fractions of the "
               "test part; radii and attack norms are L2 norms in the preprocessed space.", ""]
+    lines += _selection_notes(records, datasets)
     for metric in metric_names(records):
         better = max if higher_is_better(metric) else min
         lines += [f"## {metric}", "", "| data set | " + " | ".join(methods) + " |",

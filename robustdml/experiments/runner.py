@@ -104,7 +104,8 @@ def reproduce(datasets, methods, config=None, out="results", *, jobs=1, backend=
     summary = RunSummary()
     store = ResultStore(out)
     with store:
-        store.check_config(config.to_dict())
+        store.check_config(config.to_dict(),
+                           complete=lambda saved: ProtocolConfig.from_dict(saved).to_dict())
         for name in datasets:
             load(name)  # fail early, with the message that says what to install
         cells = [(d, m, s) for d in datasets for m in methods for s in range(config.n_splits)]

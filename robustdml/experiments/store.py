@@ -68,13 +68,14 @@ class ResultStore:
                                  "recompute that cell.") from error
         return found
 
-    def check_config(self, config_dict):
-        """Save the configuration, or make sure it equals the one already saved. A saved
+    def check_config(self, config_dict, complete=lambda saved: saved):
+        """Save the configuration, or make sure it equals the one already saved (after
+        ``complete`` fills in settings added since it was written, at their defaults). A saved
         configuration without any record (a run refused before its first cell) protects
         nothing and is replaced."""
         path = self.root / "config.json"
         if path.is_file() and any((self.root / "records").glob("*/*/split-*.json")):
-            saved = json.loads(path.read_text())
+            saved = complete(json.loads(path.read_text()))
             if saved != config_dict:
                 changed = sorted(key for key in set(saved) | set(config_dict)
                                  if saved.get(key) != config_dict.get(key))
