@@ -124,7 +124,7 @@ def build_parser():
                      help="what tuning maximises: accuracy (the paper's rule) or certified@F, "
                      "the certified accuracy at R = F x the data set's scale (median distance "
                      "to the nearest other-class point); robust_error_at_R is reported at R "
-                     "either way, F = 0.25 unless given (default: %(default)s)")
+                     "either way, F = 0.1 unless given (default: %(default)s)")
     run.add_argument("--out", default="results",
                      help="results directory (default: %(default)s)")
     run.add_argument("--jobs", type=int, default=1,
