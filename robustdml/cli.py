@@ -14,7 +14,9 @@ from .experiments.runner import reproduce
 from .experiments.store import ConfigMismatch, ResultsLocked, ResultStore
 
 #: Splits and random-search budget of each suite when not given on the command line.
-SUITE_DEFAULTS = {"quick": {"splits": 3, "budget": 4}, "paper16": {"splits": 20, "budget": 8}}
+SUITE_DEFAULTS = {"quick": {"splits": 3, "budget": 4, "scaling": "standardise"},
+                  "paper16": {"splits": 20, "budget": 8, "scaling": "standardise"},
+                  "arml": {"splits": 10, "budget": 8, "scaling": "minmax"}}
 
 
 def _names(text):
@@ -52,7 +54,9 @@ def _command_reproduce(args):
     defaults = SUITE_DEFAULTS[args.suite]
     config = ProtocolConfig(n_splits=args.splits or defaults["splits"],
                             budget=args.budget or defaults["budget"], seed=args.seed,
-                            preprocessing=args.preprocessing, **_selection(args.select))
+                            preprocessing=args.preprocessing,
+                            scaling=args.scaling or defaults["scaling"],
+                            n_neighbors=args.k, **_selection(args.select))
     summary = reproduce(datasets, {name: all_methods[name] for name in method_names}, config,
                         args.out, jobs=args.jobs, backend=args.backend,
                         scheduler=args.scheduler, progress=not args.quiet)
@@ -112,14 +116,19 @@ def build_parser():
     run.add_argument("--methods", help="comma-separated subset of "
                      f"{','.join(default_methods())} (default: all)")
     run.add_argument("--splits", type=int, help="random 70/30 splits per data set "
-                     "(default: 3 for quick, 20 for paper16)")
+                     "(default: 3 for quick, 20 for paper16, 10 for arml)")
     run.add_argument("--budget", type=int, help="candidates per tuned method: the defaults "
-                     "and budget - 1 random draws (default: 4 for quick, 8 for paper16)")
+                     "and budget - 1 random draws (default: 4 for quick, 8 otherwise)")
     run.add_argument("--seed", type=int, default=0, help="seed of the splits and searches "
                      "(default: %(default)s)")
     run.add_argument("--preprocessing", choices=["train", "whole"], default="train",
                      help="fit the preprocessing on the training part or, as the authors "
                      "did, on the whole data set (default: %(default)s)")
+    run.add_argument("--scaling", choices=["standardise", "minmax"],
+                     help="standardise then unit-norm rows (the paper's) or every feature to "
+                     "[0, 1] (ARML's) (default: minmax for the arml suite, else standardise)")
+    run.add_argument("--k", type=int, default=3,
+                     help="k of the certified k-NN, odd (default: %(default)s)")
     run.add_argument("--select", default="accuracy",
                      help="what tuning maximises: accuracy (the paper's rule) or certified@F, "
                      "the certified accuracy at R = F x the data set's scale (median distance "

