@@ -59,8 +59,8 @@ def test_preprocessing_fitted_on_training_part_only(monkeypatch):
     fitted = []
     original = protocol.preprocessing
 
-    def spy(pca_components=None):
-        pipeline = original(pca_components)
+    def spy(pca_components=None, scaling="standardise"):
+        pipeline = original(pca_components, scaling)
         fit = pipeline.fit
         pipeline.fit = lambda X, *a, **k: (fitted.append(len(X)), fit(X, *a, **k))[1]
         return pipeline
