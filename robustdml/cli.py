@@ -56,7 +56,7 @@ def _command_reproduce(args):
                             budget=args.budget or defaults["budget"], seed=args.seed,
                             preprocessing=args.preprocessing,
                             scaling=args.scaling or defaults["scaling"],
-                            n_neighbors=args.k, **_selection(args.select))
+                            n_neighbors=args.k, search=args.search, **_selection(args.select))
     summary = reproduce(datasets, {name: all_methods[name] for name in method_names}, config,
                         args.out, jobs=args.jobs, backend=args.backend,
                         scheduler=args.scheduler, progress=not args.quiet)
@@ -129,6 +129,10 @@ def build_parser():
                      "[0, 1] (ARML's) (default: minmax for the arml suite, else standardise)")
     run.add_argument("--k", type=int, default=3,
                      help="k of the certified k-NN, odd (default: %(default)s)")
+    run.add_argument("--search", choices=["random", "halving"], default="random",
+                     help="cross-validate every candidate on all the training part, or by "
+                     "successive halving (cheaper, so larger budgets, e.g. 9) "
+                     "(default: %(default)s)")
     run.add_argument("--select", default="accuracy",
                      help="what tuning maximises: accuracy (the paper's rule) or certified@F, "
                      "the certified accuracy at R = F x the data set's scale (median distance "

@@ -336,3 +336,23 @@ def test_arml_protocol_scaling_and_k(tmp_path):
     assert config["scaling"] == "minmax" and config["n_neighbors"] == 11
     assert main(["reproduce", "--datasets", "wine", "--k", "2", "--out",
                  str(tmp_path / "even"), "--quiet"]) != 0
+
+
+def test_successive_halving_search(monkeypatch):
+    chosen = {}
+    original = protocol.HalvingGridSearchCV
+
+    def spy(*args, **kwargs):
+        chosen["search"] = original(*args, **kwargs)
+        return chosen["search"]
+
+    monkeypatch.setattr(protocol, "HalvingGridSearchCV", spy)
+    config = replace(TINY, budget=9, search="halving")
+    record = run_cell(load("breast_cancer"), default_methods()["lmnn-pl"], 0, config)
+    search = chosen["search"]
+    # 9 candidates, then 3, then 1, each round on 3 times the data
+    assert list(search.n_candidates_) == [9, 3, 1]
+    assert search.n_resources_[1] == 3 * search.n_resources_[0]
+    assert record["search"] == "halving" and record["cv_score"] == search.best_score_
+    with pytest.raises(ValueError, match="search"):
+        replace(TINY, search="bayes")
