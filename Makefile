@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test test-compat demo bench clean
+.PHONY: test test-compat demo bench study clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,16 @@ $(PYLMNN_VENV)/.installed:
 bench: $(STAMP) $(ML_VENV)/.installed $(PYLMNN_VENV)/.installed
 	$(PY) benchmarks/run.py --ml-python $(ML_VENV)/bin/python \
 		--pylmnn-python $(PYLMNN_VENV)/bin/python $(BENCH_ARGS)
+
+# The full study (issue "Which metric is robust?"): several hours on 2 cores; every finished cell is
+# a record under docs/study/, so a rerun continues where the last one stopped.
+STUDY := $(VENV)/bin/robustdml reproduce --splits 10 --budget 9 --search halving --jobs 2 --quiet
+study: $(STAMP)
+	for select in accuracy certified@0.1; do \
+	  name=$${select%@*}; \
+	  $(STUDY) --suite arml --select $$select --out docs/study/arml-k3-$$name || exit 1; \
+	  $(STUDY) --suite paper16 --select $$select --out docs/study/paper16-$$name || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) .bench .compat build *.egg-info .pytest_cache
