@@ -11,6 +11,7 @@ from .datasets.sources import no_fetching
 from .experiments.protocol import ProtocolConfig, default_methods
 from .experiments.report import write_reports
 from .experiments.runner import reproduce
+from .experiments.tradeoff import run_tradeoff
 from .experiments.store import ConfigMismatch, ResultsLocked, ResultStore
 
 #: Splits and random-search budget of each suite when not given on the command line.
@@ -76,6 +77,15 @@ def _command_reproduce(args):
         print(f"FAILED {failure['dataset']} / {failure['method']} / split {failure['split']}: "
               f"{failure['error']}", file=sys.stderr)
     return 1 if summary.failures else 0
+
+
+def _command_tradeoff(args):
+    config = ProtocolConfig(n_splits=args.splits, attack_points=50, **_selection(args.select))
+    run_tradeoff(_names(args.datasets), config, args.out, jobs=args.jobs,
+                 progress=not args.quiet)
+    out = Path(args.out)
+    print(f"Pareto-optimal settings: {out / 'pareto.md'}; plots: {out / 'plots'}")
+    return 0
 
 
 def _command_datasets(args):
@@ -159,6 +169,20 @@ def build_parser():
     report.add_argument("--out", default="results",
                         help="results directory (default: %(default)s)")
     report.set_defaults(handler=_command_report)
+
+    curves = commands.add_parser("tradeoff", help="clean error against certified robust error "
+                                 "as lambda and tau move (LMNN-PL, NCA-PL, ARML + PL)")
+    curves.add_argument("--datasets", required=True, help="comma-separated names")
+    curves.add_argument("--splits", type=int, default=3,
+                        help="random 70/30 splits per data set (default: %(default)s)")
+    curves.add_argument("--select", default="accuracy@0.1",
+                        help="F of R = F x the data scale, as in reproduce (default: 0.1)")
+    curves.add_argument("--jobs", type=int, default=1, help="parallel cells "
+                        "(default: %(default)s)")
+    curves.add_argument("--out", default="tradeoff",
+                        help="results directory (default: %(default)s)")
+    curves.add_argument("--quiet", action="store_true", help="no progress display")
+    curves.set_defaults(handler=_command_tradeoff)
     return parser
 
 
