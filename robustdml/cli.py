@@ -108,7 +108,12 @@ def _command_datasets(args):
 
 def _command_report(args):
     store = ResultStore(args.out)
-    paths = write_reports(store.records(), store.root, store.saved_config())
+    baseline = ResultStore(args.baseline).records() if args.baseline else None
+    if args.baseline and not baseline:
+        raise ValueError(f"No records in {args.baseline} to compare with.")
+    paths = write_reports(store.records(), store.root, store.saved_config(), baseline)
+    if baseline:
+        paths.append(store.root / "selection.md")
     print("Wrote " + ", ".join(str(p) for p in paths))
     return 0
 
@@ -168,6 +173,8 @@ def build_parser():
     report = commands.add_parser("report", help="rebuild tables and plots from stored records")
     report.add_argument("--out", default="results",
                         help="results directory (default: %(default)s)")
+    report.add_argument("--baseline", help="results directory of the same study tuned by "
+                        "another --select rule: selection.md compares the two")
     report.set_defaults(handler=_command_report)
 
     curves = commands.add_parser("tradeoff", help="clean error against certified robust error "

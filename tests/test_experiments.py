@@ -12,7 +12,8 @@ from robustdml.datasets import load
 from robustdml.experiments import protocol
 from robustdml.experiments.protocol import (Method, ProtocolConfig, candidate_grid,
                                            default_methods, run_cell)
-from robustdml.experiments.report import compare, markdown_report, write_reports
+from robustdml.experiments.report import (compare, markdown_report, selection_report,
+                                         write_reports)
 from robustdml.experiments.runner import reproduce
 from robustdml.experiments.store import ConfigMismatch, ResultsLocked, ResultStore
 
@@ -356,3 +357,25 @@ def test_successive_halving_search(monkeypatch):
     assert record["search"] == "halving" and record["cv_score"] == search.best_score_
     with pytest.raises(ValueError, match="search"):
         replace(TINY, search="bayes")
+
+
+def test_selection_report_compares_two_rules(tmp_path):
+    def record(split, select, robust, clean):
+        return {"dataset": "wine", "method": "lmnn-pl", "split": split, "select": select,
+                "search_space": {"perturbation_weight": "loguniform(0.1, 100)"},
+                "robust_error_at_R": robust, "clean_error": clean}
+    baseline = [record(s, "accuracy", 0.30 + 0.01 * s, 0.05) for s in range(6)]
+    robust = [record(s, "certified", 0.20 + 0.01 * s + 0.001 * s * s, 0.06) for s in range(6)]
+    text = selection_report(robust, baseline)
+    assert "certified against accuracy" in text
+    # 6 splits of a constant clean-error change: significant by the sign test
+    assert "| wine | 0.3250 -> 0.2342 (win) | 0.0500 -> 0.0600 (loss) |" in text
+    assert "robust_error_at_R 1/0/0; clean_error 0/0/1" in text
+    # through the command line, from two result directories
+    for name, records in (("acc", baseline), ("cert", robust)):
+        store = ResultStore(tmp_path / name)
+        for r in records:
+            store.save(r)
+    assert main(["report", "--out", str(tmp_path / "cert"), "--baseline",
+                 str(tmp_path / "acc")]) == 0
+    assert "(win)" in (tmp_path / "cert" / "selection.md").read_text()

@@ -254,8 +254,45 @@ def plot_reports(records, out):
     return written
 
 
-def write_reports(records, out, config=None):
-    """Write every table and plot of ``records`` into ``out``; returns the paths written."""
+def selection_report(records, baseline, metrics=("robust_error_at_R", "clean_error")):
+    """Markdown: what tuning for robustness (``records``) changed against tuning for accuracy
+    (``baseline``, the same splits), per tuned method: per data set the means under both rules
+    and the paired test of the change (a win: lower under ``records``' rule)."""
+    values, before = collect(records), collect(baseline)
+    rules = (sorted({r.get("select", "accuracy") for r in baseline}),
+             sorted({r.get("select", "accuracy") for r in records}))
+    lines = [f"## Selection: {'/'.join(rules[1])} against {'/'.join(rules[0])}", "",
+             "Per data set: mean under the baseline's rule -> under this run's rule, and the "
+             f"paired t-test over splits (level {ALPHA}; win = lower here).", ""]
+    methods = sorted({m for d in values.values() for m in d
+                      if any(r["method"] == m and r.get("search_space") for r in records)})
+    for method in methods:
+        lines += [f"### {method}", "", "| data set | " + " | ".join(metrics) + " |",
+                  "|---|" + "---|" * len(metrics)]
+        counts = {metric: {"win": 0, "tie": 0, "loss": 0} for metric in metrics}
+        for dataset in sorted(values):
+            cells = []
+            for metric in metrics:
+                now = values[dataset][method][metric]
+                then = before.get(dataset, {}).get(method, {}).get(metric, {})
+                if not now or not then:
+                    cells.append("-")
+                    continue
+                outcome = compare(now, then)
+                if outcome:
+                    counts[metric][outcome] += 1
+                cells.append(f"{np.mean(list(then.values())):.4f} -> "
+                             f"{np.mean(list(now.values())):.4f} ({outcome or 'n/a'})")
+            lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
+        lines += ["", "Wins / ties / losses: " + "; ".join(
+            f"{metric} {c['win']}/{c['tie']}/{c['loss']}" for metric, c in counts.items()), ""]
+    return "\n".join(lines)
+
+
+def write_reports(records, out, config=None, baseline=None):
+    """Write every table and plot of ``records`` into ``out``; returns the paths written.
+    With ``baseline`` records (the same study tuned by another rule), ``selection.md`` compares
+    the two rules."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if not records:
@@ -263,5 +300,7 @@ def write_reports(records, out, config=None):
     write_csv(out / "results.csv", [flatten(r) for r in records])
     write_csv(out / "summary.csv", summary_rows(records))
     (out / "report.md").write_text(markdown_report(records, config))
+    if baseline:
+        (out / "selection.md").write_text(selection_report(records, baseline))
     return [out / "results.csv", out / "summary.csv", out / "report.md",
             *plot_reports(records, out)]
