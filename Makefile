@@ -61,10 +61,14 @@ bench: $(STAMP) $(ML_VENV)/.installed $(PYLMNN_VENV)/.installed
 # a record under docs/study/, so a rerun continues where the last one stopped.
 STUDY := $(VENV)/bin/robustdml reproduce --splits 10 --budget 9 --search halving --jobs 2 --quiet
 study: $(STAMP)
-	for select in accuracy certified@0.1; do \
-	  name=$${select%@*}; \
-	  $(STUDY) --suite arml --select $$select --out docs/study/arml-k3-$$name || exit 1; \
-	  $(STUDY) --suite paper16 --select $$select --out docs/study/paper16-$$name || exit 1; \
+	$(VENV)/bin/robustdml tradeoff --datasets iris,wine,breast_cancer,digits,balance_scale,waveform \
+		--splits 3 --jobs 2 --quiet --out docs/study/tradeoff-quick
+	for suite in arml paper16; do \
+	  for select in accuracy certified@0.1; do \
+	    $(STUDY) --suite $$suite --select $$select --out docs/study/$$suite-$${select%@*} || exit 1; \
+	  done; \
+	  $(VENV)/bin/robustdml report --out docs/study/$$suite-certified \
+		--baseline docs/study/$$suite-accuracy || exit 1; \
 	done
 
 clean:
