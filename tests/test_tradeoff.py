@@ -49,3 +49,9 @@ def test_command_line(tmp_path, monkeypatch):
     assert main(["tradeoff", "--datasets", "wine", "--splits", "1", "--out", str(tmp_path),
                  "--quiet"]) == 0
     assert "| wine |" in (tmp_path / "pareto.md").read_text()
+
+
+def test_pareto_treats_rounding_as_a_tie():
+    third = (0.1 + 0.2 + 0.3) / 3  # 0.20000000000000004
+    points = {"a": (third, 0.5), "b": (0.2, 0.4)}
+    assert tradeoff.pareto(points) == ["b"]

@@ -66,10 +66,16 @@ def summarise(records, metric):
             for dataset, by in sums.items()}
 
 
+#: Means closer than this count as equal (they are averages of the same few fractions).
+TIE = 1e-9
+
+
 def pareto(points):
     """Names whose (clean error, robust error) no other point beats in both (ties allowed)."""
+    def beats(c, d, a, b):
+        return c <= a + TIE and d <= b + TIE and (c < a - TIE or d < b - TIE)
     return sorted(name for name, (a, b) in points.items()
-                  if not any((c <= a and d <= b) and (c < a or d < b)
+                  if not any(beats(c, d, a, b)
                              for other, (c, d) in points.items() if other != name))
 
 
@@ -105,16 +111,22 @@ def plot_tradeoff(records, out, metrics=("robust_error_at_R", "noise_error@0.1")
     out.mkdir(parents=True, exist_ok=True)
     written = []
 
+    # a learner's default (star) in the colour of its curve; Euclidean in black
+    colours = {"lmnn": "tab:blue", "nca": "tab:orange", "arml": "tab:green",
+               "euclidean": "black"}
+
     def draw(axis, points, metric):
         front = set(pareto(points))
         for curve in CURVES:
             names = [n for n in points if (parse_setting(n) or ("",))[0] == curve]
             if names:
                 xy = np.array([points[n] for n in names])
-                axis.scatter(xy[:, 0], xy[:, 1], s=18, alpha=0.7, label=curve)
+                axis.scatter(xy[:, 0], xy[:, 1], s=18, alpha=0.6, label=curve,
+                             color=colours[curve.removesuffix("-pl")])
         for name in POINTS:
             if name in points:
-                axis.scatter(*points[name], marker="*", s=120, label=name, edgecolor="k")
+                axis.scatter(*points[name], marker="*", s=140, label=name, edgecolor="k",
+                             color=colours[name])
         for name in front:
             axis.scatter(*points[name], s=70, facecolors="none", edgecolors="r")
         axis.set(xlabel="clean error", ylabel=metric)
