@@ -70,6 +70,12 @@ study: $(STAMP)
 	  $(VENV)/bin/robustdml report --out docs/study/$$suite-certified \
 		--baseline docs/study/$$suite-accuracy || exit 1; \
 	done
+	for k in 1 11; do \
+	  for select in accuracy certified@0.1; do \
+	    $(STUDY) --suite arml --k $$k --select $$select \
+		--out docs/study/arml-k$$k-$${select%@*} || exit 1; \
+	  done; \
+	done
 
 clean:
 	rm -rf $(VENV) .bench .compat build *.egg-info .pytest_cache
