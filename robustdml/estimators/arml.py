@@ -6,7 +6,7 @@ from numbers import Integral
 
 from .._compat import Interval
 from ..math import SignedMarginLoss, TripletObjective, build_triplets
-from ._learner import MetricLearner
+from ._learner import FitResult, MetricLearner
 
 
 class ARML(MetricLearner):
@@ -119,9 +119,9 @@ smoothing, callback, verbose, random_state
             L, n_iter, seconds = result.components, n_iter + result.n_iter, seconds + result.seconds
             values += result.objective
         self.n_rounds_ = round_
-        result.components, result.n_iter, result.objective = L, n_iter, values
-        result.seconds = seconds
-        return result, triplets, L0
+        # the last run's convergence, over every round's iterations
+        return (FitResult(L, n_iter, result.converged, values, result.message, seconds),
+                triplets, L0)
 
     def _summary(self):
         return f"; {self.n_triplets_} triplets, {self.n_rounds_} neighbour searches"
