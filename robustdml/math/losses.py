@@ -98,7 +98,7 @@ class TripletGeometry:
         """Gradient w.r.t. M of ``sum_T g_t Delta_t + h_t q_t`` at fixed weights g and h:
         ``dDelta = T_il T_il^T - T_ij T_ij^T`` and ``dq = M v v^T + v v^T M`` with
         ``v = target - impostor``. Any loss that is a function of the gap and of q (the two
-        ingredients of the margin) differentiates through it."""
+        ingredients of the margin) differentiates through it (docs/method.md, section 9)."""
         gradient = self.scatter(pull_weights=-self.per_pull_pair(gap_weights),
                                 push_weights=self.per_push_pair(gap_weights))
         cross = self.M @ self.triplets.spread_pattern.scatter(self.X, direction_weights)
@@ -213,7 +213,7 @@ class PerturbationLoss(TripletLoss):
 class SignedMarginLoss(TripletLoss):
     """``-weight/|T| sum_T Delta / (2 sqrt(q + eps))``: minus the mean *signed* adversarial
     margin (negative for violated triplets), the objective of ARML (Wang et al., "Provably
-    Robust Metric Learning", NeurIPS 2020). Unlike the perturbation loss it has no target
+    Robust Metric Learning", NeurIPS 2020; gradient: docs/method.md, section 9). Unlike the perturbation loss it has no target
     margin: every triplet keeps pulling its margin up, and violated ones count by how far.
 
     Parameters

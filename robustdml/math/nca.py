@@ -1,4 +1,5 @@
-"""The NCA objective (Goldberger et al., 2004) as a loss term that composes with triplet losses.
+"""The NCA objective (Goldberger et al., 2004) as a loss term that composes with triplet losses
+(docs/method.md, section 9).
 
 Point i picks a neighbour j != i with probability ``p_ij = softmax_j(-d2_M(x_i, x_j))``; NCA
 maximises the expected number of points whose pick shares their class, ``sum_i p_i`` with
