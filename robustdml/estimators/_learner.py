@@ -166,6 +166,12 @@ class MetricLearner(MahalanobisMixin, BaseEstimator):
         """What the verbose summary adds after the solver's figures."""
         return f"; {self.n_triplets_} triplets"
 
+    @property
+    def _solver_smoothing(self):
+        """The hinge smoothing the objective uses: ``smoothing`` for lbfgs, 0 for pgd (the
+        reference's sub-gradient steps minimise the exact objective)."""
+        return self.smoothing if self.solver == "lbfgs" else 0.0
+
     def perturbation_losses(self):
         """``[PerturbationLoss(lambda, tau)]``, or ``[]`` when lambda is 0."""
         if self.perturbation_weight > 0:

@@ -102,7 +102,7 @@ smoothing, callback, verbose, random_state
 
     def _fit_metric(self, X, y, L0):
         losses = [SignedMarginLoss(), *self.perturbation_losses()]
-        smoothing = self.smoothing if self.solver == "lbfgs" else 0.0
+        smoothing = self._solver_smoothing
         report = self._progress_reporter(time.perf_counter())
         L, n_iter, values, seen, seconds = L0, 0, [], set(), 0.0
         for round_ in range(1, self.max_rounds + 1):

@@ -194,7 +194,7 @@ class LMNN(MetricLearner):
                     L0, self.pull_weight,
                     self.n_impostors if nearest else max(self.n_impostors, 40))
         self._check_scale(X, triplets.pull_pairs)
-        smoothing = self.smoothing if self.solver == "lbfgs" else 0.0
+        smoothing = self._solver_smoothing
         objective = TripletObjective(X, triplets, losses, smoothing=smoothing)
         if self.regularisation > 0:
             objective.add_start_regulariser(self.regularisation, L0)

@@ -103,5 +103,5 @@ class NCA(MetricLearner):
             triplets = TripletSet.from_indices([], [], [], len(X))
         labels = np.unique(y, return_inverse=True)[1]
         objective = TripletObjective(X, triplets, [NCALoss(labels), *perturbation],
-                                     smoothing=self.smoothing if self.solver == "lbfgs" else 0)
+                                     smoothing=self._solver_smoothing)
         return self._minimise(objective, L0, len(X)), triplets, L0

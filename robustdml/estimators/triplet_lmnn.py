@@ -116,7 +116,7 @@ class TripletLMNN(MetricLearner):
         L0 = self._initial_components(X)
         objective = TripletObjective(
             X, triplet_set, [LMNNLoss(self.pull_weight), *self.perturbation_losses()],
-            smoothing=self.smoothing if self.solver == "lbfgs" else 0.0)
+            smoothing=self._solver_smoothing)
         if self.regularisation > 0:
             objective.add_start_regulariser(self.regularisation, L0)
         result = self._minimise(objective, L0, len(X))

@@ -188,6 +188,15 @@ def write_csv(path, rows):
         writer.writerows(rows)
 
 
+def save_figure(figure, path):
+    """Lay out, write as PNG and close one matplotlib figure; returns ``path``."""
+    import matplotlib.pyplot as plt
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
 def plot_reports(records, out):
     """PNG plots; returns their paths ([] without matplotlib)."""
     try:
@@ -225,11 +234,7 @@ def plot_reports(records, out):
         for axis in axes:
             axis.grid(alpha=0.3)
             axis.legend(fontsize=7)
-        figure.tight_layout()
-        path = plots / f"{dataset}.png"
-        figure.savefig(path, dpi=100)
-        plt.close(figure)
-        written.append(path)
+        written.append(save_figure(figure, plots / f"{dataset}.png"))
 
     methods = sorted({m for d in values.values() for m in d})
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
@@ -246,11 +251,7 @@ def plot_reports(records, out):
     for axis in axes:
         axis.grid(alpha=0.3)
         axis.legend(fontsize=8)
-    figure.tight_layout()
-    path = plots / "summary.png"
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    written.append(path)
+    written.append(save_figure(figure, plots / "summary.png"))
     return written
 
 

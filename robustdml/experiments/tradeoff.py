@@ -17,6 +17,7 @@ from sklearn.base import clone
 
 from ..estimators import ARML, LMNN, NCA
 from .protocol import Method, default_methods
+from .report import save_figure
 from .runner import reproduce
 from .store import ResultStore
 
@@ -139,11 +140,7 @@ def plot_tradeoff(records, out, metrics=("robust_error_at_R", "noise_error@0.1")
             draw(axis, by_metric[metric][dataset], metric)
             axis.set_title(f"{dataset} (red: Pareto-optimal)")
         axes[0][0].legend(fontsize=7)
-        figure.tight_layout()
-        path = out / f"tradeoff_{dataset}.png"
-        figure.savefig(path, dpi=100)
-        plt.close(figure)
-        written.append(path)
+        written.append(save_figure(figure, out / f"tradeoff_{dataset}.png"))
     if datasets:
         columns = min(4, len(datasets))
         rows = -(-len(datasets) // columns)
@@ -155,11 +152,7 @@ def plot_tradeoff(records, out, metrics=("robust_error_at_R", "noise_error@0.1")
         for axis in axes.ravel()[len(datasets):]:
             axis.axis("off")
         axes[0][0].legend(fontsize=6)
-        figure.tight_layout()
-        path = out / "tradeoff_summary.png"
-        figure.savefig(path, dpi=100)
-        plt.close(figure)
-        written.append(path)
+        written.append(save_figure(figure, out / "tradeoff_summary.png"))
     return written
 
 
