@@ -293,7 +293,50 @@ def test_certified_selection_picks_the_most_certified_candidate(monkeypatch):
     assert record["robust_radius"] == pytest.approx(0.5 * record["data_scale"])
     assert 0 <= record["robust_error_at_R"] <= 1
     assert record["robust_error_at_R"] >= record["clean_error"] - 1e-12
-    assert record["search_space"]["perturbation_margin"] == "loguniform(0.01, 0.5)"
+    assert (record["search_space"]["perturbation_margin"]
+            == "loguniform(0.02, 1) x data scale")
+    assert record["scaled"] == ["perturbation_margin"]
+    assert 0.02 <= record["params"]["perturbation_margin"] / record["data_scale"] <= 1
+
+
+@pytest.mark.parametrize("stretch", [1.0, 50.0])
+def test_scaled_parameters_follow_the_data_scale(stretch):
+    """A parameter in units of the data scale: every candidate (the default too) is its value
+    times the scale of the training part, whatever the data's units."""
+    SpyLearner.seen = []
+    data = load("wine")
+    stretched = replace(data, X=data.X * stretch)
+    config = replace(TINY, n_splits=1, budget=3, scaling="minmax")
+    method = Method("spy", SpyLearner(scale=2.0), {"scale": [3.0, 5.0]}, ("scale",))
+    record = run_cell(stretched, method, 0, config)
+    relative = record["params"]["scale"] / record["data_scale"]
+    assert min(abs(relative - value) for value in (2.0, 3.0, 5.0)) < 1e-12
+    assert record["search_space"] == {"scale": "[3.0, 5.0] x data scale"}
+    # min-max scaling undoes the stretch: the same scale and the same choice
+    reference = run_cell(data, method, 0, config)
+    assert record["data_scale"] == pytest.approx(reference["data_scale"])
+    assert record["params"] == pytest.approx(reference["params"])
+
+
+def test_a_redefined_search_space_reruns_only_its_method(tmp_path):
+    methods = {name: default_methods()[name] for name in ("euclidean", "lmnn-pl")}
+    quiet = {"progress": False, "log": lambda *_: None}
+    reproduce(["iris"], methods, replace(TINY, budget=1), tmp_path, **quiet)
+    store = ResultStore(tmp_path)
+    for split in range(TINY.n_splits):  # as written before margins were in scale units
+        path = store.record_path("iris", "lmnn-pl", split)
+        old = json.loads(path.read_text())
+        old.pop("scaled")
+        old["search_space"]["perturbation_margin"] = "loguniform(0.01, 0.5)"
+        old["clean_error"] = 0.999
+        path.write_text(json.dumps(old))
+    messages = []
+    second = reproduce(["iris"], methods, replace(TINY, budget=1), tmp_path,
+                       progress=False, log=messages.append)
+    assert second.computed == 2 and second.reused == 2
+    assert "2 stored with another search space" in messages[0]
+    assert all(r["clean_error"] < 0.5 and r["scaled"] == ["perturbation_margin"]
+               for r in store.records() if r["method"] == "lmnn-pl")
 
 
 def test_select_on_the_command_line(tmp_path):

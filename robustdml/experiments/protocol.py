@@ -126,11 +126,36 @@ class ProtocolConfig:
 
 @dataclass(frozen=True)
 class Method:
-    """A metric to evaluate: ``learner`` (None: Euclidean) and what to tune in it."""
+    """A metric to evaluate: ``learner`` (None: Euclidean) and what to tune in it.
+
+    ``scaled`` names learner parameters given in units of the data set's scale
+    (:func:`data_scale`), in the learner and in the search space alike: a cell multiplies them
+    by the scale of its training part, so one margin means the same on every data set and
+    under every preprocessing (unit-norm rows have a scale near 0.5, min-max scaled one-hot
+    columns near 8).
+    """
 
     name: str
     learner: Optional[object]
     search_space: dict = field(default_factory=dict)
+    scaled: tuple = ()
+
+    def describe(self):
+        """What a record of this method was made with: its search space as text, and which
+        parameters are in units of the data scale. A stored record that differs is stale."""
+        space = describe_space(self.search_space)
+        for key in self.scaled:
+            if key in space:
+                space[key] += " x data scale"
+        return {"search_space": space, "scaled": sorted(self.scaled)}
+
+    def is_current(self, record):
+        """Whether ``record`` was made by this method as it is defined now (records written
+        before these fields existed count as made with nothing scaled)."""
+        described = self.describe()
+        return (record.get("scaled", []) == described["scaled"]
+                and record.get("search_space", described["search_space"])
+                == described["search_space"])
 
 
 def default_methods():
@@ -138,21 +163,23 @@ def default_methods():
     loss) and arml (the robust peer, untuned as its authors ran it), with the search spaces of
     the study.
 
-    The margins are in the units of unit-norm rows (the preprocessing's output).
+    The margins are in units of the data scale (see :class:`Method`): from 0.02 to 1 times
+    the median distance between a point and its nearest other-class point.
     """
+    margin = ("perturbation_margin",)
     return {
         "euclidean": Method("euclidean", None),
         "lmnn": Method("lmnn", LMNN(), {"pull_weight": uniform(0.05, 0.9),
                                         "regularisation": loguniform(0.01, 1.0)}),
-        "lmnn-pl": Method("lmnn-pl", LMNN(perturbation_weight=1.0), {
+        "lmnn-pl": Method("lmnn-pl", LMNN(perturbation_weight=1.0, perturbation_margin=0.2), {
             "pull_weight": uniform(0.05, 0.9),
             "regularisation": loguniform(0.01, 1.0),
             "perturbation_weight": loguniform(0.1, 100.0),
-            "perturbation_margin": loguniform(0.01, 0.5)}),
+            "perturbation_margin": loguniform(0.02, 1.0)}, margin),
         "nca": Method("nca", NeighborhoodComponentsAnalysis(random_state=0)),
-        "nca-pl": Method("nca-pl", NCA(perturbation_weight=1.0), {
+        "nca-pl": Method("nca-pl", NCA(perturbation_weight=1.0, perturbation_margin=0.2), {
             "perturbation_weight": loguniform(0.1, 100.0),
-            "perturbation_margin": loguniform(0.01, 0.5)}),
+            "perturbation_margin": loguniform(0.02, 1.0)}, margin),
         "arml": Method("arml", ARML()),
     }
 
@@ -178,13 +205,13 @@ def split_indices(dataset, split, config):
     return next(splitter.split(dataset.X, dataset.y))
 
 
-def candidate_grid(space, budget, seed):
+def candidate_grid(space, budget, seed, scaled=(), scale=1.0):
     """The learner's defaults plus ``budget - 1`` random draws from ``space``, as a
     ``GridSearchCV`` grid: tuning then never picks, by cross-validation, worse than the
-    defaults."""
+    defaults. Draws of the ``scaled`` parameters are multiplied by ``scale``."""
     draws = ParameterSampler(space, n_iter=max(budget - 1, 0), random_state=seed)
-    return [{}] + [{f"metric_learner__{key}": [value] for key, value in draw.items()}
-                   for draw in draws]
+    return [{}] + [{f"metric_learner__{key}": [value * scale if key in scaled else value]
+                    for key, value in draw.items()} for draw in draws]
 
 
 def data_scale(X, y):
@@ -224,13 +251,16 @@ def run_cell(dataset, method, split, config):
     robust_radius = config.relative_radius * scale
     scoring = make_certified_scorer(robust_radius) if config.select == "certified" else None
 
-    knn = CertifiedKNN(config.n_neighbors,
-                       None if method.learner is None else clone(method.learner))
+    learner = None if method.learner is None else clone(method.learner)
+    if method.scaled:
+        learner.set_params(**{key: learner.get_params()[key] * scale for key in method.scaled})
+    knn = CertifiedKNN(config.n_neighbors, learner)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # small classes, convergence: recorded by the numbers
         if method.search_space:
-            grid = candidate_grid(method.search_space, config.budget, seed)
+            grid = candidate_grid(method.search_space, config.budget, seed, method.scaled,
+                                  scale)
             folds = StratifiedKFold(config.cv_folds, shuffle=True, random_state=seed)
             if config.search == "halving":
                 # every candidate on a third of a third of the data, the best third on a third,
@@ -272,7 +302,7 @@ def run_cell(dataset, method, split, config):
         "n_features": int(X_train.shape[1]),
         "params": {key.removeprefix("metric_learner__"): float(value)
                    for key, value in params.items()},
-        "search_space": describe_space(method.search_space),
+        **method.describe(),
         "select": config.select,
         "search": config.search,
         "cv_score": cv_score,

@@ -74,6 +74,15 @@ def _progress(total, enabled):
     return tqdm(total=total, unit="cell", file=sys.stderr, dynamic_ncols=True)
 
 
+def current_records(store, methods, others=True):
+    """The stored records, less those of a method in ``methods`` made before it was redefined
+    (another search space; they wait for their rerun), and less those of other methods unless
+    ``others``."""
+    return [record for record in store.records()
+            if (others and record["method"] not in methods)
+            or (record["method"] in methods and methods[record["method"]].is_current(record))]
+
+
 def reproduce(datasets, methods, config=None, out="results", *, jobs=1, backend="loky",
               scheduler=None, progress=True, log=print):
     """Run every missing (data set, method, split) cell and write the reports.
@@ -109,11 +118,15 @@ def reproduce(datasets, methods, config=None, out="results", *, jobs=1, backend=
         for name in datasets:
             load(name)  # fail early, with the message that says what to install
         cells = [(d, m, s) for d in datasets for m in methods for s in range(config.n_splits)]
-        todo = [cell for cell in cells if not store.has(*cell)]
+        stored = {cell: store.load(*cell) for cell in cells}
+        todo = [cell for cell in cells
+                if stored[cell] is None or not methods[cell[1]].is_current(stored[cell])]
+        stale = sum(stored[cell] is not None for cell in todo)
         summary.reused = len(cells) - len(todo)
         log(f"{len(cells)} cells ({len(datasets)} data sets x {len(methods)} methods x "
             f"{config.n_splits} splits): {summary.reused} already in {store.root}, "
-            f"{len(todo)} to run with {jobs} job(s) on {backend}.")
+            + (f"{stale} stored with another search space (rerun), " if stale else "")
+            + f"{len(todo)} to run with {jobs} job(s) on {backend}.")
         environment = {key: value for key, value in os.environ.items()
                        if key.startswith("ROBUSTDML_")}
         bar = _progress(len(todo), progress)
@@ -137,7 +150,7 @@ def reproduce(datasets, methods, config=None, out="results", *, jobs=1, backend=
                         f"clean error {record['clean_error']:.3f}")
         if bar is not None:
             bar.close()
-        records = store.records()
+        records = current_records(store, methods)
         if records:
             summary.reports = write_reports(records, store.root, config.to_dict())
     return summary

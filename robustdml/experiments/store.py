@@ -50,8 +50,16 @@ class ResultStore:
     def record_path(self, dataset, method, split):
         return self.root / "records" / dataset / method / f"split-{split:03d}.json"
 
-    def has(self, dataset, method, split):
-        return self.record_path(dataset, method, split).is_file()
+    def load(self, dataset, method, split):
+        """The stored record of a cell, None when there is none."""
+        path = self.record_path(dataset, method, split)
+        if not path.is_file():
+            return None
+        try:
+            return json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise ValueError(f"Damaged record {path}: {error}. Delete it and rerun to "
+                             "recompute that cell.") from error
 
     def save(self, record):
         write_json_atomic(self.record_path(record["dataset"], record["method"], record["split"]),
@@ -59,14 +67,9 @@ class ResultStore:
 
     def records(self):
         """Every stored record; unreadable files are reported, not silently skipped."""
-        found = []
-        for path in sorted((self.root / "records").glob("*/*/split-*.json")):
-            try:
-                found.append(json.loads(path.read_text()))
-            except (OSError, json.JSONDecodeError) as error:
-                raise ValueError(f"Damaged record {path}: {error}. Delete it and rerun to "
-                                 "recompute that cell.") from error
-        return found
+        return [self.load(*path.relative_to(self.root / "records").parts[:2],
+                          int(path.stem.removeprefix("split-")))
+                for path in sorted((self.root / "records").glob("*/*/split-*.json"))]
 
     def check_config(self, config_dict, complete=lambda saved: saved):
         """Save the configuration, or make sure it equals the one already saved (after

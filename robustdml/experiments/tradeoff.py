@@ -18,12 +18,12 @@ from sklearn.base import clone
 from ..estimators import ARML, LMNN, NCA
 from .protocol import Method, default_methods
 from .report import save_figure
-from .runner import reproduce
+from .runner import current_records, reproduce
 from .store import ResultStore
 
-#: The grid of the curves (tau in units of unit-norm rows, as the study's search space).
+#: The grid of the curves (tau in units of the data scale, as the study's search space).
 WEIGHTS = (1.0, 10.0, 100.0)
-MARGINS = (0.05, 0.1, 0.2, 0.4)
+MARGINS = (0.1, 0.2, 0.4, 0.8)
 #: The learners whose curves are drawn, at their defaults otherwise.
 CURVES = {"lmnn-pl": LMNN(), "nca-pl": NCA(), "arml-pl": ARML()}
 #: The points: study methods at their defaults.
@@ -54,7 +54,8 @@ def tradeoff_methods(weights=None, margins=None):
             for margin in margins:
                 name = setting_name(curve, weight, margin)
                 methods[name] = Method(name, clone(learner).set_params(
-                    perturbation_weight=weight, perturbation_margin=margin))
+                    perturbation_weight=weight, perturbation_margin=margin),
+                    scaled=("perturbation_margin",))
     return methods
 
 
@@ -82,7 +83,7 @@ def pareto(points):
 
 def pareto_table(records, metric="robust_error_at_R"):
     """Markdown: the Pareto-optimal methods and settings per data set."""
-    lines = [f"| data set | method | lambda | tau | clean error | {metric} |",
+    lines = [f"| data set | method | lambda | tau / data scale | clean error | {metric} |",
              "|---|---|---|---|---|---|"]
     for dataset, points in sorted(summarise(records, metric).items()):
         for name in sorted(pareto(points), key=lambda n: points[n][0]):
@@ -158,8 +159,9 @@ def plot_tradeoff(records, out, metrics=("robust_error_at_R", "noise_error@0.1")
 
 def run_tradeoff(datasets, config, out, **reproduce_options):
     """Run (or resume) the cells, then write ``pareto.md`` and the PNGs into ``out``."""
-    summary = reproduce(datasets, tradeoff_methods(), config, out, **reproduce_options)
-    records = ResultStore(out).records()
+    methods = tradeoff_methods()
+    summary = reproduce(datasets, methods, config, out, **reproduce_options)
+    records = current_records(ResultStore(out), methods, others=False)
     (Path(out) / "pareto.md").write_text(pareto_table(records))
     plot_tradeoff(records, Path(out) / "plots")
     return summary
