@@ -13,7 +13,7 @@ from robustdml.experiments import protocol
 from robustdml.experiments.protocol import (Method, ProtocolConfig, candidate_grid,
                                            default_methods, run_cell)
 from robustdml.experiments.report import (compare, markdown_report, selection_report,
-                                         write_reports)
+                                         verdict_table, write_reports)
 from robustdml.experiments.runner import reproduce
 from robustdml.experiments.store import ConfigMismatch, ResultsLocked, ResultStore
 
@@ -422,3 +422,28 @@ def test_selection_report_compares_two_rules(tmp_path):
     assert main(["report", "--out", str(tmp_path / "cert"), "--baseline",
                  str(tmp_path / "acc")]) == 0
     assert "(win)" in (tmp_path / "cert" / "selection.md").read_text()
+
+
+def test_verdict_table_counts_wins_and_the_clean_error_cost():
+    def record(dataset, method, split, robust, clean, select="certified"):
+        return {"dataset": dataset, "method": method, "split": split, "select": select,
+                "robust_error_at_R": robust, "clean_error": clean}
+    noise = [0.0, 0.01, -0.01, 0.02, -0.02, 0.005]
+    records, baseline = [], []
+    for s, e in enumerate(noise):
+        # wine: lmnn-pl far below both rivals; iris: lmnn-pl equal to lmnn, above euclidean
+        records += [record("wine", "lmnn-pl", s, 0.2 + e, 0.06 + e / 10),
+                    record("wine", "euclidean", s, 0.5 + e / 2, 0.04 + e / 10),
+                    record("wine", "lmnn", s, 0.4 - e, 0.05),
+                    record("iris", "lmnn-pl", s, 0.3 + e, 0.1),
+                    record("iris", "euclidean", s, 0.1 + e, 0.1),
+                    record("iris", "lmnn", s, 0.3 + e, 0.1)]
+        baseline += [record("wine", "lmnn-pl", s, 0.4, 0.05 + e / 10, "accuracy"),
+                     record("iris", "lmnn-pl", s, 0.3, 0.1, "accuracy")]
+    text = verdict_table(records, baseline)
+    assert "tuned for accuracy" in text
+    assert "| wine | 0.2008 | 0.5004 (win) | 0.3992 (win) | 0.0601 | 0.0401 (loss) " \
+           "| 0.0501 (loss) |" in text
+    assert "| iris | 0.3008 | 0.1008 (loss) | 0.3008 (tie) | 0.1000 | 0.1000 (tie) " \
+           "| 0.1000 (tie) |" in text
+    assert "| wins/ties/losses | | 1/0/1 | 1/1/0 | | 0/1/1 | 0/1/1 |" in text

@@ -290,6 +290,50 @@ def selection_report(records, baseline, metrics=("robust_error_at_R", "clean_err
     return "\n".join(lines)
 
 
+def verdict_table(records, baseline, metric="robust_error_at_R"):
+    """Markdown: per data set, ``FOCUS``'s ``metric`` against every other method of the same
+    run (paired t-tests over splits), and its clean error against the Euclidean metric's and
+    against its own under the ``baseline``'s selection rule: the price of what it gains."""
+    values, before = collect(records), collect(baseline)
+    datasets = sorted(d for d in values if values[d][FOCUS][metric])
+    others = sorted({m for d in datasets for m in values[d] if m != FOCUS and values[d][m][metric]})
+    rule = "/".join(sorted({r.get("select", "accuracy") for r in baseline}))
+    columns = ([f"{FOCUS} {metric}"] + [f"vs {m}" for m in others]
+               + [f"{FOCUS} clean_error", "vs euclidean", f"vs {FOCUS} tuned for {rule}"])
+    lines = [f"## {FOCUS} against the rest", "",
+             f"{metric}: mean of {FOCUS}, then each rival's mean and the outcome for {FOCUS} "
+             f"(paired t-test over splits, level {ALPHA}; win = lower error). Clean error: "
+             f"{FOCUS}'s, then the Euclidean metric's and {FOCUS}'s own when tuned for {rule}, "
+             "with the same tests.", "",
+             "| data set | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    counts = defaultdict(lambda: {"win": 0, "tie": 0, "loss": 0})
+
+    def versus(focus, rival, key):
+        if not rival:
+            return "-"
+        outcome = compare(focus, rival)
+        if outcome:
+            counts[key][outcome] += 1
+        return f"{np.mean(list(rival.values())):.4f} ({outcome or 'n/a'})"
+
+    for dataset in datasets:
+        ours, clean = values[dataset][FOCUS][metric], values[dataset][FOCUS]["clean_error"]
+        cells = [f"{np.mean(list(ours.values())):.4f}"]
+        cells += [versus(ours, values[dataset][m][metric], m) for m in others]
+        cells += [f"{np.mean(list(clean.values())):.4f}",
+                  versus(clean, values[dataset]["euclidean"]["clean_error"], "clean euclidean"),
+                  versus(clean, before.get(dataset, {}).get(FOCUS, {}).get("clean_error", {}),
+                         "clean baseline")]
+        lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
+
+    def total(key):
+        c = counts[key]
+        return f"{c['win']}/{c['tie']}/{c['loss']}"
+    lines.append("| wins/ties/losses | | " + " | ".join(total(m) for m in others)
+                 + f" | | {total('clean euclidean')} | {total('clean baseline')} |")
+    return "\n".join(lines) + "\n"
+
+
 def write_reports(records, out, config=None, baseline=None):
     """Write every table and plot of ``records`` into ``out``; returns the paths written.
     With ``baseline`` records (the same study tuned by another rule), ``selection.md`` compares
@@ -302,6 +346,7 @@ def write_reports(records, out, config=None, baseline=None):
     write_csv(out / "summary.csv", summary_rows(records))
     (out / "report.md").write_text(markdown_report(records, config))
     if baseline:
-        (out / "selection.md").write_text(selection_report(records, baseline))
+        (out / "selection.md").write_text(verdict_table(records, baseline) + "\n"
+                                          + selection_report(records, baseline))
     return [out / "results.csv", out / "summary.csv", out / "report.md",
             *plot_reports(records, out)]
