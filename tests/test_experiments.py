@@ -259,13 +259,6 @@ def test_a_refused_run_does_not_bind_the_directory(tmp_path):
 
 # ---------------------------------------------------------------- selection by robustness
 
-def test_data_scale_of_a_known_toy():
-    # class 0 at x = 0, 1, 2; class 1 at x = 5, 7: nearest other-class distances 5, 4, 3, 3, 5
-    X = np.array([[0.0], [1.0], [2.0], [5.0], [7.0]])
-    y = np.array([0, 0, 0, 1, 1])
-    assert protocol.data_scale(X, y) == 4.0
-
-
 def test_describe_space():
     described = protocol.describe_space(default_methods()["lmnn-pl"].search_space)
     assert described["pull_weight"] == "uniform(0.05, 0.95)"

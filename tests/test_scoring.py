@@ -11,7 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from robustdml import LMNN, CertifiedKNN, KNNClassifier, noise_error
-from robustdml.metrics import (certified_accuracy_score, make_certified_scorer,
+from robustdml.metrics import (certified_accuracy_score, data_scale, make_certified_scorer,
                                make_noise_scorer, noise_accuracy_score)
 
 
@@ -76,3 +76,16 @@ def test_scorer_errors(wine):
     with pytest.raises(ValueError, match="sigma"):
         make_noise_scorer(float("nan"))
     assert "radius=0.1" in repr(make_certified_scorer(0.1))
+
+
+def test_data_scale_of_a_known_toy():
+    # class 0 at x = 0, 1, 2; class 1 at x = 5, 7: nearest other-class distances 5, 4, 3, 3, 5
+    X = np.array([[0.0], [1.0], [2.0], [5.0], [7.0]])
+    y = np.array([0, 0, 0, 1, 1])
+    assert data_scale(X, y) == 4.0
+    assert data_scale(3 * X, y) == 12.0  # a length: scales with the data
+    assert data_scale(X, np.array(["a", "a", "a", "b", "b"])) == 4.0
+    with pytest.raises(ValueError, match="two classes"):
+        data_scale(X, np.zeros(5))
+    with pytest.raises(ValueError):
+        data_scale(X[:, :0], y)

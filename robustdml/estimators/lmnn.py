@@ -66,7 +66,8 @@ class LMNN(MetricLearner):
         lambda, the weight of the perturbation loss. 0 gives plain LMNN.
     perturbation_margin : float > 0, default=0.1
         tau, the adversarial margin the perturbation loss asks of every triplet, in the units of
-        the input features (for unit-norm rows, a fraction of the data's scale).
+        the input features; ``robustdml.metrics.data_scale(X, y)`` gives the scale to take a
+        fraction of (the study searches 0.02 to 1 times it).
     impostors : {"nearest", "fixed", "active"}, default="nearest"
         Which triplets the objective sums over (see above). "nearest" and "active" follow the
         metric, at the price of a neighbour search whenever the metric has moved too far for

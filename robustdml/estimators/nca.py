@@ -38,7 +38,8 @@ class NCA(MetricLearner):
     perturbation_weight : float >= 0, default=0.0
         lambda; 0 gives plain NCA.
     perturbation_margin : float > 0, default=0.1
-        tau, in the units of the input features.
+        tau, in the units of the input features (a fraction of
+        ``robustdml.metrics.data_scale(X, y)``, as for LMNN).
     solver : {"lbfgs", "pgd"}, default="lbfgs"
     n_components : int, default=None
     init : {"auto", "identity", "pca", "lda", "random"} or ndarray, default="auto"

@@ -7,7 +7,9 @@ measured in the space the classifier sees (e.g. after standardising).
 """
 
 import numpy as np
+from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_X_y
 
 from .certify import CertifiedKNN
 from .noise import noise_error
@@ -115,3 +117,32 @@ def make_certified_scorer(radius):
 def make_noise_scorer(sigma, n_draws=5, random_state=0):
     """A scorer for ``scoring=``: accuracy under N(0, sigma^2 I) input noise, seeded."""
     return NoiseScorer(sigma, n_draws, random_state)
+
+
+def data_scale(X, y):
+    """Median over the points of the distance to the nearest point of another class: the scale
+    at which a perturbation starts to matter on this data.
+
+    A radius or a perturbation margin given as a fraction of it means the same on any data set
+    and under any preprocessing: on unit-norm rows it is about 0.4 to 1, on features scaled to
+    [0, 1] anything from 0.3 (letter) to 8 (240 one-hot columns). The study certifies at
+    ``0.1 * data_scale`` and searches ``perturbation_margin`` in ``[0.02, 1] * data_scale``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustdml.metrics import data_scale
+    >>> data_scale(np.array([[0.0], [1.0], [2.0], [5.0], [7.0]]), np.array([0, 0, 0, 1, 1]))
+    4.0
+    """
+    X, y = check_X_y(X, y)
+    labels = np.unique(y)
+    if len(labels) < 2:
+        raise ValueError("data_scale needs points of at least two classes; y has one "
+                         f"({labels[0]!r}).")
+    nearest = np.empty(len(y))
+    for label in labels:
+        members, others = np.flatnonzero(y == label), np.flatnonzero(y != label)
+        index = NearestNeighbors(n_neighbors=1).fit(X[others])
+        nearest[members] = index.kneighbors(X[members])[0][:, 0]
+    return float(np.median(nearest))

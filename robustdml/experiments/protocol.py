@@ -20,13 +20,13 @@ from sklearn.decomposition import PCA
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401 (enables the import)
 from sklearn.model_selection import (GridSearchCV, HalvingGridSearchCV, ParameterSampler,
                                      StratifiedKFold, StratifiedShuffleSplit)
-from sklearn.neighbors import NearestNeighbors, NeighborhoodComponentsAnalysis
+from sklearn.neighbors import NeighborhoodComponentsAnalysis
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, Normalizer, StandardScaler
 
 from ..estimators import ARML, LMNN, NCA
 from ..evaluation import CertifiedKNN, knn_attack, noise_error
-from ..evaluation.scoring import make_certified_scorer
+from ..evaluation.scoring import data_scale, make_certified_scorer
 
 
 @dataclass(frozen=True)
@@ -212,17 +212,6 @@ def candidate_grid(space, budget, seed, scaled=(), scale=1.0):
     draws = ParameterSampler(space, n_iter=max(budget - 1, 0), random_state=seed)
     return [{}] + [{f"metric_learner__{key}": [value * scale if key in scaled else value]
                     for key, value in draw.items()} for draw in draws]
-
-
-def data_scale(X, y):
-    """Median over the points of the distance to the nearest point of another class: the scale
-    at which a perturbation starts to matter on this data."""
-    nearest = np.empty(len(y))
-    for label in np.unique(y):
-        members, others = np.flatnonzero(y == label), np.flatnonzero(y != label)
-        index = NearestNeighbors(n_neighbors=1).fit(X[others])
-        nearest[members] = index.kneighbors(X[members])[0][:, 0]
-    return float(np.median(nearest))
 
 
 def describe_space(space):
