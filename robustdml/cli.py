@@ -111,7 +111,8 @@ def _command_report(args):
     baseline = ResultStore(args.baseline).records() if args.baseline else None
     if args.baseline and not baseline:
         raise ValueError(f"No records in {args.baseline} to compare with.")
-    paths = write_reports(store.records(), store.root, store.saved_config(), baseline)
+    paths = write_reports(store.records(), store.root, store.saved_config(), baseline,
+                          runs=store.runs())
     if baseline:
         paths.append(store.root / "selection.md")
     print("Wrote " + ", ".join(str(p) for p in paths))

@@ -12,7 +12,7 @@ from robustdml.datasets import load
 from robustdml.experiments import protocol
 from robustdml.experiments.protocol import (Method, ProtocolConfig, candidate_grid,
                                            default_methods, run_cell)
-from robustdml.experiments.report import (compare, markdown_report, selection_report,
+from robustdml.experiments.report import (compare, markdown_report, run_time, selection_report,
                                          verdict_table, write_reports)
 from robustdml.experiments.runner import reproduce
 from robustdml.experiments.store import ConfigMismatch, ResultsLocked, ResultStore
@@ -440,3 +440,27 @@ def test_verdict_table_counts_wins_and_the_clean_error_cost():
     assert "| iris | 0.3008 | 0.1008 (loss) | 0.3008 (tie) | 0.1000 | 0.1000 (tie) " \
            "| 0.1000 (tie) |" in text
     assert "| wins/ties/losses | | 1/0/1 | 1/1/0 | | 0/1/1 | 0/1/1 |" in text
+
+
+def test_run_time_sums_runs_and_ends_a_killed_one_at_its_last_record():
+    def at(clock):
+        return f"2026-11-26T{clock}:00+00:00"
+    runs = [{"event": "start", "time": at("00:00")}, {"event": "end", "time": at("01:00")},
+            {"event": "start", "time": at("02:00")},  # killed: no end
+            {"event": "start", "time": at("05:00")}, {"event": "end", "time": at("05:30")}]
+    records = [{"finished_at": at(clock)} for clock in ("00:30", "02:10", "02:40", "05:10")]
+    assert run_time(runs, records) == (3600 + 2400 + 1800, 3, 1)
+    assert run_time(runs[:2], []) == (3600, 1, 0)
+    assert run_time([{"event": "start", "time": at("03:00")}], []) == (0.0, 1, 1)
+
+
+def test_runs_are_logged_and_costed_in_the_report(tmp_path):
+    methods = {"euclidean": default_methods()["euclidean"]}
+    quiet = {"progress": False, "log": lambda *_: None}
+    reproduce(["iris"], methods, TINY, tmp_path, **quiet)
+    reproduce(["iris"], methods, TINY, tmp_path, **quiet)
+    runs = ResultStore(tmp_path).runs()
+    assert [e["event"] for e in runs] == ["start", "end", "start", "end"]
+    assert runs[0]["cells"] == 2 and runs[2]["cells"] == 0 and runs[1]["computed"] == 2
+    assert all("finished_at" in r for r in ResultStore(tmp_path).records())
+    assert "hours of wall time over 2 run(s)" in (tmp_path / "report.md").read_text()

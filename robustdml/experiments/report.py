@@ -8,6 +8,7 @@ splits) and, when matplotlib is installed, ``plots/*.png``.
 
 import csv
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -123,13 +124,52 @@ def _selection_notes(records, datasets):
     return lines + [""]
 
 
-def markdown_report(records, config=None):
+def run_time(runs, records):
+    """``(wall seconds, runs, runs cut short)`` of the runs that wrote ``records``: each run
+    from its start to its end or, when it was killed before its end, to the last record it
+    wrote (``finished_at``), summed over runs."""
+    finished = sorted(datetime.fromisoformat(r["finished_at"]) for r in records
+                      if "finished_at" in r)
+    starts = [datetime.fromisoformat(e["time"]) for e in runs if e["event"] == "start"]
+    seconds, cut = 0.0, 0
+    for entry_index, entry in enumerate(runs):
+        if entry["event"] != "start":
+            continue
+        begin = datetime.fromisoformat(entry["time"])
+        following = runs[entry_index + 1] if entry_index + 1 < len(runs) else None
+        if following is not None and following["event"] == "end":
+            end = datetime.fromisoformat(following["time"])
+        else:
+            cut += 1
+            next_start = min((t for t in starts if t > begin), default=None)
+            written = [t for t in finished
+                       if t >= begin and (next_start is None or t < next_start)]
+            end = written[-1] if written else begin
+        seconds += (end - begin).total_seconds()
+    return seconds, len(starts), cut
+
+
+def _cost_notes(records, runs):
+    cell_seconds = sum(r.get(key, 0.0) for r in records
+                       for key in ("tune_seconds", "certify_seconds", "attack_seconds"))
+    lines = [f"Cost: {cell_seconds / 3600:.2f} CPU-hours of tuning, certifying and attacking, "
+             "summed over the records"]
+    if runs:
+        seconds, count, cut = run_time(runs, records)
+        lines[0] += (f"; {seconds / 3600:.2f} hours of wall time over {count} run(s)"
+                     + (f" ({cut} cut short, counted to their last record)" if cut else "")
+                     + " (runs.jsonl; records written before it existed are not timed)")
+    return lines + [""]
+
+
+def markdown_report(records, config=None, runs=None):
     values = collect(records)
     datasets = sorted(values)
     methods = sorted({m for d in values.values() for m in d})
     lines = ["# robustdml reproduce: results", ""]
     if config:
         lines += ["Protocol: " + ", ".join(f"{k} = {v}" for k, v in sorted(config.items())), ""]
+    lines += _cost_notes(records, runs)
     lines += ["Mean +- std over splits; best per data set in bold. Errors are fractions of the "
               "test part; radii and attack norms are L2 norms in the preprocessed space.", ""]
     lines += _selection_notes(records, datasets)
@@ -334,17 +374,17 @@ def verdict_table(records, baseline, metric="robust_error_at_R"):
     return "\n".join(lines) + "\n"
 
 
-def write_reports(records, out, config=None, baseline=None):
+def write_reports(records, out, config=None, baseline=None, runs=None):
     """Write every table and plot of ``records`` into ``out``; returns the paths written.
     With ``baseline`` records (the same study tuned by another rule), ``selection.md`` compares
-    the two rules."""
+    the two rules; with ``runs`` (the directory's run log), report.md says what the runs cost."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if not records:
         raise ValueError(f"No records to report in {out}; run robustdml reproduce first.")
     write_csv(out / "results.csv", [flatten(r) for r in records])
     write_csv(out / "summary.csv", summary_rows(records))
-    (out / "report.md").write_text(markdown_report(records, config))
+    (out / "report.md").write_text(markdown_report(records, config, runs))
     if baseline:
         (out / "selection.md").write_text(verdict_table(records, baseline) + "\n"
                                           + selection_report(records, baseline))

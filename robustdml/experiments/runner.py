@@ -17,7 +17,7 @@ from joblib import Parallel, delayed, parallel_config
 from ..datasets import load
 from .protocol import ProtocolConfig, run_cell
 from .report import write_reports
-from .store import ResultStore
+from .store import ResultStore, utc_now
 
 
 @dataclass
@@ -130,6 +130,7 @@ def reproduce(datasets, methods, config=None, out="results", *, jobs=1, backend=
         environment = {key: value for key, value in os.environ.items()
                        if key.startswith("ROBUSTDML_")}
         bar = _progress(len(todo), progress)
+        store.log_run("start", cells=len(todo), jobs=jobs, backend=backend)
         start = time.perf_counter()
         with _backend(backend, scheduler):
             results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
@@ -140,7 +141,7 @@ def reproduce(datasets, methods, config=None, out="results", *, jobs=1, backend=
                     summary.failures.append(record)
                     log(f"FAILED {label}: {record['error']}")
                 else:
-                    store.save(record)
+                    store.save(dict(record, finished_at=utc_now()))
                     summary.computed += 1
                 if bar is not None:
                     bar.set_postfix_str(label, refresh=False)
@@ -150,7 +151,9 @@ def reproduce(datasets, methods, config=None, out="results", *, jobs=1, backend=
                         f"clean error {record['clean_error']:.3f}")
         if bar is not None:
             bar.close()
+        store.log_run("end", computed=summary.computed, failed=len(summary.failures))
         records = current_records(store, methods)
         if records:
-            summary.reports = write_reports(records, store.root, config.to_dict())
+            summary.reports = write_reports(records, store.root, config.to_dict(),
+                                            runs=store.runs())
     return summary

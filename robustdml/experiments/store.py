@@ -4,15 +4,23 @@ Layout of a results directory::
 
     config.json                          the protocol configuration of every record here
     records/<dataset>/<method>/split-<r>.json
+    runs.jsonl                           one line when a run starts, one when it ends
     .lock                                held by the run that is writing here
 """
 
+import contextlib
 import errno
 import fcntl
 import json
 import os
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
+
+
+def utc_now():
+    """The time now, UTC, to the second, as ISO 8601 text."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 class ResultsLocked(RuntimeError):
@@ -87,6 +95,26 @@ class ResultStore:
                     f"{', '.join(changed)}). Use another --out, or the saved settings.")
         else:
             write_json_atomic(path, config_dict)
+
+    def log_run(self, event, **details):
+        """Append ``{"event": event, "time": now (UTC), **details}`` to ``runs.jsonl``."""
+        entry = {"event": event, "time": utc_now(), **details}
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "runs.jsonl", "a") as stream:
+            stream.write(json.dumps(entry, sort_keys=True) + "\n")
+            stream.flush()
+            os.fsync(stream.fileno())
+
+    def runs(self):
+        """The entries of ``runs.jsonl`` (a line cut short by a kill is skipped)."""
+        path = self.root / "runs.jsonl"
+        if not path.is_file():
+            return []
+        entries = []
+        for line in path.read_text().splitlines():
+            with contextlib.suppress(json.JSONDecodeError):
+                entries.append(json.loads(line))
+        return entries
 
     def saved_config(self):
         path = self.root / "config.json"
