@@ -34,6 +34,24 @@ def test_certified_accuracy_is_one_minus_certified_error(wine, radius):
     assert make_certified_scorer(radius)(pipe, X[120:], y[120:]) == pytest.approx(expected)
 
 
+def test_relative_radius_is_in_units_of_the_fitted_data_scale(wine):
+    X, y = wine
+    pipe = make_pipeline(StandardScaler(), CertifiedKNN(3, LMNN())).fit(X[:120], y[:120])
+    scale = data_scale(pipe[:-1].transform(X[:120]), y[:120])
+    for fraction in (0.1, 0.4):
+        assert (certified_accuracy_score(pipe, X[120:], y[120:], fraction, relative=True)
+                == certified_accuracy_score(pipe, X[120:], y[120:], fraction * scale))
+    # the same fraction asks the same of a classifier fitted on a sparser sample: the radius
+    # grows with the distances between its training points
+    sparse = make_pipeline(StandardScaler(), CertifiedKNN(3, LMNN())).fit(X[:30], y[:30])
+    sparse_scale = data_scale(sparse[:-1].transform(X[:30]), y[:30])
+    assert sparse_scale > scale
+    scorer = make_certified_scorer(0.2, relative=True)
+    assert scorer(sparse, X[120:], y[120:]) == certified_accuracy_score(
+        sparse, X[120:], y[120:], 0.2 * sparse_scale)
+    assert "relative=True" in repr(scorer)
+
+
 def test_scores_fall_with_the_radius_and_the_noise(wine):
     X, y = wine
     pipe = make_pipeline(StandardScaler(), CertifiedKNN(3)).fit(X[:120], y[:120])

@@ -9,7 +9,7 @@ measured in the space the classifier sees (e.g. after standardising).
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_X_y
+from sklearn.utils.validation import check_is_fitted, check_X_y
 
 from .certify import CertifiedKNN
 from .noise import noise_error
@@ -35,7 +35,7 @@ def _check_radius(radius):
     return radius
 
 
-def certified_accuracy_score(estimator, X, y, radius):
+def certified_accuracy_score(estimator, X, y, radius, *, relative=False):
     """Fraction of the points classified correctly with a certified radius above ``radius``:
     no perturbation of L2 norm up to ``radius`` can make them wrong (1 - certified robust
     error at ``radius``).
@@ -48,6 +48,11 @@ def certified_accuracy_score(estimator, X, y, radius):
     radius : float >= 0
         In the classifier's input space (after the pipeline's transforms). 0 gives the plain
         accuracy on points whose prediction is not a tie of the vote.
+    relative : bool, default=False
+        ``radius`` in units of :func:`data_scale` of the data the classifier was fitted on.
+        Certified radii grow as the training points thin out, so a fixed radius asks less of a
+        classifier fitted on a subsample (successive halving's early rounds, small folds);
+        a relative one asks the same at every sample size.
 
     Returns
     -------
@@ -55,6 +60,9 @@ def certified_accuracy_score(estimator, X, y, radius):
     """
     radius = _check_radius(radius)
     classifier, X = _split_pipeline(estimator, X)
+    if relative:
+        check_is_fitted(classifier)
+        radius *= data_scale(classifier.X_fit_, classifier.y_)
     return float(np.mean(classifier.certified_radius(X, y) > radius))
 
 
@@ -67,14 +75,14 @@ def noise_accuracy_score(estimator, X, y, sigma, n_draws=5, random_state=0):
 class CertifiedScorer:
     """``scorer(estimator, X, y)``: :func:`certified_accuracy_score` at a fixed radius."""
 
-    def __init__(self, radius):
-        self.radius = _check_radius(radius)
+    def __init__(self, radius, relative=False):
+        self.radius, self.relative = _check_radius(radius), bool(relative)
 
     def __call__(self, estimator, X, y):
-        return certified_accuracy_score(estimator, X, y, self.radius)
+        return certified_accuracy_score(estimator, X, y, self.radius, relative=self.relative)
 
     def __repr__(self):
-        return f"make_certified_scorer(radius={self.radius:g})"
+        return f"make_certified_scorer(radius={self.radius:g}, relative={self.relative})"
 
 
 class NoiseScorer:
@@ -93,8 +101,10 @@ class NoiseScorer:
         return f"make_noise_scorer(sigma={self.sigma:g}, n_draws={self.n_draws})"
 
 
-def make_certified_scorer(radius):
-    """A scorer for ``scoring=``: certified accuracy at ``radius`` (greater is better).
+def make_certified_scorer(radius, *, relative=False):
+    """A scorer for ``scoring=``: certified accuracy at ``radius`` (greater is better);
+    ``relative=True`` gives ``radius`` in units of the data scale of each fitted classifier's
+    training data (see :func:`certified_accuracy_score`).
 
     Examples
     --------
@@ -111,7 +121,7 @@ def make_certified_scorer(radius):
     >>> bool(0 <= search.best_score_ <= 1)
     True
     """
-    return CertifiedScorer(radius)
+    return CertifiedScorer(radius, relative)
 
 
 def make_noise_scorer(sigma, n_draws=5, random_state=0):
