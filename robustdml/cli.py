@@ -147,8 +147,8 @@ def build_parser():
                      help="k of the certified k-NN, odd (default: %(default)s)")
     run.add_argument("--search", choices=["random", "halving"], default="random",
                      help="cross-validate every candidate on all the training part, or by "
-                     "successive halving (cheaper, so larger budgets, e.g. 9) "
-                     "(default: %(default)s)")
+                     "successive halving (cheaper, so larger budgets, e.g. 9; accuracy only: it can "
+                     "rank certified accuracy in reverse) (default: %(default)s)")
     run.add_argument("--select", default="accuracy",
                      help="what tuning maximises: accuracy (the paper's rule) or certified@F, "
                      "the certified accuracy at R = F x the data set's scale (median distance "

@@ -16,7 +16,7 @@ from robustdml.experiments.report import (compare, markdown_report, run_time, se
                                          verdict_table, write_reports)
 from robustdml.experiments.runner import reproduce
 from robustdml.experiments.store import ConfigMismatch, ResultsLocked, ResultStore
-from robustdml.metrics import certified_accuracy_score, data_scale
+from robustdml.metrics import certified_accuracy_score
 
 TINY = ProtocolConfig(n_splits=2, budget=2, cv_folds=3, noise_draws=1, attack_points=20)
 
@@ -162,16 +162,6 @@ def test_reports_from_stored_records(tmp_path):
     assert summary[0].startswith("dataset,method,metric") and len(summary) == 1 + 3 * 3
 
 
-@pytest.mark.parametrize("rule, says", [({"select_radius": "relative"}, "data it was fitted on"),
-                                         ({"select_radius": "fixed"}, "fixed R"),
-                                         ({}, "fixed R")])  # saved before the setting
-def test_report_states_the_selection_radius(rule, says):
-    records = [{"dataset": "toy", "method": method, "split": 0, "clean_error": 0.1,
-                "select": "certified", **rule} for method in ("lmnn", "euclidean")]
-    text = markdown_report(records)
-    assert says in text and sum(phrase in text for phrase in ("fitted on", "fixed R")) == 1
-
-
 def test_paired_comparison():
     assert compare({0: 0.1, 1: 0.2, 2: 0.15}, {0: 0.3, 1: 0.41, 2: 0.36}) == "win"
     assert compare({0: 0.3, 1: 0.41, 2: 0.36}, {0: 0.1, 1: 0.2, 2: 0.15}) == "loss"
@@ -295,16 +285,16 @@ def test_certified_selection_picks_the_most_certified_candidate(monkeypatch):
     assert record["select"] == "certified"
     assert record["cv_score"] == pytest.approx(max(results["mean_test_score"]))
     assert "certified" in repr(chosen["search"].scoring)
-    assert record["select_radius"] == "relative"
-    # each fold's candidate is scored at 0.5 x the data scale of that fold's training part
-    search = chosen["search"]
-    train, test = next(search.cv.split(*search.fit_args))
-    X, y = search.fit_args
-    candidate = clone(search.estimator).set_params(**results["params"][1]).fit(X[train], y[train])
-    by_hand = certified_accuracy_score(candidate, X[test], y[test],
-                                       0.5 * data_scale(X[train], y[train]))
-    assert results["split0_test_score"][1] == pytest.approx(by_hand)
     assert record["robust_radius"] == pytest.approx(0.5 * record["data_scale"])
+    # each fold's candidates are scored at R, by certifying the fold's held-out points
+    search = chosen["search"]
+    X, y = search.fit_args
+    train, test = next(search.cv.split(X, y))
+    candidate = clone(search.estimator).set_params(**results["params"][1]).fit(X[train], y[train])
+    by_hand = certified_accuracy_score(candidate, X[test], y[test], record["robust_radius"])
+    assert results["split0_test_score"][1] == pytest.approx(by_hand)
+    with pytest.raises(ValueError, match="search='random'"):
+        replace(config, search="halving")
     assert 0 <= record["robust_error_at_R"] <= 1
     assert record["robust_error_at_R"] >= record["clean_error"] - 1e-12
     assert (record["search_space"]["perturbation_margin"]
@@ -380,26 +370,6 @@ def test_old_result_directories_keep_working(tmp_path):
     with pytest.raises(ConfigMismatch, match="select"):
         store.check_config(ProtocolConfig(n_splits=1, select="certified").to_dict(),
                            complete=lambda saved: ProtocolConfig.from_dict(saved).to_dict())
-
-
-def test_old_certified_results_keep_their_fixed_selection_radius(tmp_path):
-    """Certified runs saved before select_radius existed scored candidates at the fixed R:
-    they resume under that rule and refuse to mix with the relative one."""
-    def complete(saved):
-        return ProtocolConfig.from_dict(saved).to_dict()
-
-    old = ProtocolConfig(n_splits=1, select="certified").to_dict()
-    del old["select_radius"]
-    (tmp_path / "config.json").write_text(json.dumps(old))
-    (tmp_path / "records" / "iris" / "lmnn").mkdir(parents=True)
-    (tmp_path / "records" / "iris" / "lmnn" / "split-000.json").write_text("{}")
-    store = ResultStore(tmp_path)
-    with pytest.raises(ConfigMismatch, match="select_radius"):
-        store.check_config(ProtocolConfig(n_splits=1, select="certified").to_dict(), complete)
-    store.check_config(ProtocolConfig(n_splits=1, select="certified",
-                                      select_radius="fixed").to_dict(), complete)
-    with pytest.raises(ValueError, match="select_radius"):
-        ProtocolConfig(select_radius="median")
 
 
 def test_arml_protocol_scaling_and_k(tmp_path):

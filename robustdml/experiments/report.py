@@ -100,14 +100,6 @@ def _selection_notes(records, datasets):
     rules = sorted({record.get("select", "accuracy") for record in records})
     lines.append(f"Tuning maximised, by cross-validation on the training part: "
                  f"{' and '.join(rules)} (certified: accuracy with a certified radius above R).")
-    radius_rules = {record["select_radius"] for record in records if "select_radius" in record}
-    if "relative" in radius_rules:
-        lines.append("Certified tuning scored each candidate at R relative to the data scale "
-                     "of the data it was fitted on (a CV fold, a halving round's subsample).")
-    if "fixed" in radius_rules or any(record.get("select") == "certified"
-                                      and "select_radius" not in record for record in records):
-        lines.append("Certified tuning scored candidates at the fixed R of the test (also on "
-                     "halving's subsamples, where it asks less).")
     spaces = {}
     for record in records:
         if record.get("search_space"):
