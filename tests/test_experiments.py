@@ -13,7 +13,7 @@ from robustdml.experiments import protocol
 from robustdml.experiments.protocol import (Method, ProtocolConfig, candidate_grid,
                                            default_methods, run_cell)
 from robustdml.experiments.report import (compare, markdown_report, run_time, selection_report,
-                                         verdict_table, write_reports)
+                                         tuning_rule, verdict_table, write_reports)
 from robustdml.experiments.runner import reproduce
 from robustdml.experiments.store import ConfigMismatch, ResultsLocked, ResultStore
 from robustdml.metrics import certified_accuracy_score
@@ -426,6 +426,19 @@ def test_selection_report_compares_two_rules(tmp_path):
     assert main(["report", "--out", str(tmp_path / "cert"), "--baseline",
                  str(tmp_path / "acc")]) == 0
     assert "(win)" in (tmp_path / "cert" / "selection.md").read_text()
+
+
+def test_selection_report_names_the_searches_it_compares():
+    def record(split, search, clean):
+        return {"dataset": "wine", "method": "lmnn", "split": split, "select": "accuracy",
+                "search": search, "search_space": {"pull_weight": "uniform(0.05, 0.95)"},
+                "robust_error_at_R": 0.3, "clean_error": clean}
+    full = [record(s, "random", 0.04 + 0.001 * s) for s in range(6)]
+    halving = [record(s, "halving", 0.05 + 0.001 * s) for s in range(6)]
+    assert tuning_rule(full + halving) == "accuracy by halving/random search"
+    text = selection_report(full, halving)
+    assert "accuracy by random search against accuracy by halving search" in text
+    assert "0.0525 -> 0.0425 (win)" in text
 
 
 def test_verdict_table_counts_wins_and_the_clean_error_cost():

@@ -97,9 +97,8 @@ def compare(focus, other):
 def _selection_notes(records, datasets):
     """How hyper-parameters were chosen, over what, and the robust radius R per data set."""
     lines = []
-    rules = sorted({record.get("select", "accuracy") for record in records})
     lines.append(f"Tuning maximised, by cross-validation on the training part: "
-                 f"{' and '.join(rules)} (certified: accuracy with a certified radius above R).")
+                 f"{tuning_rule(records)} (certified: accuracy with a certified radius above R).")
     spaces = {}
     for record in records:
         if record.get("search_space"):
@@ -295,14 +294,20 @@ def plot_reports(records, out):
     return written
 
 
+def tuning_rule(records):
+    """How ``records`` were tuned, e.g. "certified by random search" ("accuracy" for records
+    that predate the selection rules)."""
+    rules = sorted({record.get("select", "accuracy") for record in records})
+    searches = sorted({record["search"] for record in records if "search" in record})
+    return "/".join(rules) + (f" by {'/'.join(searches)} search" if searches else "")
+
+
 def selection_report(records, baseline, metrics=("robust_error_at_R", "clean_error")):
     """Markdown: what tuning for robustness (``records``) changed against tuning for accuracy
-    (``baseline``, the same splits), per tuned method: per data set the means under both rules
+    (``baseline``, the same splits; or any two tuning rules, e.g. two searches), per tuned method: per data set the means under both rules
     and the paired test of the change (a win: lower under ``records``' rule)."""
     values, before = collect(records), collect(baseline)
-    rules = (sorted({r.get("select", "accuracy") for r in baseline}),
-             sorted({r.get("select", "accuracy") for r in records}))
-    lines = [f"## Selection: {'/'.join(rules[1])} against {'/'.join(rules[0])}", "",
+    lines = [f"## Selection: {tuning_rule(records)} against {tuning_rule(baseline)}", "",
              "Per data set: mean under the baseline's rule -> under this run's rule, and the "
              f"paired t-test over splits (level {ALPHA}; win = lower here).", ""]
     methods = sorted({m for d in values.values() for m in d
@@ -337,7 +342,7 @@ def verdict_table(records, baseline, metric="robust_error_at_R"):
     values, before = collect(records), collect(baseline)
     datasets = sorted(d for d in values if values[d][FOCUS][metric])
     others = sorted({m for d in datasets for m in values[d] if m != FOCUS and values[d][m][metric]})
-    rule = "/".join(sorted({r.get("select", "accuracy") for r in baseline}))
+    rule = tuning_rule(baseline)
     columns = ([f"{FOCUS} {metric}"] + [f"vs {m}" for m in others]
                + [f"{FOCUS} clean_error", "vs euclidean", f"vs {FOCUS} tuned for {rule}"])
     lines = [f"## {FOCUS} against the rest", "",
