@@ -67,7 +67,9 @@ class LMNN(MetricLearner):
     perturbation_margin : float > 0, default=0.1
         tau, the adversarial margin the perturbation loss asks of every triplet, in the units of
         the input features; ``robustdml.metrics.data_scale(X, y)`` gives the scale to take a
-        fraction of (the study searches 0.02 to 1 times it).
+        fraction of (the study searches 0.02 to 1 times it). Near the scale itself the loss
+        can pull M to a multiple of the identity, the Euclidean metric (splice, tau = 0.87 x
+        the scale: every singular value of L equal, accuracy 0.82 against 0.95 at 0.2 x).
     impostors : {"nearest", "fixed", "active"}, default="nearest"
         Which triplets the objective sums over (see above). "nearest" and "active" follow the
         metric, at the price of a neighbour search whenever the metric has moved too far for
