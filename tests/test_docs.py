@@ -1,6 +1,8 @@
-"""The README's examples and the docstring examples run as written."""
+"""The README's examples, the docstring examples and the Makefile's study run as written."""
 
 import doctest
+import shutil
+import subprocess
 import re
 import warnings
 from pathlib import Path
@@ -37,3 +39,37 @@ def test_docstring_examples(module):
         warnings.simplefilter("ignore")
         result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_make_study_runs_only_valid_configurations(tmp_path, monkeypatch):
+    """Every command `make study` would run parses and builds its protocol (a refused
+    combination would otherwise stop the study hours in), and tuning for certified accuracy
+    never uses successive halving."""
+    from robustdml import cli
+    from robustdml.experiments.runner import RunSummary
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / ".installed").touch()  # newer than pyproject.toml: no setup step
+    calls = tmp_path / "calls"
+    fake = venv / "bin" / "robustdml"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    fake.chmod(0o755)
+    script = subprocess.run(["make", "-n", "study", f"VENV={venv}"], cwd=README.parent,
+                            capture_output=True, text=True, check=True).stdout
+    subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, check=True)
+    commands = [line.split() for line in calls.read_text().splitlines()]
+    configs = []
+    monkeypatch.setattr(cli, "reproduce", lambda datasets, methods, config, out, **kw:
+                        configs.append(config) or RunSummary())
+    monkeypatch.setattr(cli, "run_tradeoff", lambda *args, **kwargs: None)
+    for args in commands:
+        if args[0] in ("reproduce", "tradeoff"):
+            assert cli.main(args) == 0, args
+    assert {c.select for c in configs} == {"accuracy", "certified"}
+    assert all(c.search == "random" for c in configs if c.select == "certified")
+    reported = {args[args.index("--out") + 1] for args in commands if args[0] == "report"}
+    produced = {args[args.index("--out") + 1] for args in commands if args[0] == "reproduce"}
+    assert reported and reported <= produced
