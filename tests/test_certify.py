@@ -119,6 +119,24 @@ def test_exact_1nn_two_points_known_answer():
     assert minimal_perturbation_1nn(knn, [[-0.5, 3.0]])[0][0] == pytest.approx(1.5)
 
 
+@pytest.mark.parametrize("k", [1, 3])
+@pytest.mark.parametrize("seed", [0, 2, 5])
+def test_capped_radius_is_the_radius_cut_at_the_cap(k, seed, monkeypatch):
+    """max_radius stops each search once the radius is proven to reach it: below the cap the
+    radii are the same (to rounding: a margin may be computed within another block of
+    candidates), above it they are the cap."""
+    monkeypatch.setattr(certify, "FIRST_BLOCK", 2)
+    monkeypatch.setattr(certify, "CANDIDATE_BLOCK", 4)
+    X, y, X_test, y_test, L = random_problem(seed, 200, rank=2 if seed == 2 else None)
+    knn = CertifiedKNN(k, FixedMetric(L)).fit(X, y)
+    full = knn.certified_radius(X_test, y_test)
+    for cap in (0.0, *np.quantile(full[full > 0], [0.2, 0.5, 0.9]), np.inf):
+        capped = knn.certified_radius(X_test, y_test, max_radius=cap)
+        np.testing.assert_allclose(capped, np.minimum(full, cap), rtol=1e-12, atol=0)
+    with pytest.raises(ValueError, match="max_radius"):
+        knn.certified_radius(X_test, max_radius=-1.0)
+
+
 def test_labels_zero_radius_for_mistakes_and_robust_error():
     X, y, X_test, y_test, L = random_problem(8, n_train=60)
     knn = CertifiedKNN(3, FixedMetric(L)).fit(X, y)

@@ -80,21 +80,25 @@ class MetricGeometry:
         m = self.margins(sq_dist, anchors, candidates)
         return m.max(axis=1) if s == 1 else -np.partition(-m, s - 1, axis=1)[:, s - 1]
 
-    def radius(self, sq_dist, same, other, s):
+    def radius(self, sq_dist, same, other, s, limit=np.inf):
         """Certified radius of one query with squared distances ``sq_dist`` to the training
         points, whose predicted class holds the training points ``same`` (the others:
-        ``other``), k-NN majority size ``s``."""
+        ``other``), k-NN majority size ``s``; ``limit`` where the radius is at least
+        ``limit`` (the search then stops as soon as that is proven)."""
         if same.size < s:
             return 0.0
         if other.size < s:
-            return np.inf  # fewer than s points can ever outvote the class
+            return limit  # fewer than s points can ever outvote the class (inf unlimited)
+        # the search runs on t, reported times (1 - ROUNDING_RTOL): t at the limit is enough
+        t_limit = limit / (1.0 - ROUNDING_RTOL)
         probes = same[np.argpartition(sq_dist[same], s - 1)[:s]]  # the s nearest anchors
         d_s = np.sqrt(sq_dist[probes].max())
         # t(b) over the nearest other-class points (at least s) gives a first s-th smallest
         n_first = max(FIRST_BLOCK, s)
         first = np.argpartition(sq_dist[other], n_first)[:n_first] \
             if other.size > n_first else np.arange(other.size)
-        best = np.sort(self.threshold_margins(sq_dist, same, other[first], s))[:s]
+        best = np.minimum(np.sort(self.threshold_margins(sq_dist, same, other[first], s))[:s],
+                          t_limit)
         if best[-1] == 0.0:
             return 0.0
         # two lower bounds on t(b) prune the rest: from distances alone (gap = (d_b - d_a)
@@ -118,6 +122,8 @@ class MetricGeometry:
                 break
             t = self.threshold_margins(sq_dist, same, rest[block], s)
             best = np.sort(np.concatenate([best, t]))[:s]
+        if best[-1] >= t_limit:
+            return limit
         return float(best[-1]) * (1.0 - ROUNDING_RTOL)
 
 
@@ -168,14 +174,18 @@ class CertifiedKNN(KNNClassifier):
                           UserWarning, stacklevel=2)
         return self
 
-    def certified_radius(self, X, y=None):
+    def certified_radius(self, X, y=None, *, max_radius=None):
         """Certified L2 radius of each prediction (docs/method.md, section 6).
 
         Parameters
         ----------
         X : array-like of shape (n_queries, n_features)
         y : array-like of shape (n_queries,), optional
-            True labels: a misclassified point gets radius 0.
+            True labels: a misclassified point gets radius 0 (and costs no search).
+        max_radius : float >= 0, optional
+            Report ``min(radius, max_radius)`` (to rounding, 1e-14 relative): the search for
+            a point stops once its radius is proven to reach ``max_radius``, which is all a
+            certified accuracy at a given radius needs (the scorers use it) and is faster.
 
         Returns
         -------
@@ -186,26 +196,31 @@ class CertifiedKNN(KNNClassifier):
         check_is_fitted(self)
         if self.n_neighbors % 2 == 0:
             raise ValueError(f"Certification needs an odd n_neighbors, got {self.n_neighbors}.")
+        limit = np.inf if max_radius is None else float(max_radius)
+        if not limit >= 0:
+            raise ValueError(f"max_radius must be a number >= 0, got {max_radius}.")
         X = validate_numeric(self, X, reset=False, dtype=float)
         predicted = np.searchsorted(self.classes_, self.predict(X))
-        s = (self.n_neighbors + 1) // 2
-        geometry = self.geometry_
-        radii = np.empty(len(X))
-        members = [(np.flatnonzero(self.y_ == label), np.flatnonzero(self.y_ != label))
-                   for label in range(len(self.classes_))]
-        for start in range(0, len(X), QUERY_BLOCK):
-            block = slice(start, start + QUERY_BLOCK)
-            sq_dist = pairwise_sq_dist(X[block] @ geometry.components.T, geometry.embedded)
-            if not np.all(np.isfinite(sq_dist)):
-                raise ValueError("Squared distances overflow at the scale of X; rescale X "
-                                 "(e.g. StandardScaler) before fitting and certifying.")
-            for row, label in enumerate(predicted[block]):
-                radii[start + row] = geometry.radius(sq_dist[row], *members[label], s)
+        radii = np.zeros(len(X))
+        searched = np.arange(len(X))
         if y is not None:
             y = np.asarray(y)
             if y.shape != (len(X),):
                 raise ValueError(f"y has shape {y.shape}; expected ({len(X)},).")
-            radii[self.classes_[predicted] != y] = 0.0
+            searched = searched[self.classes_[predicted] == y]
+        s = (self.n_neighbors + 1) // 2
+        geometry = self.geometry_
+        members = [(np.flatnonzero(self.y_ == label), np.flatnonzero(self.y_ != label))
+                   for label in range(len(self.classes_))]
+        for start in range(0, searched.size, QUERY_BLOCK):
+            block = searched[start:start + QUERY_BLOCK]
+            sq_dist = pairwise_sq_dist(X[block] @ geometry.components.T, geometry.embedded)
+            if not np.all(np.isfinite(sq_dist)):
+                raise ValueError("Squared distances overflow at the scale of X; rescale X "
+                                 "(e.g. StandardScaler) before fitting and certifying.")
+            for row, index in enumerate(block):
+                radii[index] = geometry.radius(sq_dist[row], *members[predicted[index]], s,
+                                               limit)
         return radii
 
     def certified_robust_error(self, X, y, radii):
