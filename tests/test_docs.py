@@ -1,9 +1,10 @@
 """The README's examples, the docstring examples and the Makefile's study run as written."""
 
 import doctest
+import os
+import re
 import shutil
 import subprocess
-import re
 import warnings
 from pathlib import Path
 
@@ -57,8 +58,12 @@ def test_make_study_runs_only_valid_configurations(tmp_path, monkeypatch):
     fake = venv / "bin" / "robustdml"
     fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
     fake.chmod(0o755)
-    script = subprocess.run(["make", "-n", "study", f"VENV={venv}"], cwd=README.parent,
-                            capture_output=True, text=True, check=True).stdout
+    # as a top-level make (under `make test`, a nested one would print its directory)
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    script = subprocess.run(["make", "--no-print-directory", "-n", "study", f"VENV={venv}"],
+                            cwd=README.parent, env=environment, capture_output=True, text=True,
+                            check=True).stdout
     subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, check=True)
     commands = [line.split() for line in calls.read_text().splitlines()]
     configs = []
