@@ -60,7 +60,8 @@ bench: $(STAMP) $(ML_VENV)/.installed $(PYLMNN_VENV)/.installed
 # The full study (issue "Which metric is robust?"): several hours on 2 cores; every finished cell is
 # a record under docs/study/, so a rerun continues where the last one stopped.
 # Tuning for accuracy by successive halving; for certified accuracy by cross-validating every
-# candidate on the whole training part (--search random, 3 to 5 times the cost): halving ranked
+# candidate on the whole training part (--search random; 2.3 to 3.2 times the time of halving
+# per splice cell for LMNN, LMNN-PL and NCA-PL): halving ranked
 # splice's candidates by certified accuracy nearly in reverse (docs/study/README.md).
 STUDY := $(VENV)/bin/robustdml reproduce --splits 10 --budget 9 --jobs 2 --quiet
 ACCURACY := $(STUDY) --search halving --select accuracy
