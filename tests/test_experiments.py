@@ -482,9 +482,13 @@ def test_runs_are_logged_and_costed_in_the_report(tmp_path):
     methods = {"euclidean": default_methods()["euclidean"]}
     quiet = {"progress": False, "log": lambda *_: None}
     reproduce(["iris"], methods, TINY, tmp_path, **quiet)
+    report = (tmp_path / "report.md").read_text()
+    reproduce(["iris"], methods, TINY, tmp_path, **quiet)  # nothing to do: not a run
+    next((tmp_path / "records").glob("*/*/split-*.json")).unlink()
     reproduce(["iris"], methods, TINY, tmp_path, **quiet)
     runs = ResultStore(tmp_path).runs()
     assert [e["event"] for e in runs] == ["start", "end", "start", "end"]
-    assert runs[0]["cells"] == 2 and runs[2]["cells"] == 0 and runs[1]["computed"] == 2
+    assert runs[0]["cells"] == 2 and runs[1]["computed"] == 2 and runs[2]["cells"] == 1
     assert all("finished_at" in r for r in ResultStore(tmp_path).records())
+    assert "hours of wall time over 1 run(s)" in report
     assert "hours of wall time over 2 run(s)" in (tmp_path / "report.md").read_text()

@@ -130,7 +130,9 @@ def reproduce(datasets, methods, config=None, out="results", *, jobs=1, backend=
         environment = {key: value for key, value in os.environ.items()
                        if key.startswith("ROBUSTDML_")}
         bar = _progress(len(todo), progress)
-        store.log_run("start", cells=len(todo), jobs=jobs, backend=backend)
+        # a rerun with nothing to do is not a run: logging it would change the report's Cost line
+        if todo:
+            store.log_run("start", cells=len(todo), jobs=jobs, backend=backend)
         start = time.perf_counter()
         with _backend(backend, scheduler):
             results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
@@ -151,7 +153,8 @@ def reproduce(datasets, methods, config=None, out="results", *, jobs=1, backend=
                         f"clean error {record['clean_error']:.3f}")
         if bar is not None:
             bar.close()
-        store.log_run("end", computed=summary.computed, failed=len(summary.failures))
+        if todo:
+            store.log_run("end", computed=summary.computed, failed=len(summary.failures))
         records = current_records(store, methods)
         if records:
             summary.reports = write_reports(records, store.root, config.to_dict(),
