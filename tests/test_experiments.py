@@ -103,6 +103,25 @@ def test_new_learners_run_in_the_study(name, tuned):
     assert record["median_certified_radius"] > 0
 
 
+def test_staged_method_tunes_lmnn_first_then_the_loss_with_lmnn_fixed():
+    methods = default_methods()
+    staged = run_cell(load("wine"), methods["lmnn-pl-staged"], 0, TINY)
+    lmnn = run_cell(load("wine"), methods["lmnn"], 0, TINY)
+    # stage 1 is lmnn's own search: same candidates, folds and rule, so the same choice
+    assert {key: staged["params"][key] for key in lmnn["params"]} == lmnn["params"]
+    assert set(staged["params"]) == set(lmnn["params"]) | {"perturbation_weight",
+                                                           "perturbation_margin"}
+    assert staged["search_space"]["perturbation_weight"].endswith("(stage 2)")
+    assert staged["search_space"]["pull_weight"].endswith("(stage 1)")
+    # stage 2's first candidate is the tuned LMNN itself: without draws, nothing changes
+    single = replace(TINY, budget=1)
+    first = run_cell(load("wine"), methods["lmnn-pl-staged"], 0, single)
+    assert first["params"]["perturbation_weight"] == 0.0
+    plain = run_cell(load("wine"), methods["lmnn"], 0, single)
+    assert first["clean_error"] == plain["clean_error"]
+    assert first["certified_error"] == plain["certified_error"]
+
+
 def test_candidates_start_with_the_defaults():
     space = default_methods()["lmnn-pl"].search_space
     grid = candidate_grid(space, budget=4, seed=0)
@@ -464,6 +483,14 @@ def test_verdict_table_counts_wins_and_the_clean_error_cost():
     assert "| iris | 0.3008 | 0.1008 (loss) | 0.3008 (tie) | 0.1000 | 0.1000 (tie) " \
            "| 0.1000 (tie) |" in text
     assert "| wins/ties/losses | | 1/0/1 | 1/1/0 | | 0/1/1 | 0/1/1 |" in text
+
+    # the staged variant gets its own tables, against the same rivals and lmnn-pl
+    staged = [dict(r, method="lmnn-pl-staged", robust_error_at_R=r["robust_error_at_R"] + 0.05)
+              for r in records if r["method"] == "lmnn-pl"]
+    text = verdict_table(records + staged, baseline, focus="lmnn-pl-staged")
+    assert "## lmnn-pl-staged against the rest" in text
+    assert "| wine | 0.2508 | 0.5004 (win) | 0.3992 (win) | 0.2008 (loss) | 0.0601 |" in text
+    assert "## lmnn-pl-staged: wins / ties / losses" in markdown_report(records + staged)
 
 
 def test_run_time_sums_runs_and_ends_a_killed_one_at_its_last_record():

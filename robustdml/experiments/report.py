@@ -16,8 +16,9 @@ from scipy.stats import ttest_rel
 
 #: Significance level of the paired tests.
 ALPHA = 0.05
-#: The method the win/tie/loss table is about.
-FOCUS = "lmnn-pl"
+#: The methods the win/tie/loss tables are about: the perturbation loss added to LMNN, tuned
+#: jointly with LMNN's settings and after them.
+FOCI = ("lmnn-pl", "lmnn-pl-staged")
 
 
 def flatten(record):
@@ -190,31 +191,39 @@ def markdown_report(records, config=None, runs=None):
                 cells.append(f"**{text}**" if np.isclose(means[method], best) else text)
             lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
         lines.append("")
-    if FOCUS in methods:
-        others = [m for m in methods if m != FOCUS]
-        lines += [f"## {FOCUS}: wins / ties / losses over data sets",
-                  "", f"Paired t-test over splits at level {ALPHA}; a win is a significantly "
-                  "lower error (larger radius / attack norm).", "",
-                  "| metric | " + " | ".join(f"vs {m}" for m in others) + " |",
-                  "|---|" + "---|" * len(others)]
-        for metric in metric_names(records):
-            if metric.endswith("seconds"):
-                continue
-            cells = []
-            for other in others:
-                counts = {"win": 0, "tie": 0, "loss": 0}
-                for dataset in datasets:
-                    focus, rival = values[dataset][FOCUS][metric], values[dataset][other][metric]
-                    if higher_is_better(metric):
-                        focus = {s: -v for s, v in focus.items()}
-                        rival = {s: -v for s, v in rival.items()}
-                    outcome = compare(focus, rival)
-                    if outcome:
-                        counts[outcome] += 1
-                cells.append(f"{counts['win']}/{counts['tie']}/{counts['loss']}"
-                             if sum(counts.values()) else "n/a")
-            lines.append(f"| {metric} | " + " | ".join(cells) + " |")
-        lines.append("")
+    for focus in FOCI:
+        if focus in methods:
+            lines += wins_table(focus, [m for m in methods if m != focus], datasets, values,
+                                metric_names(records))
+    return "\n".join(lines)
+
+
+def wins_table(focus, others, datasets, values, metrics):
+    """Markdown lines: per metric, ``focus``'s wins/ties/losses over data sets against each of
+    ``others``."""
+    lines = [f"## {focus}: wins / ties / losses over data sets",
+             "", f"Paired t-test over splits at level {ALPHA}; a win is a significantly "
+             "lower error (larger radius / attack norm).", "",
+             "| metric | " + " | ".join(f"vs {m}" for m in others) + " |",
+             "|---|" + "---|" * len(others)]
+    for metric in metrics:
+        if metric.endswith("seconds"):
+            continue
+        cells = []
+        for other in others:
+            counts = {"win": 0, "tie": 0, "loss": 0}
+            for dataset in datasets:
+                ours, rival = values[dataset][focus][metric], values[dataset][other][metric]
+                if higher_is_better(metric):
+                    ours = {s: -v for s, v in ours.items()}
+                    rival = {s: -v for s, v in rival.items()}
+                outcome = compare(ours, rival)
+                if outcome:
+                    counts[outcome] += 1
+            cells.append(f"{counts['win']}/{counts['tie']}/{counts['loss']}"
+                         if sum(counts.values()) else "n/a")
+        lines.append(f"| {metric} | " + " | ".join(cells) + " |")
+    return lines + [""]
     return "\n".join(lines)
 
 
@@ -304,8 +313,9 @@ def tuning_rule(records):
 
 def selection_report(records, baseline, metrics=("robust_error_at_R", "clean_error")):
     """Markdown: what tuning for robustness (``records``) changed against tuning for accuracy
-    (``baseline``, the same splits; or any two tuning rules, e.g. two searches), per tuned method: per data set the means under both rules
-    and the paired test of the change (a win: lower under ``records``' rule)."""
+    (``baseline``, the same splits; or any two tuning rules, e.g. two searches), per tuned
+    method: per data set the means under both rules and the paired test of the change (a win:
+    lower under ``records``' rule)."""
     values, before = collect(records), collect(baseline)
     lines = [f"## Selection: {tuning_rule(records)} against {tuning_rule(baseline)}", "",
              "Per data set: mean under the baseline's rule -> under this run's rule, and the "
@@ -335,39 +345,39 @@ def selection_report(records, baseline, metrics=("robust_error_at_R", "clean_err
     return "\n".join(lines)
 
 
-def verdict_table(records, baseline, metric="robust_error_at_R"):
-    """Markdown: per data set, ``FOCUS``'s ``metric`` against every other method of the same
+def verdict_table(records, baseline, metric="robust_error_at_R", focus=FOCI[0]):
+    """Markdown: per data set, ``focus``'s ``metric`` against every other method of the same
     run (paired t-tests over splits), and its clean error against the Euclidean metric's and
     against its own under the ``baseline``'s selection rule: the price of what it gains."""
     values, before = collect(records), collect(baseline)
-    datasets = sorted(d for d in values if values[d][FOCUS][metric])
-    others = sorted({m for d in datasets for m in values[d] if m != FOCUS and values[d][m][metric]})
+    datasets = sorted(d for d in values if values[d][focus][metric])
+    others = sorted({m for d in datasets for m in values[d] if m != focus and values[d][m][metric]})
     rule = tuning_rule(baseline)
-    columns = ([f"{FOCUS} {metric}"] + [f"vs {m}" for m in others]
-               + [f"{FOCUS} clean_error", "vs euclidean", f"vs {FOCUS} tuned for {rule}"])
-    lines = [f"## {FOCUS} against the rest", "",
-             f"{metric}: mean of {FOCUS}, then each rival's mean and the outcome for {FOCUS} "
+    columns = ([f"{focus} {metric}"] + [f"vs {m}" for m in others]
+               + [f"{focus} clean_error", "vs euclidean", f"vs {focus} tuned for {rule}"])
+    lines = [f"## {focus} against the rest", "",
+             f"{metric}: mean of {focus}, then each rival's mean and the outcome for {focus} "
              f"(paired t-test over splits, level {ALPHA}; win = lower error). Clean error: "
-             f"{FOCUS}'s, then the Euclidean metric's and {FOCUS}'s own when tuned for {rule}, "
+             f"{focus}'s, then the Euclidean metric's and {focus}'s own when tuned for {rule}, "
              "with the same tests.", "",
              "| data set | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
     counts = defaultdict(lambda: {"win": 0, "tie": 0, "loss": 0})
 
-    def versus(focus, rival, key):
+    def versus(mine, rival, key):
         if not rival:
             return "-"
-        outcome = compare(focus, rival)
+        outcome = compare(mine, rival)
         if outcome:
             counts[key][outcome] += 1
         return f"{np.mean(list(rival.values())):.4f} ({outcome or 'n/a'})"
 
     for dataset in datasets:
-        ours, clean = values[dataset][FOCUS][metric], values[dataset][FOCUS]["clean_error"]
+        ours, clean = values[dataset][focus][metric], values[dataset][focus]["clean_error"]
         cells = [f"{np.mean(list(ours.values())):.4f}"]
         cells += [versus(ours, values[dataset][m][metric], m) for m in others]
         cells += [f"{np.mean(list(clean.values())):.4f}",
                   versus(clean, values[dataset]["euclidean"]["clean_error"], "clean euclidean"),
-                  versus(clean, before.get(dataset, {}).get(FOCUS, {}).get("clean_error", {}),
+                  versus(clean, before.get(dataset, {}).get(focus, {}).get("clean_error", {}),
                          "clean baseline")]
         lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
 
@@ -391,7 +401,9 @@ def write_reports(records, out, config=None, baseline=None, runs=None):
     write_csv(out / "summary.csv", summary_rows(records))
     (out / "report.md").write_text(markdown_report(records, config, runs))
     if baseline:
-        (out / "selection.md").write_text(verdict_table(records, baseline) + "\n"
+        focused = [focus for focus in FOCI if any(r["method"] == focus for r in records)]
+        (out / "selection.md").write_text("\n".join(verdict_table(records, baseline, focus=focus)
+                                                    for focus in focused) + "\n"
                                           + selection_report(records, baseline))
     return [out / "results.csv", out / "summary.csv", out / "report.md",
             *plot_reports(records, out)]

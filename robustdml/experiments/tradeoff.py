@@ -118,7 +118,7 @@ def plot_tradeoff(records, out, metrics=("robust_error_at_R", "noise_error@0.1")
                "euclidean": "black"}
 
     def draw(axis, points, metric):
-        front = pareto(points)  # sorted: a set's order changes per process, and the PNG bytes with it
+        front = pareto(points)  # sorted: a set's order, and the PNG bytes, change per process
         for curve in CURVES:
             names = [n for n in points if (parse_setting(n) or ("",))[0] == curve]
             if names:
