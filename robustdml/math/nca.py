@@ -36,6 +36,15 @@ class NCALoss(TripletLoss):
     def __init__(self, labels, weight=1.0):
         self.labels = np.asarray(labels)
         self.weight = weight
+        self._buffers = None
+
+    def _block_buffers(self, step, n_samples):
+        """Arrays for one block, kept between evaluations: a fit evaluates the loss hundreds
+        of times, and fresh block-sized arrays cost as much as the arithmetic on them."""
+        if self._buffers is None or self._buffers[0].shape != (step, n_samples):
+            self._buffers = (np.empty((step, n_samples)), np.empty((step, n_samples)),
+                             np.empty((step, n_samples), dtype=bool))
+        return self._buffers
 
     def value_and_gradient(self, geometry, smoothing=0.0):
         X, embedded = geometry.X, geometry.embedded
@@ -44,25 +53,29 @@ class NCALoss(TripletLoss):
         total = 0.0
         column_sums = np.zeros(n_samples)
         cross = np.zeros((X.shape[1], X.shape[1]))
-        step = max(1, PAIR_BLOCK // n_samples)
+        step = min(n_samples, max(1, PAIR_BLOCK // n_samples))
+        p_buffer, p_same_class_buffer, same_buffer = self._block_buffers(step, n_samples)
         for start in range(0, n_samples, step):
             rows = np.arange(start, min(start + step, n_samples))
-            # p: softmax of -d2 over each row, in place (shifted by the row's nearest)
-            p = embedded[rows] @ embedded.T
-            p *= -2.0
-            p += sq_norms[rows, None]
-            p += sq_norms[None, :]
-            p[np.arange(rows.size), rows] = np.inf  # p_ii = 0
-            p -= p.min(axis=1, keepdims=True)
-            np.negative(p, out=p)
+            p, p_same_class = p_buffer[:rows.size], p_same_class_buffer[:rows.size]
+            same = same_buffer[:rows.size]
+            # p: softmax over each row of -d2 = 2 <e_i, e_j> - |e_j|^2 - |e_i|^2, in place; the
+            # last term is constant along the row, so the softmax never needs it
+            np.matmul(2.0 * embedded[rows], embedded.T, out=p)
+            p -= sq_norms
+            p[np.arange(rows.size), rows] = -np.inf  # p_ii = 0
+            p -= p.max(axis=1, keepdims=True)
             np.exp(p, out=p)
             p /= p.sum(axis=1, keepdims=True)
-            p_same_class = p * (self.labels[rows, None] == self.labels[None, :])
+            np.equal(self.labels[rows, None], self.labels[None, :], out=same)
+            np.multiply(p, same, out=p_same_class)
             p_same = p_same_class.sum(axis=1)
             total += p_same.sum()
-            # w = p (p_same - [same class]): its rows sum to 0 (each row of p sums to 1)
-            column_sums += p_same @ p - p_same_class.sum(axis=0)
-            cross += X[rows].T @ (p_same[:, None] * (p @ X) - p_same_class @ X)
+            # w = p p_same - p_same_class, whose rows sum to 0 (each row of p sums to 1)
+            p *= p_same[:, None]
+            p -= p_same_class
+            column_sums += p.sum(axis=0)
+            cross += X[rows].T @ (p @ X)
         spread = X.T @ (column_sums[:, None] * X) - cross - cross.T
         coef = -self.weight / n_samples
         return coef * total, coef * spread
