@@ -224,7 +224,6 @@ def wins_table(focus, others, datasets, values, metrics):
                          if sum(counts.values()) else "n/a")
         lines.append(f"| {metric} | " + " | ".join(cells) + " |")
     return lines + [""]
-    return "\n".join(lines)
 
 
 def write_csv(path, rows):
@@ -351,7 +350,8 @@ def verdict_table(records, baseline, metric="robust_error_at_R", focus=FOCI[0]):
     against its own under the ``baseline``'s selection rule: the price of what it gains."""
     values, before = collect(records), collect(baseline)
     datasets = sorted(d for d in values if values[d][focus][metric])
-    others = sorted({m for d in datasets for m in values[d] if m != focus and values[d][m][metric]})
+    others = sorted({m for d in datasets for m in values[d]
+                     if m != focus and values[d][m][metric]})
     rule = tuning_rule(baseline)
     columns = ([f"{focus} {metric}"] + [f"vs {m}" for m in others]
                + [f"{focus} clean_error", "vs euclidean", f"vs {focus} tuned for {rule}"])
