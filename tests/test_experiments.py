@@ -1,6 +1,7 @@
 """The study runner: no test leakage, resumable atomic records, reports, CLI, Dask."""
 
 import json
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -491,6 +492,18 @@ def test_verdict_table_counts_wins_and_the_clean_error_cost():
     assert "## lmnn-pl-staged against the rest" in text
     assert "| wine | 0.2508 | 0.5004 (win) | 0.3992 (win) | 0.2008 (loss) | 0.0601 |" in text
     assert "## lmnn-pl-staged: wins / ties / losses" in markdown_report(records + staged)
+
+
+def test_plots_of_many_methods_keep_their_legends_off_the_curves(tmp_path):
+    pytest.importorskip("matplotlib")
+    records = [{"dataset": "toy", "method": f"setting-{m:02d}", "split": s,
+                "clean_error": 0.1 + m / 100, "certified_error": {"0.1": 0.2 + m / 100},
+                "noise_error": {"0.1": 0.15}, "median_certified_radius": 0.3}
+               for m in range(40) for s in range(2)]  # as many as a trade-off run has
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns when a layout cannot hold them
+        paths = write_reports(records, tmp_path)
+    assert tmp_path / "plots" / "toy.png" in paths
 
 
 def test_run_time_sums_runs_and_ends_a_killed_one_at_its_last_record():

@@ -235,11 +235,35 @@ def write_csv(path, rows):
         writer.writerows(rows)
 
 
-def save_figure(figure, path):
-    """Lay out, write as PNG and close one matplotlib figure; returns ``path``."""
+#: A legend with more entries than this goes below its axes, in columns (a trade-off run has
+#: a method per setting; inside, its legend would cover the curves).
+LEGEND_INSIDE = 16
+
+
+def place_legends(axes, fontsize):
+    """A legend per axes: inside it, or below it when it has many entries. Returns whether
+    any went below (the figure is then saved with its bounding box grown to hold them)."""
+    below = False
+    for axis in axes:
+        count = len(axis.get_legend_handles_labels()[1])
+        if count <= LEGEND_INSIDE:
+            axis.legend(fontsize=fontsize)
+        else:
+            axis.legend(fontsize=fontsize - 1, loc="upper center", bbox_to_anchor=(0.5, -0.15),
+                        ncol=2)
+            below = True
+    return below
+
+
+def save_figure(figure, path, grow=False):
+    """Lay out, write as PNG and close one matplotlib figure; returns ``path``. ``grow``:
+    legends lie outside the axes, so the saved box grows to include them."""
     import matplotlib.pyplot as plt
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    if grow:
+        figure.savefig(path, dpi=100, bbox_inches="tight")
+    else:
+        figure.tight_layout()
+        figure.savefig(path, dpi=100)
     plt.close(figure)
     return path
 
@@ -280,8 +304,8 @@ def plot_reports(records, out):
         axes[1].set(title=f"{dataset}: robust error", xlabel="L2 radius", ylabel="error")
         for axis in axes:
             axis.grid(alpha=0.3)
-            axis.legend(fontsize=7)
-        written.append(save_figure(figure, plots / f"{dataset}.png"))
+        grow = place_legends(axes, fontsize=7)
+        written.append(save_figure(figure, plots / f"{dataset}.png", grow))
 
     methods = sorted({m for d in values.values() for m in d})
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
@@ -297,8 +321,8 @@ def plot_reports(records, out):
                 ylabel="error")
     for axis in axes:
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=8)
-    written.append(save_figure(figure, plots / "summary.png"))
+    grow = place_legends(axes, fontsize=8)
+    written.append(save_figure(figure, plots / "summary.png", grow))
     return written
 
 
