@@ -426,6 +426,26 @@ def test_successive_halving_search(monkeypatch):
         replace(TINY, search="bayes")
 
 
+def test_staged_search_by_halving_refits_only_the_last_stage(monkeypatch):
+    searches = []
+    original = protocol.HalvingGridSearchCV
+
+    def spy(*args, **kwargs):
+        searches.append(original(*args, **kwargs))
+        return searches[-1]
+
+    monkeypatch.setattr(protocol, "HalvingGridSearchCV", spy)
+    config = replace(TINY, budget=3, search="halving")
+    record = run_cell(load("wine"), default_methods()["lmnn-pl-staged"], 0, config)
+    assert [search.refit for search in searches] == [False, True]
+    first, last = (search.best_params_ for search in searches)
+    assert set(first) <= {"metric_learner__pull_weight", "metric_learner__regularisation"}
+    # the second stage searched with the first stage's choice in place
+    fixed = searches[1].estimator.get_params()
+    assert all(fixed[key] == value for key, value in first.items())
+    assert record["cv_score"] == searches[1].best_score_
+
+
 def test_selection_report_compares_two_rules(tmp_path):
     def record(split, select, robust, clean):
         return {"dataset": "wine", "method": "lmnn-pl", "split": split, "select": select,
