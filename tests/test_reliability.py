@@ -93,6 +93,20 @@ def test_objective_at_a_denormal_scale_does_not_break_lbfgs():
     assert np.all(np.isfinite(model.components_))
 
 
+def test_a_failed_line_search_says_why_and_keeps_the_metric():
+    from robustdml.math.optimize import lbfgs
+
+    def kinked(L):  # max |L_ij|: a kink at every point where two entries tie
+        largest = np.abs(L) == np.abs(L).max()
+        return float(np.abs(L).max()) + 1.0, largest * np.sign(L)
+
+    start = np.array([[1.0, -2.0], [0.5, 3.0]])
+    L, n_iter, converged, values, message = lbfgs(kinked, start, max_iter=100, tol=1e-12)
+    assert not converged and n_iter < 100
+    assert "line search found no lower objective" in message and "smoothing" in message
+    assert kinked(L)[0] < kinked(start)[0]
+
+
 def test_n_neighbors_above_a_class_size_warns_and_works():
     X, y = X_OK[:8], np.array([0, 0, 0, 1, 1, 1, 2, 2])
     with pytest.warns(UserWarning, match="not smaller than the size of class"):

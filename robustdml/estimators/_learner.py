@@ -288,8 +288,9 @@ class MetricLearner(MahalanobisMixin, BaseEstimator):
                   f"{result.seconds:.2f} s, "
                   f"{'converged' if result.converged else 'not converged'}{summary}")
         if not result.converged:
+            advice = "; raise max_iter or tol" if result.n_iter >= self.max_iter else ""
             warnings.warn(f"[{name}] {self.solver} did not converge after {result.n_iter} "
-                          f"iterations ({result.message}); raise max_iter or tol.",
+                          f"iterations ({result.message}){advice}.",
                           ConvergenceWarning, stacklevel=3)
 
     def _check_training_accuracy(self, X, labels, L0, n_neighbors, advice):

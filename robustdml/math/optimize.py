@@ -24,6 +24,9 @@ STATIONARY = 1e-12
 #: Eigenvalues below this are set to 0 by the PSD projection, as in the reference.
 PSD_FLOOR = 1e-10
 
+#: SciPy's L-BFGS-B status when its line search fails (0: converged, 1: iteration limit).
+ABNORMAL = 2
+
 
 def psd_factor(M):
     """Project symmetric M on the PSD cone and return ``(M_psd, L)`` with ``M_psd = L^T L``.
@@ -99,4 +102,9 @@ def lbfgs(value_and_gradient_L, L0, *, max_iter=1000, tol=1e-7, callback=None):
     gtol = STATIONARY / max(1.0, np.abs(start).max(initial=0.0))
     result = minimize(fun, start, jac=True, method="L-BFGS-B", callback=report,
                       options={"maxiter": max_iter, "ftol": tol, "gtol": gtol})
-    return result.x.reshape(shape), result.nit, result.status == 0, values, str(result.message)
+    message = str(result.message)
+    if result.status == ABNORMAL:
+        message = ("the line search found no lower objective, the metric reached is kept: a kink "
+                   "of the hinges stops it, so a larger smoothing helps, or a larger tol "
+                   f"accepts the metric as converged; L-BFGS-B says {message!r}")
+    return result.x.reshape(shape), result.nit, result.status == 0, values, message
