@@ -21,6 +21,12 @@ from .losses import TripletLoss
 #: (row, column) entries of the probability matrix held at once.
 PAIR_BLOCK = 1 << 22
 
+#: Exponents below this are raised to it before the softmax: a row's sum (at least 1) then
+#: changes by less than n x exp(-100) = n x 4e-44, far under double precision for any n that
+#: fits in memory, while exp of the far more negative exponents a fitted metric gives
+#: underflows, which made an evaluation twice as slow (letter, 2,240 points: 69 -> 35 ms).
+EXP_FLOOR = -100.0
+
 
 class NCALoss(TripletLoss):
     """``-(weight / n) sum_i p_i``: minus the expected leave-one-out accuracy of the stochastic
@@ -65,6 +71,7 @@ class NCALoss(TripletLoss):
             p -= sq_norms
             p[np.arange(rows.size), rows] = -np.inf  # p_ii = 0
             p -= p.max(axis=1, keepdims=True)
+            np.maximum(p, EXP_FLOOR, out=p)
             np.exp(p, out=p)
             p /= p.sum(axis=1, keepdims=True)
             np.equal(self.labels[rows, None], self.labels[None, :], out=same)
