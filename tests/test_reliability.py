@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import NeighborhoodComponentsAnalysis
 
 import robustdml
@@ -90,6 +91,19 @@ def test_objective_at_a_denormal_scale_does_not_break_lbfgs():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = LMNN(n_neighbors=2, n_impostors=3, pull_weight=7e-267, max_iter=50).fit(X, y)
+    assert np.all(np.isfinite(model.components_))
+
+
+def test_a_step_that_overflows_keeps_the_last_finite_metric():
+    # found by hypothesis: every point equal, a subnormal loss weight; the gradient is 1e298
+    # times the objective and L-BFGS-B's first step overflowed to NaN
+    X, y = np.full((6, 1), 1.5), np.array([0, 1, 0, 0, 0, 0])
+    model = LMNN(n_neighbors=2, n_impostors=3, pull_weight=1.0, max_iter=50,
+                 perturbation_weight=2.2250738585e-313, perturbation_margin=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a class of one point
+        with pytest.warns(ConvergenceWarning, match="a step overflowed"):
+            model.fit(X, y)
     assert np.all(np.isfinite(model.components_))
 
 

@@ -88,10 +88,15 @@ def lbfgs(value_and_gradient_L, L0, *, max_iter=1000, tol=1e-7, callback=None):
     first = _finite(*value_and_gradient_L(L0))
     scale = abs(first[0]) or 1.0
     values = []
+    best = [first[0], start]  # the lowest finite point evaluated, kept if a step overflows
 
     def fun(flat):
+        if not np.all(np.isfinite(flat)):  # a step that overflowed: the line search backs off
+            return np.inf, np.zeros_like(flat)
         value, gradient = first if np.array_equal(flat, start) else _finite(
             *value_and_gradient_L(flat.reshape(shape)))
+        if value < best[0]:
+            best[:] = value, flat.copy()
         return value / scale, gradient.ravel() / scale
 
     def report(intermediate_result):  # SciPy passes an OptimizeResult to this exact name
@@ -102,9 +107,13 @@ def lbfgs(value_and_gradient_L, L0, *, max_iter=1000, tol=1e-7, callback=None):
     gtol = STATIONARY / max(1.0, np.abs(start).max(initial=0.0))
     result = minimize(fun, start, jac=True, method="L-BFGS-B", callback=report,
                       options={"maxiter": max_iter, "ftol": tol, "gtol": gtol})
-    message = str(result.message)
-    if result.status == ABNORMAL:
+    x, converged, message = result.x, result.status == 0, str(result.message)
+    if not np.all(np.isfinite(x)):
+        x, converged = best[1], False
+        message = ("a step overflowed: the gradient is out of all proportion to the objective "
+                   "(e.g. coincident points); the lowest point evaluated is kept")
+    elif result.status == ABNORMAL:
         message = ("the line search found no lower objective, the metric reached is kept: a kink "
                    "of the hinges stops it, so a larger smoothing helps, or a larger tol "
                    f"accepts the metric as converged; L-BFGS-B says {message!r}")
-    return result.x.reshape(shape), result.nit, result.status == 0, values, message
+    return x.reshape(shape), result.nit, converged, values, message
