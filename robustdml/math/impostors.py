@@ -297,18 +297,23 @@ class ActiveTriplets:
                 sq_dist *= -2.0
                 sq_dist += sq_norm[block, None]
                 sq_dist += others_sq
-                if self.per_anchor is not None:  # only rows with more than v within reach
+                if self.per_anchor is not None and rate < 1.0:
+                    # the v nearest among the pairs the sample keeps, for rows with more
                     inside = sq_dist <= radius_sq[block, None]
-                    if rate < 1.0:  # the v nearest among the pairs the sample keeps
-                        rows, cols = np.nonzero(inside)
-                        dropped = ~self._kept(np.column_stack([block[rows], others[cols]]),
-                                              rate)
-                        inside[rows[dropped], cols[dropped]] = False
+                    rows, cols = np.nonzero(inside)
+                    dropped = ~self._kept(np.column_stack([block[rows], others[cols]]), rate)
+                    inside[rows[dropped], cols[dropped]] = False
                     crowded = np.flatnonzero(inside.sum(axis=1) > self.per_anchor)
                     if crowded.size:
                         within = np.where(inside[crowded], sq_dist[crowded], np.inf)
                         radius_sq[block[crowded]] = np.partition(
                             within, self.per_anchor - 1, axis=1)[:, self.per_anchor - 1]
+                elif self.per_anchor is not None and len(others) >= self.per_anchor:
+                    # the v-th nearest bounds the radius where more than v lie within reach
+                    # (the v nearest are then the v nearest within reach), and not elsewhere
+                    nearest = np.partition(sq_dist, self.per_anchor - 1, axis=1)
+                    radius_sq[block] = np.minimum(radius_sq[block],
+                                                  nearest[:, self.per_anchor - 1])
                 radius_sq[block] *= (1.0 + self.slack) ** 2
                 rows, cols = np.nonzero(sq_dist <= radius_sq[block, None])
                 pairs = np.column_stack([block[rows], others[cols]])
