@@ -510,7 +510,17 @@ def test_verdict_table_counts_wins_and_the_clean_error_cost():
               for r in records if r["method"] == "lmnn-pl"]
     text = verdict_table(records + staged, baseline, focus="lmnn-pl-staged")
     assert "## lmnn-pl-staged against the rest" in text
-    assert "| wine | 0.2508 | 0.5004 (win) | 0.3992 (win) | 0.2008 (loss) | 0.0601 |" in text
+    # absent from the baseline: no column of its own clean error there, and the text says why
+    assert "| wine | 0.2508 | 0.5004 (win) | 0.3992 (win) | 0.2008 (loss) | 0.0601 " \
+           "| 0.0401 (loss) |\n" in text
+    assert "lmnn-pl-staged is not in the baseline" in text
+    assert "| wins/ties/losses | | 1/0/1 | 1/0/1 | 0/0/2 | | 0/1/1 |\n" in text
+    def tuned(rs):
+        return [dict(r, search_space={"perturbation_weight": "loguniform(0.1, 100)"})
+                for r in rs if r["method"] != "euclidean"]
+    selection = selection_report(tuned(records + staged), tuned(baseline))
+    assert "Not in the baseline: lmnn, lmnn-pl-staged." in selection
+    assert "### lmnn-pl-staged" not in selection
     assert "## lmnn-pl-staged: wins / ties / losses" in markdown_report(records + staged)
 
 

@@ -343,8 +343,10 @@ def selection_report(records, baseline, metrics=("robust_error_at_R", "clean_err
     lines = [f"## Selection: {tuning_rule(records)} against {tuning_rule(baseline)}", "",
              "Per data set: mean under the baseline's rule -> under this run's rule, and the "
              f"paired t-test over splits (level {ALPHA}; win = lower here).", ""]
-    methods = sorted({m for d in values.values() for m in d
-                      if any(r["method"] == m and r.get("search_space") for r in records)})
+    tuned = {r["method"] for r in records if r.get("search_space")}
+    methods = sorted(tuned & {r["method"] for r in baseline})
+    if tuned - set(methods):
+        lines += [f"Not in the baseline: {', '.join(sorted(tuned - set(methods)))}.", ""]
     for method in methods:
         lines += [f"### {method}", "", "| data set | " + " | ".join(metrics) + " |",
                   "|---|" + "---|" * len(metrics)]
@@ -377,13 +379,16 @@ def verdict_table(records, baseline, metric="robust_error_at_R", focus=FOCI[0]):
     others = sorted({m for d in datasets for m in values[d]
                      if m != focus and values[d][m][metric]})
     rule = tuning_rule(baseline)
+    in_baseline = any(r["method"] == focus for r in baseline)
     columns = ([f"{focus} {metric}"] + [f"vs {m}" for m in others]
-               + [f"{focus} clean_error", "vs euclidean", f"vs {focus} tuned for {rule}"])
+               + [f"{focus} clean_error", "vs euclidean"]
+               + [f"vs {focus} tuned for {rule}"] * in_baseline)
+    own = (f"and {focus}'s own when tuned for {rule}" if in_baseline
+           else f"({focus} is not in the baseline tuned for {rule})")
     lines = [f"## {focus} against the rest", "",
              f"{metric}: mean of {focus}, then each rival's mean and the outcome for {focus} "
              f"(paired t-test over splits, level {ALPHA}; win = lower error). Clean error: "
-             f"{focus}'s, then the Euclidean metric's and {focus}'s own when tuned for {rule}, "
-             "with the same tests.", "",
+             f"{focus}'s, then the Euclidean metric's {own}, with the same tests.", "",
              "| data set | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
     counts = defaultdict(lambda: {"win": 0, "tie": 0, "loss": 0})
 
@@ -400,16 +405,18 @@ def verdict_table(records, baseline, metric="robust_error_at_R", focus=FOCI[0]):
         cells = [f"{np.mean(list(ours.values())):.4f}"]
         cells += [versus(ours, values[dataset][m][metric], m) for m in others]
         cells += [f"{np.mean(list(clean.values())):.4f}",
-                  versus(clean, values[dataset]["euclidean"]["clean_error"], "clean euclidean"),
-                  versus(clean, before.get(dataset, {}).get(focus, {}).get("clean_error", {}),
-                         "clean baseline")]
+                  versus(clean, values[dataset]["euclidean"]["clean_error"], "clean euclidean")]
+        if in_baseline:
+            own_baseline = before.get(dataset, {}).get(focus, {}).get("clean_error", {})
+            cells.append(versus(clean, own_baseline, "clean baseline"))
         lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
 
     def total(key):
         c = counts[key]
         return f"{c['win']}/{c['tie']}/{c['loss']}"
     lines.append("| wins/ties/losses | | " + " | ".join(total(m) for m in others)
-                 + f" | | {total('clean euclidean')} | {total('clean baseline')} |")
+                 + f" | | {total('clean euclidean')} |"
+                 + f" {total('clean baseline')} |" * in_baseline)
     return "\n".join(lines) + "\n"
 
 
