@@ -9,7 +9,7 @@ from pathlib import Path
 from .datasets import SPECS, SUITES, DataUnavailable, available
 from .datasets.sources import no_fetching
 from .experiments.protocol import ProtocolConfig, default_methods
-from .experiments.report import write_reports
+from .experiments.report import combined_report, write_reports
 from .experiments.runner import reproduce
 from .experiments.tradeoff import run_tradeoff
 from .experiments.store import ConfigMismatch, ResultsLocked, ResultStore
@@ -119,6 +119,22 @@ def _command_report(args):
     return 0
 
 
+def _command_summary(args):
+    runs = {}
+    for directory in args.directories:
+        records = ResultStore(directory).records()
+        if not records:
+            raise ValueError(f"No records in {directory}; run robustdml reproduce there first.")
+        runs[directory] = records
+    text = combined_report(runs)
+    if args.out:
+        Path(args.out).write_text(text)
+        print(f"Wrote {args.out}")
+    else:
+        print(text, end="")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="robustdml", description="Robust distance metric learning: reproduce the study "
@@ -177,6 +193,12 @@ def build_parser():
     report.add_argument("--baseline", help="results directory of the same study tuned by "
                         "another --select rule: selection.md compares the two")
     report.set_defaults(handler=_command_report)
+
+    summary = commands.add_parser("summary", help="wins / ties / losses over the data sets "
+                                  "of several results directories together (e.g. two suites)")
+    summary.add_argument("directories", nargs="+", help="results directories")
+    summary.add_argument("--out", help="Markdown file to write (default: print it)")
+    summary.set_defaults(handler=_command_summary)
 
     curves = commands.add_parser("tradeoff", help="clean error against certified robust error "
                                  "as lambda and tau move (LMNN-PL, NCA-PL, ARML + PL)")

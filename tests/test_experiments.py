@@ -13,8 +13,9 @@ from robustdml.datasets import load
 from robustdml.experiments import protocol
 from robustdml.experiments.protocol import (Method, ProtocolConfig, candidate_grid,
                                            default_methods, run_cell)
-from robustdml.experiments.report import (compare, markdown_report, run_time, selection_report,
-                                         tuning_rule, verdict_table, write_reports)
+from robustdml.experiments.report import (combined_report, compare, markdown_report, run_time,
+                                         selection_report, tuning_rule, verdict_table,
+                                         write_reports)
 from robustdml.experiments.runner import reproduce
 from robustdml.experiments.store import ConfigMismatch, ResultsLocked, ResultStore
 from robustdml.metrics import certified_accuracy_score
@@ -446,6 +447,14 @@ def test_staged_search_by_halving_refits_only_the_last_stage(monkeypatch):
     assert record["cv_score"] == searches[1].best_score_
 
 
+def store_records(root, runs):
+    """Save each run's records (``{directory name: records}``) under ``root``."""
+    for name, records in runs.items():
+        store = ResultStore(root / name)
+        for record in records:
+            store.save(record)
+
+
 def test_selection_report_compares_two_rules(tmp_path):
     def record(split, select, robust, clean):
         return {"dataset": "wine", "method": "lmnn-pl", "split": split, "select": select,
@@ -459,10 +468,7 @@ def test_selection_report_compares_two_rules(tmp_path):
     assert "| wine | 0.3250 -> 0.2342 (win) | 0.0500 -> 0.0600 (loss) |" in text
     assert "robust_error_at_R 1/0/0; clean_error 0/0/1" in text
     # through the command line, from two result directories
-    for name, records in (("acc", baseline), ("cert", robust)):
-        store = ResultStore(tmp_path / name)
-        for r in records:
-            store.save(r)
+    store_records(tmp_path, {"acc": baseline, "cert": robust})
     assert main(["report", "--out", str(tmp_path / "cert"), "--baseline",
                  str(tmp_path / "acc")]) == 0
     assert "(win)" in (tmp_path / "cert" / "selection.md").read_text()
@@ -522,6 +528,29 @@ def test_verdict_table_counts_wins_and_the_clean_error_cost():
     assert "Not in the baseline: lmnn, lmnn-pl-staged." in selection
     assert "### lmnn-pl-staged" not in selection
     assert "## lmnn-pl-staged: wins / ties / losses" in markdown_report(records + staged)
+
+
+def test_combined_report_counts_each_run_and_data_set_once(tmp_path, capsys):
+    def record(dataset, method, split, robust):
+        return {"dataset": dataset, "method": method, "split": split,
+                "robust_error_at_R": robust, "clean_error": 0.1}
+    noise = [0.0, 0.01, -0.01, 0.02, -0.02, 0.005]
+    # the same data set name in two runs: two data sets; lmnn-pl wins in one, ties in the other
+    first = [r for s, e in enumerate(noise) for r in (record("wine", "lmnn-pl", s, 0.2 + e),
+                                                      record("wine", "euclidean", s, 0.5 - e))]
+    second = [r for s, e in enumerate(noise) for r in (record("wine", "lmnn-pl", s, 0.3 + e),
+                                                       record("wine", "euclidean", s, 0.3 + e))]
+    text = combined_report({"a": first, "b": second})
+    assert text.startswith("# 2 data sets together: a, b")
+    assert "| robust_error_at_R | 1/1/0 |" in text
+    # lowest mean: lmnn-pl on both, the Euclidean metric tied on b
+    assert "| robust_error_at_R | 1 | 2 |" in text
+    # through the command line, from two result directories
+    store_records(tmp_path, {"a": first, "b": second})
+    assert main(["summary", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    assert "| robust_error_at_R | 1/1/0 |" in capsys.readouterr().out
+    assert main(["summary", str(tmp_path / "a"), str(tmp_path / "none")]) == 2
+    assert "No records in" in capsys.readouterr().err
 
 
 def test_plots_of_many_methods_keep_their_legends_off_the_curves(tmp_path):

@@ -226,6 +226,39 @@ def wins_table(focus, others, datasets, values, metrics):
     return lines + [""]
 
 
+def combined_report(runs, metrics=("robust_error_at_R", "clean_error")):
+    """Markdown: the data sets of several runs (``{name: records}``, e.g. two suites' result
+    directories) taken together, each (run, data set) counting once: each focus method's
+    wins/ties/losses against every other method, and per method the number of data sets where
+    its mean is the lowest."""
+    records = [dict(record, dataset=f"{name}/{record['dataset']}")
+               for name, run in runs.items() for record in run]
+    values = collect(records)
+    datasets = sorted(values)
+    methods = sorted({m for d in values.values() for m in d})
+    lines = [f"# {len(datasets)} data sets together: {', '.join(runs)}", "",
+             "Each (run, data set) counts once, so a data set in two suites counts twice (their "
+             "preprocessing differs).", ""]
+    for focus in FOCI:
+        if focus in methods:
+            lines += wins_table(focus, [m for m in methods if m != focus], datasets, values,
+                                metrics)
+    complete = [d for d in datasets if all(values[d][m][metrics[0]] for m in methods)]
+    lines += [f"## Lowest mean (data sets where every method has {metrics[0]}: "
+              f"{len(complete)} of {len(datasets)}; ties count for each method tied)", "",
+              "| metric | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+    for metric in metrics:
+        better = max if higher_is_better(metric) else min
+        lowest = dict.fromkeys(methods, 0)
+        for dataset in complete:
+            means = {m: np.mean(list(values[dataset][m][metric].values())) for m in methods}
+            best = better(means.values())
+            for method in methods:
+                lowest[method] += bool(np.isclose(means[method], best))
+        lines.append(f"| {metric} | " + " | ".join(str(lowest[m]) for m in methods) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def write_csv(path, rows):
     columns = sorted({key for row in rows for key in row},
                      key=lambda c: (c not in ("dataset", "method", "split", "metric"), c))
