@@ -551,6 +551,10 @@ def test_combined_report_counts_each_run_and_data_set_once(tmp_path, capsys):
     assert "| robust_error_at_R | 1/1/0 |" in capsys.readouterr().out
     assert main(["summary", str(tmp_path / "a"), str(tmp_path / "none")]) == 2
     assert "No records in" in capsys.readouterr().err
+    # a mistyped directory is reported, and not created
+    assert main(["report", "--out", str(tmp_path / "typo")]) == 2
+    assert "No records to report" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists() and not (tmp_path / "typo").exists()
 
 
 def test_plots_of_many_methods_keep_their_legends_off_the_curves(tmp_path):

@@ -458,9 +458,9 @@ def write_reports(records, out, config=None, baseline=None, runs=None):
     With ``baseline`` records (the same study tuned by another rule), ``selection.md`` compares
     the two rules; with ``runs`` (the directory's run log), report.md says what the runs cost."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    if not records:
+    if not records:  # checked first: a mistyped --out leaves no empty directory behind
         raise ValueError(f"No records to report in {out}; run robustdml reproduce first.")
+    out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "results.csv", [flatten(r) for r in records])
     write_csv(out / "summary.csv", summary_rows(records))
     (out / "report.md").write_text(markdown_report(records, config, runs))
