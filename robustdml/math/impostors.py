@@ -349,14 +349,32 @@ class ActiveTriplets:
         return _pair_hash(pairs[:, 0], pairs[:, 1], len(self.X), self.seed) < rate
 
     def _combine(self, push_pairs):
-        """Every target of each (anchor, impostor) pair's anchor, as one triplet each."""
-        counts = self.n_targets[push_pairs[:, 0]]
-        push_index = np.repeat(np.arange(len(push_pairs)), counts)
-        first = np.cumsum(counts) - counts
-        pull_index = (self.pull_start[push_pairs[push_index, 0]]
-                      + np.arange(push_index.size) - first[push_index])
-        return TripletSet(self.pull_pairs, push_pairs.astype(np.intp), pull_index, push_index,
-                          len(self.X), normaliser=self.normaliser * self.sample_rate)
+        """Every target of each (anchor, impostor) pair's anchor, as one triplet each.
+
+        Triplets come anchor by anchor, every target x every impostor, with the anchors grouped
+        by their numbers of targets and impostors: each group is a block of (targets,
+        impostors) arrays, so per-triplet products gather k + v rows per anchor, not 2 k v.
+        ``push_pairs`` are sorted by anchor."""
+        n_samples = len(self.X)
+        anchors = push_pairs[:, 0]
+        n_impostors = np.bincount(anchors, minlength=n_samples)
+        push_start = np.cumsum(n_impostors) - n_impostors
+        involved = np.flatnonzero(n_impostors)
+        shapes = np.column_stack([self.n_targets[involved], n_impostors[involved]])
+        pull_index, push_index, blocks = [], [], []
+        for k, v in np.unique(shapes, axis=0):
+            group = involved[(shapes[:, 0] == k) & (shapes[:, 1] == v)]
+            pulls = self.pull_start[group][:, None] + np.arange(k)  # (anchors, k)
+            pushes = push_start[group][:, None] + np.arange(v)  # (anchors, v)
+            pull_index.append(np.broadcast_to(pulls[:, :, None], (group.size, k, v)).ravel())
+            push_index.append(np.broadcast_to(pushes[:, None, :], (group.size, k, v)).ravel())
+            blocks.append((self.pull_pairs[pulls, 1], push_pairs[pushes, 1]))
+        empty = np.zeros(0, dtype=np.intp)
+        return TripletSet(self.pull_pairs, push_pairs.astype(np.intp),
+                          np.concatenate(pull_index) if blocks else empty,
+                          np.concatenate(push_index) if blocks else empty,
+                          n_samples, normaliser=self.normaliser * self.sample_rate,
+                          blocks=tuple(blocks) or None)
 
     def _reference_of(self, L, radius):
         """What the validity test needs of the search at L: L, its SVD, the radii and, per
