@@ -60,7 +60,8 @@ def _command_reproduce(args):
                             n_neighbors=args.k, search=args.search, **_selection(args.select))
     summary = reproduce(datasets, {name: all_methods[name] for name in method_names}, config,
                         args.out, jobs=args.jobs, backend=args.backend,
-                        scheduler=args.scheduler, progress=not args.quiet)
+                        scheduler=args.scheduler, fit_cache=args.fit_cache,
+                        progress=not args.quiet)
     print(f"\n{summary.computed} records computed, {summary.reused} reused, "
           f"{len(summary.failures)} failed.")
     if summary.reports:
@@ -177,6 +178,9 @@ def build_parser():
     run.add_argument("--backend", choices=["loky", "dask", "threading", "sequential"],
                      default="loky", help="where the cells run (default: %(default)s)")
     run.add_argument("--scheduler", help="Dask scheduler address, with --backend dask")
+    run.add_argument("--fit-cache", metavar="DIR", help="cache every fitted metric in DIR "
+                     "(shared by the workers): runs that differ only in k, in the selection "
+                     "rule or the radius reuse each other's fits (default: no cache)")
     run.add_argument("--australian", help="path to the authors' Australian.mat")
     run.add_argument("--quiet", action="store_true", help="no progress display")
     run.set_defaults(handler=_command_reproduce)

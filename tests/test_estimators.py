@@ -80,6 +80,30 @@ def test_pipeline_gridsearch_clone(iris, seed):
     assert not hasattr(cloned, "components_")
 
 
+def test_memory_learns_each_metric_once_across_a_search_over_k(iris, tmp_path, monkeypatch):
+    """With ``memory``, a grid over n_neighbors fits the metric once per fold (and once for
+    the refit) instead of once per (k, fold), and the cached fit predicts as a fresh one."""
+    X, y = iris
+    fits = []
+    original = LMNN.fit
+    monkeypatch.setattr(LMNN, "fit", lambda self, X, y: fits.append(len(X)) or original(self, X, y))
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    cached = KNNClassifier(metric_learner=LMNN(), memory=str(tmp_path))
+    search = GridSearchCV(cached, {"n_neighbors": [1, 3, 5]}, cv=folds).fit(X, y)
+    assert len(fits) == len(folds) + 1
+    fits.clear()
+    fresh = GridSearchCV(KNNClassifier(metric_learner=LMNN()), {"n_neighbors": [1, 3, 5]},
+                         cv=folds).fit(X, y)
+    assert len(fits) == 3 * len(folds) + 1
+    np.testing.assert_array_equal(search.cv_results_["mean_test_score"],
+                                  fresh.cv_results_["mean_test_score"])
+    np.testing.assert_array_equal(search.best_estimator_.metric_learner_.components_,
+                                  fresh.best_estimator_.metric_learner_.components_)
+    fits.clear()  # another learner setting is another entry
+    KNNClassifier(metric_learner=LMNN(pull_weight=0.3), memory=str(tmp_path)).fit(X, y)
+    assert len(fits) == 1
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_lmnn_improves_knn_on_noisy_features(seed):
     """3 informative features among 20: LMNN must weigh them more than the noise (measured:

@@ -16,6 +16,7 @@ from robustdml.experiments.protocol import (Method, ProtocolConfig, candidate_gr
 from robustdml.experiments.report import (combined_report, compare, markdown_report, run_time,
                                          selection_report, tuning_rule, verdict_table,
                                          write_reports)
+from robustdml.experiments import runner
 from robustdml.experiments.runner import reproduce
 from robustdml.experiments.store import ConfigMismatch, ResultsLocked, ResultStore
 from robustdml.metrics import certified_accuracy_score
@@ -595,3 +596,44 @@ def test_runs_are_logged_and_costed_in_the_report(tmp_path):
     assert all("finished_at" in r for r in ResultStore(tmp_path).records())
     assert "hours of wall time over 1 run(s)" in report
     assert "hours of wall time over 2 run(s)" in (tmp_path / "report.md").read_text()
+
+
+def test_fit_cache_serves_a_run_with_another_k(tmp_path, monkeypatch):
+    """Runs that differ only in k share the metric fits of their cross-validation (a refit or
+    a later stage differs only where k changes a choice), a run reuses its own repeated fits,
+    and the records are those of runs without a cache."""
+    from robustdml import LMNN
+    fits = []
+    original = LMNN.fit
+    monkeypatch.setattr(LMNN, "fit", lambda self, X, y: fits.append(1) or original(self, X, y))
+    methods = {name: default_methods()[name] for name in ("lmnn", "lmnn-pl-staged")}
+    quiet = {"progress": False, "log": lambda *_: None, "backend": "sequential"}
+    cache = tmp_path / "cache"
+    stage = TINY.budget * TINY.cv_folds
+    reproduce(["iris"], methods, TINY, tmp_path / "k3", fit_cache=cache, **quiet)
+    # lmnn-pl-staged's second stage starts from its first stage's choice: loaded
+    assert len(fits) == TINY.n_splits * (3 * stage + 2 - TINY.cv_folds)
+    other_k = replace(TINY, n_neighbors=1)
+    fits.clear()
+    reproduce(["iris"], methods, other_k, tmp_path / "k1", fit_cache=cache, **quiet)
+    assert len(fits) <= TINY.n_splits * (stage + 2)
+    fits.clear()
+    reproduce(["iris"], methods, other_k, tmp_path / "k1-fresh", **quiet)
+    assert len(fits) == TINY.n_splits * (3 * stage + 2)
+
+    def numbers(directory):
+        return {(r["method"], r["split"]): (r["params"], r["clean_error"], r["certified_error"])
+                for r in ResultStore(directory).records()}
+    assert numbers(tmp_path / "k1") == numbers(tmp_path / "k1-fresh")
+    start = ResultStore(tmp_path / "k1").runs()[0]
+    assert start["fit_cache"] == runner.fit_cache_location(cache)
+    assert "fit cache" in (tmp_path / "k1" / "report.md").read_text()
+    assert "fit cache" not in (tmp_path / "k1-fresh" / "report.md").read_text()
+
+
+def test_fit_cache_location_follows_the_library_versions(tmp_path, monkeypatch):
+    here = runner.fit_cache_location(tmp_path)
+    assert here == runner.fit_cache_location(tmp_path)
+    assert here.startswith(str(tmp_path))
+    monkeypatch.setattr(runner.sklearn, "__version__", "0.0.0")
+    assert runner.fit_cache_location(tmp_path) != here

@@ -5,7 +5,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, check_memory
 
 from .._compat import HasMethods, Interval, _fit_context
 from ..math import exact_neighbors, kneighbors, knn_vote
@@ -26,6 +26,12 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
     metric_learner : estimator with ``fit(X, y)`` and ``transform(X)``, default=None
         Cloned and fitted on the training data; neighbours are searched among the transformed
         training points. None means the Euclidean metric on X.
+    memory : str, object with the ``joblib.Memory`` interface, or None, default=None
+        Caches the fitted metric learner, as ``Pipeline(memory=...)`` caches transformers: a
+        fit of a learner with the same parameters on the same data is loaded, not rerun (a
+        search over ``n_neighbors`` then learns each metric once). A str is a cache
+        directory. The key is the learner's parameters and the data, not robustdml's code:
+        clear the cache after changing a learner.
 
     Attributes
     ----------
@@ -43,11 +49,13 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "metric_learner": [HasMethods(["fit", "transform"]), None],
+        "memory": [None, str, HasMethods(["cache"])],
     }
 
-    def __init__(self, n_neighbors=3, metric_learner=None):
+    def __init__(self, n_neighbors=3, metric_learner=None, *, memory=None):
         self.n_neighbors = n_neighbors
         self.metric_learner = metric_learner
+        self.memory = memory
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
@@ -62,7 +70,8 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         if self.metric_learner is None:
             self.metric_learner_ = None
         else:
-            self.metric_learner_ = clone(self.metric_learner).fit(X, y)
+            fit = check_memory(self.memory).cache(_fitted_clone)
+            self.metric_learner_ = fit(self.metric_learner, X, y)
         self.embedding_ = self._embed(X)
         self._build_index()
         return self
@@ -109,3 +118,9 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         """Majority label of the k nearest training points, ties to the nearest tied class."""
         _, winner = self._vote(X)
         return self.classes_[winner]
+
+
+def _fitted_clone(learner, X, y):
+    """A fitted clone of ``learner``: a module-level function, so ``joblib.Memory`` can
+    cache it."""
+    return clone(learner).fit(X, y)

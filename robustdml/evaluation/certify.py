@@ -136,6 +136,8 @@ class CertifiedKNN(KNNClassifier):
         k. Certification needs an odd k (a strict majority).
     metric_learner : estimator with ``fit``, ``transform`` and ``components_``, default=None
         A linear metric learner (LMNN, NCA, ...), cloned and fitted; None means Euclidean.
+    memory : str, object with the ``joblib.Memory`` interface, or None, default=None
+        Cache of fitted metric learners (see :class:`~robustdml.KNNClassifier`).
 
     Attributes
     ----------

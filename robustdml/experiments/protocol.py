@@ -248,8 +248,9 @@ def describe_space(space):
     return {key: describe(value) for key, value in space.items()}
 
 
-def run_cell(dataset, method, split, config):
-    """Evaluate one method on one split of one data set; returns a JSON-ready record."""
+def run_cell(dataset, method, split, config, memory=None):
+    """Evaluate one method on one split of one data set; returns a JSON-ready record.
+    ``memory`` (a cache directory or ``joblib.Memory``) caches the fitted metrics."""
     seed = config.seed + split
     train, test = split_indices(dataset, split, config)
     prep = preprocessing(dataset.spec.pca_components, config.scaling)
@@ -264,7 +265,7 @@ def run_cell(dataset, method, split, config):
     learner = None if method.learner is None else clone(method.learner)
     if method.scaled:
         learner.set_params(**{key: learner.get_params()[key] * scale for key in method.scaled})
-    knn = CertifiedKNN(config.n_neighbors, learner)
+    knn = CertifiedKNN(config.n_neighbors, learner, memory=memory)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # small classes, convergence: recorded by the numbers

@@ -160,6 +160,9 @@ def _cost_notes(records, runs):
         lines[0] += (f"; {seconds / 3600:.2f} hours of wall time over {count} run(s)"
                      + (f" ({cut} cut short, counted to their last record)" if cut else "")
                      + " (runs.jsonl; records written before it existed are not timed)")
+        if any("fit_cache" in entry for entry in runs):
+            lines[0] += ("; some runs loaded fitted metrics from a fit cache (runs.jsonl), "
+                         "so the cost of the fits made by earlier runs is not counted here")
     return lines + [""]
 
 

@@ -6,12 +6,17 @@ loses only the cells in flight, and a rerun skips every record already stored.
 """
 
 import contextlib
+import hashlib
 import os
 import sys
 import time
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import numpy
+import scipy
+import sklearn
 from joblib import Parallel, delayed, parallel_config
 
 from ..datasets import load
@@ -30,11 +35,11 @@ class RunSummary:
     reports: list = field(default_factory=list)
 
 
-def _cell(dataset_name, method, split, config, environment):
+def _cell(dataset_name, method, split, config, environment, memory):
     """One cell in a worker: returns the record, or the error as text."""
     os.environ.update(environment)
     try:
-        return run_cell(load(dataset_name), method, split, config)
+        return run_cell(load(dataset_name), method, split, config, memory=memory)
     except Exception as error:  # reported by the driver, the run goes on
         return {"dataset": dataset_name, "method": method.name, "split": split,
                 "error": f"{type(error).__name__}: {error}",
@@ -74,6 +79,27 @@ def _progress(total, enabled):
     return tqdm(total=total, unit="cell", file=sys.stderr, dynamic_ncols=True)
 
 
+#: The code a metric learner's fit runs (besides NumPy, SciPy and scikit-learn).
+FIT_SOURCES = ("math", "estimators", "_compat.py")
+
+
+def fit_cache_location(directory):
+    """Where fitted metrics are cached under ``directory``: a subdirectory named after a digest
+    of the fitting code (:data:`FIT_SOURCES`) and the NumPy, SciPy and scikit-learn versions,
+    so that a fit made by other code is never loaded (the cache key itself holds only the
+    learner's parameters and the data)."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parents[1]
+    sources = [path for name in FIT_SOURCES for path in
+               ([package / name] if name.endswith(".py") else (package / name).rglob("*.py"))]
+    for source in sorted(sources):
+        digest.update(source.relative_to(package).as_posix().encode())
+        digest.update(source.read_bytes())
+    for module in (numpy, scipy, sklearn):
+        digest.update(f"{module.__name__} {module.__version__}".encode())
+    return str(Path(directory).resolve() / f"fits-{digest.hexdigest()[:16]}")
+
+
 def current_records(store, methods, others=True):
     """The stored records, less those of a method in ``methods`` made before it was redefined
     (another search space; they wait for their rerun), and less those of other methods unless
@@ -84,7 +110,7 @@ def current_records(store, methods, others=True):
 
 
 def reproduce(datasets, methods, config=None, out="results", *, jobs=1, backend="loky",
-              scheduler=None, progress=True, log=print):
+              scheduler=None, fit_cache=None, progress=True, log=print):
     """Run every missing (data set, method, split) cell and write the reports.
 
     Parameters
@@ -100,6 +126,10 @@ def reproduce(datasets, methods, config=None, out="results", *, jobs=1, backend=
     backend : {"loky", "dask", "threading", "sequential"}
     scheduler : str, optional
         Address of a Dask scheduler, with ``backend="dask"``.
+    fit_cache : path, optional
+        Directory caching every fitted metric (CV folds and refits): a run that fits the same
+        learner with the same settings on the same data (another k, another selection rule, a
+        staged search's first stage) loads it instead. Workers must share the directory.
     progress : bool
         Show a progress bar (tqdm) or per-cell lines.
     log : callable
@@ -129,14 +159,17 @@ def reproduce(datasets, methods, config=None, out="results", *, jobs=1, backend=
             + f"{len(todo)} to run with {jobs} job(s) on {backend}.")
         environment = {key: value for key, value in os.environ.items()
                        if key.startswith("ROBUSTDML_")}
+        memory = None if fit_cache is None else fit_cache_location(fit_cache)
         bar = _progress(len(todo), progress)
         # a rerun with nothing to do is not a run: logging it would change the report's Cost line
         if todo:
-            store.log_run("start", cells=len(todo), jobs=jobs, backend=backend)
+            store.log_run("start", cells=len(todo), jobs=jobs, backend=backend,
+                          **({} if memory is None else {"fit_cache": memory}))
         start = time.perf_counter()
         with _backend(backend, scheduler):
             results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
-                delayed(_cell)(d, methods[m], s, config, environment) for d, m, s in todo)
+                delayed(_cell)(d, methods[m], s, config, environment, memory)
+                for d, m, s in todo)
             for done, record in enumerate(results, 1):
                 label = f"{record['dataset']} / {record['method']} / split {record['split']}"
                 if "error" in record:
