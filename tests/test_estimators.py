@@ -80,13 +80,11 @@ def test_pipeline_gridsearch_clone(iris, seed):
     assert not hasattr(cloned, "components_")
 
 
-def test_memory_learns_each_metric_once_across_a_search_over_k(iris, tmp_path, monkeypatch):
+def test_memory_learns_each_metric_once_across_a_search_over_k(iris, tmp_path, lmnn_fits):
     """With ``memory``, a grid over n_neighbors fits the metric once per fold (and once for
     the refit) instead of once per (k, fold), and the cached fit predicts as a fresh one."""
     X, y = iris
-    fits = []
-    original = LMNN.fit
-    monkeypatch.setattr(LMNN, "fit", lambda self, X, y: fits.append(len(X)) or original(self, X, y))
+    fits = lmnn_fits
     folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
     cached = KNNClassifier(metric_learner=LMNN(), memory=str(tmp_path))
     search = GridSearchCV(cached, {"n_neighbors": [1, 3, 5]}, cv=folds).fit(X, y)

@@ -598,14 +598,11 @@ def test_runs_are_logged_and_costed_in_the_report(tmp_path):
     assert "hours of wall time over 2 run(s)" in (tmp_path / "report.md").read_text()
 
 
-def test_fit_cache_serves_a_run_with_another_k(tmp_path, monkeypatch):
+def test_fit_cache_serves_a_run_with_another_k(tmp_path, lmnn_fits):
     """Runs that differ only in k share the metric fits of their cross-validation (a refit or
     a later stage differs only where k changes a choice), a run reuses its own repeated fits,
     and the records are those of runs without a cache."""
-    from robustdml import LMNN
-    fits = []
-    original = LMNN.fit
-    monkeypatch.setattr(LMNN, "fit", lambda self, X, y: fits.append(1) or original(self, X, y))
+    fits = lmnn_fits
     methods = {name: default_methods()[name] for name in ("lmnn", "lmnn-pl-staged")}
     quiet = {"progress": False, "log": lambda *_: None, "backend": "sequential"}
     cache = tmp_path / "cache"
