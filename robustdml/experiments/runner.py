@@ -161,10 +161,12 @@ def reproduce(datasets, methods, config=None, out="results", *, jobs=1, backend=
                        if key.startswith("ROBUSTDML_")}
         memory = None if fit_cache is None else fit_cache_location(fit_cache)
         bar = _progress(len(todo), progress)
-        # a rerun with nothing to do is not a run: logging it would change the report's Cost line
+        # a rerun with nothing to do is not a run: logging it would change the report's Cost
+        # line; the cache is recorded as the caller named it, not as this machine's path
         if todo:
             store.log_run("start", cells=len(todo), jobs=jobs, backend=backend,
-                          **({} if memory is None else {"fit_cache": memory}))
+                          **({} if memory is None else
+                             {"fit_cache": str(Path(fit_cache) / Path(memory).name)}))
         start = time.perf_counter()
         with _backend(backend, scheduler):
             results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
