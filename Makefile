@@ -88,6 +88,8 @@ study: $(STAMP)
 	for k in 1 11; do \
 	  $(CERTIFIED) --suite arml --k $$k --out docs/study/arml-k$$k-certified || exit 1; \
 	done
+	$(VENV)/bin/robustdml summary docs/study/arml-k1-certified docs/study/arml-certified \
+		docs/study/arml-k11-certified --out docs/study/arml-k-summary.md
 
 clean:
 	rm -rf $(VENV) .bench .compat .cache build *.egg-info .pytest_cache

@@ -547,6 +547,9 @@ def test_combined_report_counts_each_run_and_data_set_once(tmp_path, capsys):
     assert "| robust_error_at_R | 1/1/0 |" in text
     # lowest mean: lmnn-pl on both, the Euclidean metric tied on b
     assert "| robust_error_at_R | 1 | 2 |" in text
+    # the means side by side, one row per run and data set
+    assert "| a/wine | 0.4992 +- 0.0130 | **0.2008 +- 0.0130** |" in text
+    assert "| b/wine | **0.3008 +- 0.0130** | **0.3008 +- 0.0130** |" in text
     # through the command line, from two result directories
     store_records(tmp_path, {"a": first, "b": second})
     assert main(["summary", str(tmp_path / "a"), str(tmp_path / "b")]) == 0

@@ -178,28 +178,33 @@ def markdown_report(records, config=None, runs=None):
               "test part; radii and attack norms are L2 norms in the preprocessed space.", ""]
     lines += _selection_notes(records, datasets)
     for metric in metric_names(records):
-        better = max if higher_is_better(metric) else min
-        lines += [f"## {metric}", "", "| data set | " + " | ".join(methods) + " |",
-                  "|---|" + "---|" * len(methods)]
-        for dataset in datasets:
-            means = {m: np.mean(list(values[dataset][m][metric].values()))
-                     for m in methods if values[dataset][m][metric]}
-            best = better(means.values()) if means else None
-            cells = []
-            for method in methods:
-                per_split = list(values[dataset][method][metric].values())
-                if not per_split:
-                    cells.append("-")
-                    continue
-                text = f"{np.mean(per_split):.4f} +- {np.std(per_split):.4f}"
-                cells.append(f"**{text}**" if np.isclose(means[method], best) else text)
-            lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
-        lines.append("")
+        lines += [f"## {metric}", ""] + means_table(metric, datasets, methods, values)
     for focus in FOCI:
         if focus in methods:
             lines += wins_table(focus, [m for m in methods if m != focus], datasets, values,
                                 metric_names(records))
     return "\n".join(lines)
+
+
+def means_table(metric, datasets, methods, values):
+    """Markdown lines: ``metric``'s mean +- std over splits per data set (rows) and method
+    (columns), the best per data set in bold."""
+    better = max if higher_is_better(metric) else min
+    lines = ["| data set | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+    for dataset in datasets:
+        means = {m: np.mean(list(values[dataset][m][metric].values()))
+                 for m in methods if values[dataset][m][metric]}
+        best = better(means.values()) if means else None
+        cells = []
+        for method in methods:
+            per_split = list(values[dataset][method][metric].values())
+            if not per_split:
+                cells.append("-")
+                continue
+            text = f"{np.mean(per_split):.4f} +- {np.std(per_split):.4f}"
+            cells.append(f"**{text}**" if np.isclose(means[method], best) else text)
+        lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def wins_table(focus, others, datasets, values, metrics):
@@ -233,8 +238,8 @@ def wins_table(focus, others, datasets, values, metrics):
 def combined_report(runs, metrics=("robust_error_at_R", "clean_error")):
     """Markdown: the data sets of several runs (``{name: records}``, e.g. two suites' result
     directories) taken together, each (run, data set) counting once: each focus method's
-    wins/ties/losses against every other method, and per method the number of data sets where
-    its mean is the lowest."""
+    wins/ties/losses against every other method, per method the number of data sets where
+    its mean is the lowest, and the means side by side (run / data set per row)."""
     records = [dict(record, dataset=f"{name}/{record['dataset']}")
                for name, run in runs.items() for record in run]
     values = collect(records)
@@ -260,6 +265,9 @@ def combined_report(runs, metrics=("robust_error_at_R", "clean_error")):
             for method in methods:
                 lowest[method] += bool(np.isclose(means[method], best))
         lines.append(f"| {metric} | " + " | ".join(str(lowest[m]) for m in methods) + " |")
+    for metric in metrics:
+        lines += ["", f"## {metric}: mean +- std over splits (best per row in bold)", ""]
+        lines += means_table(metric, datasets, methods, values)[:-1]
     return "\n".join(lines) + "\n"
 
 
