@@ -92,6 +92,45 @@ def test_no_attack_succeeds_inside_the_radius(k, seed):
     assert np.all(knn.predict(X_test + scale[:, None] * toward) == clean)
 
 
+def naive_ray_search(knn, z, rays, n_grid=28, growth=1.25, n_bisect=30):
+    """The attack's search, one ray at a time and without pruning: the grid's first flip,
+    bisected, then the shortest flipping step over the rays (inf if none flips)."""
+    clean = knn.predict(z[None])[0]
+    scales = growth ** (np.arange(n_grid) - n_grid // 2)
+    shortest = np.inf
+    for target in rays:
+        direction = target - z
+        flipped = knn.predict(z + scales[:, None] * direction) != clean
+        if not flipped.any():
+            continue
+        first = np.argmax(flipped)
+        low, high = (scales[first - 1] if first else 0.0), scales[first]
+        for _ in range(n_bisect):
+            middle = 0.5 * (low + high)
+            if knn.predict((z + middle * direction)[None])[0] != clean:
+                high = middle
+            else:
+                low = middle
+        shortest = min(shortest, high * np.linalg.norm(direction))
+    return shortest
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_attack_norms_equal_the_unpruned_ray_search(k):
+    """Dropping rays that cannot beat the shortest flip so far changes no returned norm."""
+    from robustdml.evaluation.attack import _ray_targets
+
+    X, y, X_test, _, L = random_problem(12, n_train=60, n_features=3)
+    knn = CertifiedKNN(k, FixedMetric(L)).fit(X, y)
+    X_test = X_test[:8]
+    predicted = np.searchsorted(knn.classes_, knn.predict(X_test))
+    rays = _ray_targets(knn, X_test, predicted, n_impostors=5)
+    expected = [naive_ray_search(knn, z, targets) for z, targets in zip(X_test, rays)]
+    # to the last bisection step (2**-30 of a grid step): a point that close to the boundary
+    # can be predicted either way as its distances round differently in another batch
+    np.testing.assert_allclose(knn_attack(knn, X_test).norms, expected, rtol=1e-9)
+
+
 @pytest.mark.parametrize("seed", [5, 6, 7])
 def test_radius_below_exact_1nn_below_attack(seed):
     X, y, X_test, _, L = random_problem(seed, n_train=70, n_features=3)

@@ -7,7 +7,9 @@ For each query z predicted c, rays leave z toward
 - those other-class points themselves;
 - for every other class, the centroid of its s = (k + 1) // 2 points nearest to z.
 Each ray is scanned on a geometric grid of step lengths; the first flip of ``knn.predict`` is
-then bracketed and bisected, and the shortest flipping step over all rays is returned. Every
+then bracketed and bisected, and the shortest flipping step over all rays is returned. A ray is
+dropped once it cannot flip before its query's shortest flip so far, which saves most of the
+predictions and changes no returned norm. Every
 returned example is checked with ``knn.predict``: its norm is an upper bound on the minimal
 adversarial perturbation, the certified radius a lower bound.
 """
@@ -20,6 +22,9 @@ from sklearn.utils.validation import check_is_fitted
 from ..estimators._base import validate_numeric
 from ..math import adversarial_margin
 from .certify import QUERY_BLOCK, CertifiedKNN, pairwise_sq_dist
+
+#: Grid steps tried per pass over the rays that could still give the shortest flip.
+GRID_CHUNK = 4
 
 
 @dataclass(frozen=True)
@@ -109,25 +114,48 @@ def knn_attack(knn, X, y=None, *, n_impostors=5, n_grid=28, growth=1.25, n_bisec
     directions = targets - X[:, None, :]
     scales = growth ** (np.arange(n_grid) - n_grid // 2)
 
-    def flips(steps):  # steps: (n_queries, n_rays, n_steps) multiples of each ray
-        points = X[:, None, None, :] + steps[..., None] * directions[:, :, None, :]
-        labels = knn.predict(points.reshape(-1, X.shape[1])).reshape(steps.shape)
-        return labels != clean[:, None, None]
-
     n_queries, n_rays = directions.shape[:2]
-    grid = np.broadcast_to(scales, (n_queries, n_rays, n_grid))
-    flipped = flips(grid)
-    found = flipped.any(axis=2)
-    first = np.argmax(flipped, axis=2)
-    high = np.where(found, scales[first], np.inf)
-    low = np.where(first > 0, scales[np.maximum(first - 1, 0)], 0.0)
+    ray_norms = np.linalg.norm(directions, axis=2)
+    found = np.zeros((n_queries, n_rays), dtype=bool)
+    high = np.full((n_queries, n_rays), np.inf)  # the shortest step known to flip
+    low = np.zeros((n_queries, n_rays))  # the longest step known not to flip (below high)
+
+    def flip_lengths():  # norm of each ray's flipping step (inf where none was found)
+        return np.where(found, ray_norms * np.where(found, high, 0.0), np.inf)
+
+    def promising(rays):
+        """(query, ray) indices among ``rays`` whose flip, beyond ``low``, could still be
+        shorter than their query's shortest so far: skipping the others changes no norm."""
+        shortest = flip_lengths().min(axis=1)
+        return np.nonzero(rays & (low * ray_norms < shortest[:, None]))
+
+    def flips(query, ray, steps):  # steps: (len(query), n_steps) multiples of each ray
+        points = X[query, None, :] + steps[..., None] * directions[query, ray][:, None, :]
+        labels = knn.predict(points.reshape(-1, X.shape[1])).reshape(steps.shape)
+        return labels != clean[query, None]
+
+    # the grid, a few steps at a time, on the rays that have not flipped yet
+    for start in range(0, n_grid, GRID_CHUNK):
+        query, ray = promising(~found)
+        if query.size == 0:
+            break
+        steps = scales[start:start + GRID_CHUNK]
+        flipped = flips(query, ray, np.broadcast_to(steps, (query.size, steps.size)))
+        hit = flipped.any(axis=1)
+        first = start + np.argmax(flipped[hit], axis=1)
+        high[query[hit], ray[hit]] = scales[first]
+        low[query[hit], ray[hit]] = np.where(first > 0, scales[np.maximum(first - 1, 0)], 0.0)
+        low[query[~hit], ray[~hit]] = steps[-1]
+        found[query[hit], ray[hit]] = True
     for _ in range(n_bisect):
-        middle = np.where(found, 0.5 * (low + high), 0.0)
-        flip = flips(middle[..., None])[..., 0]
-        high = np.where(found & flip, middle, high)
-        low = np.where(found & ~flip, middle, low)
-    lengths = np.where(found, np.linalg.norm(directions, axis=2) * np.where(found, high, 0.0),
-                       np.inf)
+        query, ray = promising(found)
+        if query.size == 0:
+            break
+        middle = 0.5 * (low[query, ray] + high[query, ray])
+        flip = flips(query, ray, middle[:, None])[:, 0]
+        high[query[flip], ray[flip]] = middle[flip]
+        low[query[~flip], ray[~flip]] = middle[~flip]
+    lengths = flip_lengths()
     best = np.argmin(lengths, axis=1)
     rows = np.arange(n_queries)
     norms = lengths[rows, best]
