@@ -70,8 +70,8 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         if self.metric_learner is None:
             self.metric_learner_ = None
         else:
-            fit = check_memory(self.memory).cache(_fitted_clone)
-            self.metric_learner_ = fit(self.metric_learner, X, y)
+            fit_learner = check_memory(self.memory).cache(_fitted_clone)
+            self.metric_learner_ = fit_learner(self.metric_learner, X, y)
         self.embedding_ = self._embed(X)
         self._build_index()
         return self
