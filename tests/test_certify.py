@@ -11,6 +11,7 @@ from sklearn.datasets import make_blobs
 from robustdml import CertifiedKNN, LMNN, adversarial_margin, knn_attack, minimal_perturbation_1nn
 from robustdml.estimators import MahalanobisMixin
 from robustdml.evaluation import certify, noise_error
+from robustdml.evaluation.attack import _ray_targets
 from robustdml.evaluation.exact import least_distance
 
 
@@ -118,8 +119,6 @@ def naive_ray_search(knn, z, rays, n_grid=28, growth=1.25, n_bisect=30):
 @pytest.mark.parametrize("k", [1, 3, 5])
 def test_attack_norms_equal_the_unpruned_ray_search(k):
     """Dropping rays that cannot beat the shortest flip so far changes no returned norm."""
-    from robustdml.evaluation.attack import _ray_targets
-
     X, y, X_test, _, L = random_problem(12, n_train=60, n_features=3)
     knn = CertifiedKNN(k, FixedMetric(L)).fit(X, y)
     X_test = X_test[:8]

@@ -8,7 +8,7 @@ For each query z predicted c, rays leave z toward
 - for every other class, the centroid of its s = (k + 1) // 2 points nearest to z.
 Each ray is scanned on a geometric grid of step lengths; the first flip of ``knn.predict`` is
 then bracketed and bisected, and the shortest flipping step over all rays is returned. A ray is
-dropped once it cannot flip before its query's shortest flip so far, which saves most of the
+dropped once it cannot flip before its query's shortest flip so far, which spares many
 predictions and changes no returned norm. Every
 returned example is checked with ``knn.predict``: its norm is an upper bound on the minimal
 adversarial perturbation, the certified radius a lower bound.
