@@ -18,7 +18,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 # the suite on the oldest and the newest scikit-learn that pyproject.toml admits (robustdml
-# uses scikit-learn's private parameter validation: robustdml/_compat.py)
+# uses scikit-learn's private parameter validation: src/robustdml/_compat.py)
 SKLEARN_VERSIONS ?= 1.6.1 1.9.1
 test-compat:
 	for version in $(SKLEARN_VERSIONS); do \
