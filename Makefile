@@ -39,6 +39,19 @@ test-compat:
 	$(call compat_run,oldest,$(COMPAT_OLDEST),$(COMPAT_PYTHON_OLDEST))
 	$(call compat_run,newest,$(COMPAT_NEWEST),$(COMPAT_PYTHON_NEWEST))
 
+# sdist and wheel in dist/ (the wheel built from the sdist), then tools/check_dist.py: metadata
+# and contents, and the wheel installed alone in a fresh environment runs the quick start and
+# `robustdml --help` outside the repository
+DIST_TOOLS := $(VENV)/.dist-tools
+$(DIST_TOOLS): $(STAMP)
+	$(PY) -m pip install --quiet build twine
+	touch $@
+
+dist: $(DIST_TOOLS)
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	$(PY) tools/check_dist.py dist
+
 demo: $(STAMP)
 	$(VENV)/bin/robustdml reproduce --suite quick --jobs 2 --out results
 
@@ -102,19 +115,6 @@ study: $(STAMP)
 	done
 	$(VENV)/bin/robustdml summary docs/study/arml-k1-certified docs/study/arml-certified \
 		docs/study/arml-k11-certified --out docs/study/arml-k-summary.md
-
-# sdist and wheel in dist/ (the wheel built from the sdist), then tools/check_dist.py: metadata
-# and contents, and the wheel installed alone in a fresh environment runs the quick start and
-# `robustdml --help` outside the repository
-DIST_TOOLS := $(VENV)/.dist-tools
-$(DIST_TOOLS): $(STAMP)
-	$(PY) -m pip install --quiet build twine
-	touch $@
-
-dist: $(DIST_TOOLS)
-	rm -rf dist
-	$(PY) -m build --outdir dist .
-	$(PY) tools/check_dist.py dist
 
 clean:
 	rm -rf $(VENV) .bench .compat .cache build dist *.egg-info .pytest_cache
