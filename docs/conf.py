@@ -105,6 +105,8 @@ sphinx_gallery_conf = {
     "doc_module": ("robustdml",),
     "backreferences_dir": "generated/backreferences",
     "show_memory": False,
+    # its timing pages load jQuery and DataTables from CDNs
+    "write_computation_times": False,
     "matplotlib_animations": False,
 }
 

@@ -1,4 +1,4 @@
-"""The README's examples, the docstring examples and the Makefile's study run as written."""
+"""The README's and the getting-started page's examples, the docstring examples and the Makefile's study run as written."""
 
 import doctest
 import os
@@ -18,6 +18,7 @@ import robustdml.evaluation.certify
 import robustdml.evaluation.scoring
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+GETTING_STARTED = README.parent / "docs" / "getting_started.md"
 
 
 def test_readme_python_blocks_run_in_order(capsys):
@@ -29,6 +30,23 @@ def test_readme_python_blocks_run_in_order(capsys):
         for block in blocks:
             exec(compile(block, str(README), "exec"), namespace)
     assert "lmnn-pl" in capsys.readouterr().out
+
+
+def test_getting_started_blocks_print_what_the_page_shows(capsys):
+    """The quick start's python blocks run in order, without a warning, and print the
+    outputs that the page shows in its text blocks."""
+    text = GETTING_STARTED.read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    shown = re.findall(r"```text\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 3 and shown
+    namespace = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for block in blocks:
+            exec(compile(block, str(GETTING_STARTED), "exec"), namespace)
+    printed = capsys.readouterr().out
+    for output in shown:
+        assert output in printed
 
 
 @pytest.mark.parametrize("module", [robustdml.estimators.arml, robustdml.estimators.lmnn,
