@@ -49,7 +49,6 @@ myst_heading_anchors = 3
 # -- API reference --------------------------------------------------------------------------
 autosummary_generate = True
 autosummary_imported_members = True
-autodoc_default_options = {"inherited-members": False}
 numpydoc_show_class_members = False
 # parameter types stay text: "array-like of shape (n_samples, n_features)" is read, not linked
 numpydoc_xref_param_type = False
@@ -114,6 +113,8 @@ sphinx_gallery_conf = {
 html_theme = "pydata_sphinx_theme"
 html_title = f"robustdml {release}"
 html_static_path = ["_static"]
+# a local icon, so that browsers do not ask the server for /favicon.ico
+html_favicon = "_static/favicon.svg"
 html_show_sourcelink = False
 html_theme_options = {
     # nothing the theme could fetch: no version switcher JSON, no analytics, no icon font CDN
