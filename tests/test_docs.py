@@ -21,32 +21,36 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 GETTING_STARTED = README.parent / "docs" / "getting_started.md"
 
 
-def test_readme_python_blocks_run_in_order(capsys):
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
-    assert len(blocks) >= 2
-    namespace = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for block in blocks:
-            exec(compile(block, str(README), "exec"), namespace)
-    assert "lmnn-pl" in capsys.readouterr().out
-
-
-def test_getting_started_blocks_print_what_the_page_shows(capsys):
-    """The quick start's python blocks run in order, without a warning, and print the
-    outputs that the page shows in its text blocks."""
-    text = GETTING_STARTED.read_text()
+def run_python_blocks(path, capsys):
+    """Run a Markdown file's python blocks in order, warnings as errors; return what they
+    printed and the page's text blocks (the outputs it shows)."""
+    text = path.read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    shown = re.findall(r"```text\n(.*?)```", text, flags=re.S)
-    assert len(blocks) >= 3 and shown
+    assert blocks, f"{path} has no python block"
     namespace = {}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for block in blocks:
-            exec(compile(block, str(GETTING_STARTED), "exec"), namespace)
-    printed = capsys.readouterr().out
-    for output in shown:
-        assert output in printed
+            exec(compile(block, str(path), "exec"), namespace)
+    return capsys.readouterr().out, re.findall(r"```text\n(.*?)```", text, flags=re.S)
+
+
+def test_readme_quick_start_prints_what_it_shows(capsys):
+    printed, shown = run_python_blocks(README, capsys)
+    assert "lmnn-pl" in printed and shown
+    assert all(output in printed for output in shown)
+
+
+def test_getting_started_blocks_print_what_the_page_shows(capsys):
+    printed, shown = run_python_blocks(GETTING_STARTED, capsys)
+    assert len(shown) >= 2
+    assert all(output in printed for output in shown)
+
+
+def test_certification_guide_blocks_run(capsys):
+    printed, _ = run_python_blocks(README.parent / "docs" / "user_guide" / "certification.md",
+                                   capsys)
+    assert "certifiedknn__metric_learner__pull_weight" in printed
 
 
 @pytest.mark.parametrize("module", [robustdml.estimators.arml, robustdml.estimators.lmnn,
