@@ -1,4 +1,5 @@
-"""The README's and the getting-started page's examples, the docstring examples and the Makefile's study run as written."""
+"""The README's and the docs pages' examples, the docstring examples and the Makefile's study
+run as written."""
 
 import doctest
 import os
