@@ -9,6 +9,8 @@ import logging
 import shutil
 from pathlib import Path
 
+from sphinx.util.nodes import make_refnode
+
 import robustdml
 
 try:
@@ -148,6 +150,25 @@ def _skip_routing(app, what, name, obj, skip, options):
     return True if name.startswith("set_") and name.endswith("_request") else None
 
 
+def _resolve_short_name(app, env, node, contnode):
+    """Resolve a name a docstring writes without its module (``CertifiedKNN`` in a See Also,
+    ``TripletSet.from_indices``) to the one documented robustdml object it can mean."""
+    if node.get("refdomain") != "py" or not node.get("reftarget"):
+        return None
+    target = node["reftarget"].lstrip(".~")
+    objects = env.get_domain("py").objects
+    # autodoc also registers each class under its defining module (an alias): skip those
+    matches = [name for name, entry in objects.items()
+               if name.startswith("robustdml.") and name.endswith("." + target)
+               and not entry.aliased]
+    if len(matches) != 1:
+        return None
+    entry = objects[matches[0]]
+    return make_refnode(app.builder, node["refdoc"], entry.docname, entry.node_id, contnode,
+                        matches[0])
+
+
 def setup(app):
     app.connect("builder-inited", _copy_results)
     app.connect("autodoc-skip-member", _skip_routing)
+    app.connect("missing-reference", _resolve_short_name)
