@@ -119,21 +119,19 @@ html_static_path = ["_static"]
 html_favicon = "_static/favicon.svg"
 html_show_sourcelink = False
 html_theme_options = {
-    # nothing the theme could fetch: no version switcher JSON, no analytics, no icon font CDN
-    "navbar_end": ["theme-switcher", "navbar-icon-links"],
+    # nothing the theme could fetch: no version switcher (its JSON would be fetched), no
+    # analytics, no icon links to other sites
+    "navbar_end": ["theme-switcher"],
     "icon_links": [],
-    "analytics": {},
     "show_version_warning_banner": False,
-    "footer_start": ["copyright"],
-    "footer_end": ["sphinx-version"],
-    "navigation_with_keys": False,
     "secondary_sidebar_items": ["page-toc"],
 }
 html_context = {"default_mode": "light"}
 
 
 def _copy_results(app):
-    """Put the committed study summaries where results/study.md includes them."""
+    """Put the committed study summaries and trade-off plot where results/study.md includes
+    them."""
     target = DOCS / "results" / "_generated"
     target.mkdir(exist_ok=True)
     for name in ["certified-summary.md", "accuracy-summary.md", "arml-k-summary.md",
