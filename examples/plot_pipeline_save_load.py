@@ -6,9 +6,10 @@ Real data needs preprocessing before a metric is learned. With a scikit-learn ``
 ending in a :class:`robustdml.CertifiedKNN`, the robustness scores of
 :mod:`robustdml.metrics` apply the pipeline's transforms first, so a radius is measured where
 the classifier works (here, in standardized units); to certify every test point, transform
-with the pipeline's first steps and ask the classifier, its last step. The fitted classifier is then written to
-a model file with :func:`robustdml.save` and read back with :func:`robustdml.load`: a NumPy
-archive read without pickle, so loading a file never runs code from it.
+with the pipeline's first steps and ask the classifier, its last step. The fitted classifier
+is then written to a model file with :func:`robustdml.save` and read back with
+:func:`robustdml.load`: a NumPy archive read without pickle, so loading a file never runs
+code from it.
 
 Look at the two curves of each metric, before saving and after loading: they coincide, and
 the LMNN-PL pipeline keeps more test tumors certified than the LMNN one at most radii.
@@ -82,8 +83,8 @@ fig, ax = plt.subplots(figsize=(7, 4.8), layout="constrained")
 for name, color in styles.items():
     ax.plot(radii, np.mean(before[name] > radii[:, None], axis=1), color=color, lw=2.5,
             label=f"{name}, fitted")
-    ax.plot(radii, np.mean(after[name] > radii[:, None], axis=1), color=color, ls="", marker="o", ms=4, mfc="white",
-            label=f"{name}, loaded from its file")
+    ax.plot(radii, np.mean(after[name] > radii[:, None], axis=1), color=color, ls="",
+            marker="o", ms=4, mfc="white", label=f"{name}, loaded from its file")
 ax.set_xlabel("radius r (L2 norm, standardized units)")
 ax.set_ylabel("certified accuracy at r (test set)")
 ax.set_title(f"Breast cancer: {len(X_test)} test points, StandardScaler + 3-NN")

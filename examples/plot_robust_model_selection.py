@@ -101,7 +101,7 @@ for criterion, curve in curves.items():
     right.plot(radii, curve, color=colors[criterion], lw=2,
                ls="-" if criterion == "certified" else "--",
                label=f"picked by {criterion}")
-right.axvline(radius, color="#555555", ls=":", lw=1, label=f"radius used in the search")
+right.axvline(radius, color="#555555", ls=":", lw=1, label="radius used in the search")
 right.set_xlabel("radius r (L2 norm, unit-norm inputs)")
 right.set_ylabel("test certified robust error at r")
 right.set_title("The two picks on the test set")
