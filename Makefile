@@ -58,7 +58,7 @@ bench: $(STAMP) $(ML_VENV)/.installed $(PYLMNN_VENV)/.installed
 		--pylmnn-python $(PYLMNN_VENV)/bin/python $(BENCH_ARGS)
 
 # The full study (issue "Which metric is robust?"): several hours on 2 cores; every finished cell is
-# a record under study/, so a rerun continues where the last one stopped.
+# a record in study/<run>/records.jsonl.gz, so a rerun continues where the last one stopped.
 # Both rules cross-validate every candidate on the whole training part (--search random; 2.3 to
 # 3.2 times the time of successive halving per splice cell for LMNN, LMNN-PL and NCA-PL):
 # halving ranked splice's candidates by certified accuracy nearly in reverse, and its accuracy
