@@ -57,11 +57,13 @@ def test_a_write_cut_short_leaves_the_previous_records(tmp_path, monkeypatch):
     def crash(descriptor):
         raise OSError("disk full")
 
-    monkeypatch.setattr(os, "fsync", crash)
-    with pytest.raises(OSError, match="disk full"):
-        store.save(record("iris", "lmnn", 1, 0.3))
+    with store:
+        monkeypatch.setattr(os, "fsync", crash)
+        with pytest.raises(OSError, match="disk full"):
+            store.save(record("iris", "lmnn", 1, 0.3))
+        assert store.load("iris", "lmnn", 1) is None  # the run knows it was not stored
     assert (tmp_path / RECORDS_FILE).read_bytes() == before
-    assert list(tmp_path.iterdir()) == [tmp_path / RECORDS_FILE]
+    assert sorted(tmp_path.iterdir()) == [tmp_path / ".lock", tmp_path / RECORDS_FILE]
 
 
 def test_a_damaged_file_says_what_to_do(tmp_path):

@@ -66,7 +66,7 @@ def write_atomic(path, content):
 
 def write_json_atomic(path, content):
     """Write JSON so that ``path`` holds either its old content or all of the new one."""
-    write_atomic(path, (json.dumps(content, indent=1, sort_keys=True)).encode())
+    write_atomic(path, json.dumps(content, indent=1, sort_keys=True).encode())
 
 
 def _cell(record):
@@ -130,9 +130,10 @@ class ResultStore:
 
     def save(self, record):
         """Store ``record``, replacing the one of the same cell if any."""
-        cells = self._cells()
-        cells[_cell(record)] = record
+        cells = {**self._cells(), _cell(record): record}
         self._write(cells)
+        if self._held is not None:  # only once written: memory never holds more than the file
+            self._held = cells
 
     def records(self):
         """Every stored record, by data set, method and split; a damaged file is reported, not
