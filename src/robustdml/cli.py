@@ -193,7 +193,10 @@ def build_parser():
 
     report = commands.add_parser("report", help="rebuild tables and plots from stored records")
     report.add_argument("--out", default="results",
-                        help="results directory (default: %(default)s)")
+                        help="results directory: its records.jsonl.gz, or in a directory "
+                        "of the older layout its records/<data set>/<method>/split-NNN.json "
+                        "files (read as they are; the next reproduce run there converts them "
+                        "into records.jsonl.gz) (default: %(default)s)")
     report.add_argument("--baseline", help="results directory of the same study tuned by "
                         "another --select rule: selection.md compares the two")
     report.set_defaults(handler=_command_report)
