@@ -475,6 +475,8 @@ def figure_legend(figure, axes, fontsize=8):
     """One legend for the whole figure, below its panels, from the first panel's lines
     (every panel draws the same methods in the same styles)."""
     handles, labels = axes[0].get_legend_handles_labels()
+    if not labels:  # records without curves (e.g. clean error only): nothing to tell apart
+        return
     figure.legend(handles, labels, loc="outside lower center", fontsize=fontsize,
                   ncol=min(len(labels), 4 if len(labels) <= 12 else 6), frameon=False)
 
@@ -532,6 +534,8 @@ def plot_reports(records, out):
     for dataset in sorted(values):
         shown = [p for p in panels if any(m.startswith(p[0] + "@")
                                           for by in values[dataset].values() for m in by)]
+        if not shown:
+            continue
         figure, axes = plt.subplots(1, len(shown), figsize=(4.5 * len(shown), 4),
                                     squeeze=False, layout="constrained")
         for axis, (prefix, _, _) in zip(axes[0], shown):
