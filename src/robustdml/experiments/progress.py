@@ -45,7 +45,7 @@ class Progress:
         self.interactive = (self.stream.isatty() if interactive is None else interactive)
         self.done = 0
         self._pending = list(cells)
-        self._handed = {}  # cell -> time it was handed out, in order
+        self._handed = {}  # an ordered set: the cells handed out and not finished
         self._started = {}  # cell in flight -> when it (probably) started
         self._durations = defaultdict(list)
         self._start = time.perf_counter()
@@ -65,7 +65,8 @@ class Progress:
         if not self._durations:
             return None
         means = {key: sum(values) / len(values) for key, values in self._durations.items()}
-        overall = sum(map(sum, self._durations.values())) / sum(map(len, self._durations.values()))
+        every = [seconds for values in self._durations.values() for seconds in values]
+        overall = sum(every) / len(every)
         now = time.perf_counter()
         flying = {cell: now - self._started.get(cell, now) for cell in self.in_flight()}
         left = 0.0
@@ -78,7 +79,7 @@ class Progress:
         """The status as one line of text, ``news`` after the count."""
         elapsed = time.perf_counter() - self._start
         remaining = self.remaining()
-        left = "estimating time left" if remaining is None else f"~{clock(remaining)} left"
+        left = "~?:?? left" if remaining is None else f"~{clock(remaining)} left"
         running = ", ".join(label(cell) for cell in self.in_flight())
         return (f"[{self.done}/{self.total} cells] {news}{clock(elapsed)} elapsed, {left}"
                 + (f"; running {running}" if running else ""))
@@ -86,7 +87,7 @@ class Progress:
     def dispatched(self, cell):
         """``cell`` was handed to the workers."""
         with self._lock:
-            self._handed[cell] = time.perf_counter()
+            self._handed[cell] = None
             self._mark_started()
             self._draw()
 

@@ -1,9 +1,10 @@
 """Tables (Markdown, CSV) and plots (PNG) from stored records.
 
 ``write_reports(records, out)`` writes ``results.csv`` (one row per record), ``summary.csv``
-(mean and std per data set, method and metric), ``report.md`` (one table per metric, best in
-bold, and lmnn-pl's wins/ties/losses against every other method by a paired t-test over
-splits) and, when matplotlib is installed, ``plots/*.png``. ``combined_report`` counts the
+(mean and std per data set, method and metric), ``report.md`` (its conclusions, what its
+columns and method names mean, then one table per metric, best in bold, and lmnn-pl's
+wins/ties/losses against every other method by a paired t-test over splits) and, when
+matplotlib is installed, ``plots/*.png``. ``combined_report`` counts the
 data sets of several runs together (``robustdml summary``).
 """
 
