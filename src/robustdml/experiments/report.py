@@ -192,10 +192,12 @@ def headline(records):
         firsts = sum(np.isclose(table[d][best], min(table[d].values())) for d in datasets)
         digits = 3 if f"{overall[best]:.3f}" != f"{overall[second]:.3f}" else 4
         text = (f"**Most {quality}: {best}**, {metric} {overall[best]:.{digits}f} on average "
-                f"over {len(datasets)} data set(s) (the lowest on {firsts}), against "
-                f"{overall[second]:.{digits}f} for the runner-up, {second}")
+                f"over {len(datasets)} data set(s) (the lowest of all methods on {firsts}), "
+                f"against {overall[second]:.{digits}f} for the runner-up, {second}")
         if BASELINE in methods and BASELINE not in (best, second):
             text += f", and {overall[BASELINE]:.{digits}f} for the Euclidean metric"
+        if BASELINE in methods and best != BASELINE and overall[BASELINE] > 0:
+            text += f" ({1 - overall[best] / overall[BASELINE]:.0%} lower than the Euclidean's)"
         text += "."
         for rival in dict.fromkeys((second, BASELINE)):
             verdict = (_versus(values, metric, best, rival, datasets)
