@@ -167,7 +167,8 @@ def build_parser():
                      f"({', '.join(DEMO['datasets'])}; {', '.join(DEMO['methods'])}; minutes), "
                      "quick (every method, six data sets), paper16, arml "
                      "(default: %(default)s)")
-    run.add_argument("--datasets", help="comma-separated names instead of a suite")
+    run.add_argument("--datasets", help="comma-separated names instead of the suite's (which "
+                     "still sets the defaults of the options below)")
     run.add_argument("--methods", help="comma-separated subset of "
                      f"{','.join(default_methods())} (default: those of demo for demo, "
                      "else all)")
