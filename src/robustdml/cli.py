@@ -13,7 +13,7 @@ from .datasets.sources import no_fetching
 from .experiments.protocol import ProtocolConfig, default_methods
 from .experiments.progress import clock
 from .experiments.report import combined_report, overview, write_reports
-from .experiments.runner import RunInterrupted, reproduce
+from .experiments.runner import RunInterrupted, current_records, reproduce
 from .experiments.tradeoff import run_tradeoff
 from .experiments.store import ConfigMismatch, ResultsLocked, ResultStore
 
@@ -73,16 +73,16 @@ def _command_reproduce(args):
                             scaling=args.scaling or defaults["scaling"],
                             n_neighbors=args.k, search=args.search,
                             cv_folds=defaults.get("cv_folds", 5), **_selection(args.select))
-    summary = reproduce(datasets, {name: all_methods[name] for name in method_names}, config,
-                        args.out, jobs=jobs, backend=args.backend,
+    methods = {name: all_methods[name] for name in method_names}
+    summary = reproduce(datasets, methods, config, args.out, jobs=jobs, backend=args.backend,
                         scheduler=args.scheduler, fit_cache=args.fit_cache,
                         progress=not args.quiet)
     if summary.computed or summary.failures:
         print(f"\n{summary.computed} cells computed, {summary.reused} reused, "
               f"{len(summary.failures)} failed, in {clock(summary.seconds)}.")
     if summary.reports:
-        records = [r for r in ResultStore(args.out).records() if r["method"] in method_names
-                   and r["dataset"] in datasets]
+        records = [r for r in current_records(ResultStore(args.out), methods, others=False)
+                   if r["dataset"] in datasets]
         print("\n" + overview(records) + "\n")
         out = Path(args.out)
         print(f"Report: {out / 'report.md'} (conclusions first, then every table)")
