@@ -29,7 +29,7 @@ test-compat:
 	done
 
 demo: $(STAMP)
-	$(VENV)/bin/robustdml reproduce --suite quick --jobs 2 --out results
+	$(VENV)/bin/robustdml reproduce --out results
 
 # metric-learn 0.7.0 breaks on current scikit-learn: it gets its own environment
 ML_VENV := .bench/ml-venv
