@@ -30,7 +30,7 @@ class MahalanobisMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
 
     See Also
     --------
-    MetricLearner : The base of robustdml's learners, which uses this mixin.
+    robustdml.estimators.MetricLearner : The base of robustdml's learners, which uses this mixin.
 
     Examples
     --------

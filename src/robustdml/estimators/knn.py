@@ -52,7 +52,7 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
 
     See Also
     --------
-    CertifiedKNN : The same classifier, with certified radii of its predictions.
+    robustdml.CertifiedKNN : The same classifier, with certified radii of its predictions.
     sklearn.neighbors.KNeighborsClassifier : Scikit-learn's k-NN classifier.
 
     Examples

@@ -70,7 +70,7 @@ class LMNN(MetricLearner):
     NCA : Neighbourhood components analysis, with the perturbation loss.
     ARML : Adversarially robust metric learning, the robust peer.
     TripletLMNN : The same objective on triplet constraints instead of labels.
-    CertifiedKNN : The k-NN classifier under a learned metric, with certified radii.
+    robustdml.CertifiedKNN : The k-NN classifier under a learned metric, with certified radii.
 
     Notes
     -----

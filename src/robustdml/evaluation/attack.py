@@ -42,7 +42,7 @@ class AttackResult:
 
     See Also
     --------
-    knn_attack : The attack that returns it.
+    robustdml.knn_attack : The attack that returns it.
 
     Examples
     --------
@@ -73,7 +73,7 @@ class AttackResult:
 
         See Also
         --------
-        CertifiedKNN.certified_robust_error : The certified counterpart.
+        robustdml.CertifiedKNN.certified_robust_error : The certified counterpart.
 
         Examples
         --------
@@ -159,8 +159,8 @@ def knn_attack(knn, X, y=None, *, n_impostors=5, n_grid=28, growth=1.25, n_bisec
 
     See Also
     --------
-    CertifiedKNN.certified_radius : The lower bound the attack's norms are compared with.
-    minimal_perturbation_1nn : The exact minimal perturbation for 1-NN.
+    robustdml.CertifiedKNN.certified_radius : The lower bound the attack's norms are compared with.
+    robustdml.minimal_perturbation_1nn : The exact minimal perturbation for 1-NN.
 
     Examples
     --------

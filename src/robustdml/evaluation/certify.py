@@ -171,7 +171,7 @@ class CertifiedKNN(KNNClassifier):
 
     See Also
     --------
-    knn_attack : Adversarial examples, an upper bound where the radius is a lower one.
+    robustdml.knn_attack : Adversarial examples, an upper bound where the radius is a lower one.
     robustdml.metrics.make_certified_scorer : Certified accuracy as a ``scoring=`` for
         model selection.
 

@@ -135,8 +135,8 @@ def minimal_perturbation_1nn(knn, X):
 
     See Also
     --------
-    CertifiedKNN.certified_radius : The certified radius, a lower bound on this distance.
-    knn_attack : An attack for any odd k.
+    robustdml.CertifiedKNN.certified_radius : The certified radius, a lower bound on this distance.
+    robustdml.knn_attack : An attack for any odd k.
 
     Examples
     --------
