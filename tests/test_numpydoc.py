@@ -30,12 +30,15 @@ def _module_names(module):
 
 
 def _methods(cls):
-    """Full names of the public methods ``cls`` has from robustdml's classes (once per
-    definition: a method inherited from a robustdml base is named after the base)."""
+    """Full names of the public methods ``cls`` has from robustdml's classes, once per
+    definition: a method inherited from a robustdml base is named after the base, and so is an
+    override without a docstring of its own (Sphinx shows the base's docstring for it)."""
     for name in dir(cls):
         if name.startswith("_"):
             continue
-        owner = next(base for base in cls.__mro__ if name in vars(base))
+        owners = [base for base in cls.__mro__ if name in vars(base)]
+        documented = [base for base in owners if getattr(vars(base)[name], "__doc__", None)]
+        owner = (documented or owners)[0]
         value = vars(owner)[name]
         if owner.__module__.startswith("robustdml") and (
                 inspect.isfunction(value) or isinstance(value, (staticmethod, classmethod))):
