@@ -76,13 +76,13 @@ SHARED_DOCS = {
         "Maximum number of L-BFGS iterations or pgd steps."),
     "tol": (
         "float or None",
-        "The stopping tolerance: lbfgs stops when an iteration decreases the objective by less than "
-        "``tol * max(|f|, 1)``; pgd when the last 5 changes of the objective are below "
+        "The stopping tolerance: lbfgs stops when an iteration decreases the objective by less "
+        "than ``tol * max(|f|, 1)``; pgd when the last 5 changes of the objective are below "
         "``tol * f``. None takes ``DEFAULT_TOL`` of the solver (<tolerances>)."),
     "smoothing": (
         "float >= 0",
-        "For lbfgs only: the width of the quadratic smoothing of each hinge, in units of its margin "
-        "(1 for LMNN's hinge, tau^2 for the perturbation loss). 0 minimises the exact "
+        "For lbfgs only: the width of the quadratic smoothing of each hinge, in units of its "
+        "margin (1 for LMNN's hinge, tau^2 for the perturbation loss). 0 minimises the exact "
         "objective."),
     "callback": (
         "callable or None",
@@ -328,7 +328,7 @@ class MetricLearner(MahalanobisMixin, BaseEstimator):
         See Also
         --------
         transform : Map points to the learned space.
-        robustdml.CertifiedKNN : A k-NN classifier that fits a learner inside a certified k-NN classifier.
+        robustdml.CertifiedKNN : The certified k-NN classifier, which fits a learner itself.
 
         Examples
         --------

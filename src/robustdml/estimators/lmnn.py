@@ -22,7 +22,8 @@ class LMNN(MetricLearner):
     Parameters
     ----------
     n_neighbors : int, default=3
-        The number k of targets of each point: its k nearest same-class points by Euclidean distance.
+        The number k of targets of each point: its k nearest same-class points by Euclidean
+        distance.
         A class with at most k points uses all its other points.
     n_impostors : int, default=10
         The number v of impostors per point ("nearest", "fixed"); with "active", the normaliser

@@ -1,9 +1,9 @@
 """An empirical attack on k-NN predictions (any odd k): real adversarial examples.
 
 For each query z predicted c, rays leave z toward
-- the closed-form closest adversarial examples (:doc:`/user_guide/method`, section 2) of the triplets
-  (z, a, b), a one of z's k neighbours of class c, b one of its nearest other-class training
-  points;
+- the closed-form closest adversarial examples (:doc:`/user_guide/method`, section 2) of the
+  triplets (z, a, b), a one of z's k neighbours of class c, b one of its nearest other-class
+  training points;
 - those other-class points themselves;
 - for every other class, the centroid of its s = (k + 1) // 2 points nearest to z.
 Each ray is scanned on a geometric grid of step lengths; the first flip of ``knn.predict`` is

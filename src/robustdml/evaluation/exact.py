@@ -2,12 +2,13 @@
 
 The inputs that 1-NN gives to an other-class training point b, rather than to the predicted class
 c, form the polyhedron R_b = {x : d_M(x, b) <= d_M(x, a) for every a in c}; each constraint is
-the half-space of :doc:`/user_guide/method` (section 2), affine in x. The minimal perturbation of z is
-min_b dist(z, R_b), each a least-distance quadratic program, solved exactly by the Lawson-Hanson
-reduction to non-negative least squares (SciPy's ``nnls``) with constraints added as they are
-violated. Screening: dist(z, R_b) >= t(b) = max_a m(a, b) (the 1-NN certificate, section 6
-of that page), so a b whose t(b) is not below the best distance found needs no
-program, and candidates are visited by distance with the same growing lower bound as the certifier.
+the half-space of :doc:`/user_guide/method` (section 2), affine in x. The minimal perturbation of
+z is min_b dist(z, R_b), each a least-distance quadratic program, solved exactly by the
+Lawson-Hanson reduction to non-negative least squares (SciPy's ``nnls``) with constraints added
+as they are violated. Screening: dist(z, R_b) >= t(b) = max_a m(a, b) (the 1-NN certificate,
+section 6 of that page), so a b whose t(b) is not below the best distance found needs no
+program, and candidates are visited by distance with the same growing lower bound as the
+certifier.
 
 Every tolerance is relative (the programs are solved on rows of unit norm, at the scale of the
 largest single constraint), so the answer scales with the data from 1e-8 to 1e8. A training point

@@ -75,9 +75,10 @@ def margin_from_gap(gap, direction_sq_norm, eps=0.0):
     Returns
     -------
     ndarray
-        The margin ``max(gap, 0) / (2 sqrt(direction_sq_norm + eps))``: the L2 distance from the anchor to
-        the hyperplane where target and impostor are equally far, 0 for violated triplets and
-        where the denominator vanishes (then target and impostor tie everywhere: gap = 0).
+        The margin ``max(gap, 0) / (2 sqrt(direction_sq_norm + eps))``: the L2 distance from the
+        anchor to the hyperplane where target and impostor are equally far, 0 for violated
+        triplets and where the denominator vanishes (then target and impostor tie everywhere:
+        gap = 0).
 
     See Also
     --------
