@@ -111,7 +111,8 @@ class LMNN(MetricLearner):
     (178, 13)
     """
 
-    #: Tolerance of each solver when ``tol=None``.
+    #: Tolerance of each solver when ``tol=None``. With followed impostors a tighter one costs
+    #: iterations for no accuracy (docs/user_guide/hyperparameters.md).
     DEFAULT_TOL = {"pgd": 1e-7, "lbfgs": 1e-6, "lbfgs, followed impostors": 1e-5}
 
     _parameter_constraints: dict = {
