@@ -70,7 +70,7 @@ SHARED_DOCS = {
         "then PCA; \"lda\" takes the discriminant directions of scikit-learn's "
         "``LinearDiscriminantAnalysis``, then PCA's (it needs class labels); \"random\" a "
         "standard normal draw seeded by ``random_state``; an array is used as it is. pgd starts "
-        "from ``M = L^T L``."),
+        'from ``M = L^T L``, the identity for "auto".'),
     "max_iter": (
         "int",
         "Maximum number of L-BFGS iterations or pgd steps."),
@@ -78,7 +78,7 @@ SHARED_DOCS = {
         "float or None",
         "The stopping tolerance: lbfgs stops when an iteration decreases the objective by less "
         "than ``tol * max(|f|, 1)``; pgd when the last 5 changes of the objective are below "
-        "``tol * f``. None takes ``DEFAULT_TOL`` of the solver (<tolerances>)."),
+        "``tol * f``. None takes the learner's ``DEFAULT_TOL`` (<tolerances>)."),
     "smoothing": (
         "float >= 0",
         "For lbfgs only: the width of the quadratic smoothing of each hinge, in units of its "
@@ -93,8 +93,8 @@ SHARED_DOCS = {
         "(iterations, time, training accuracy before and after); 2 prints every iteration."),
     "random_state": (
         "int, RandomState instance or None",
-        'Seeds ``init="pca"``, ``init="random"`` and the subset of triplets kept when there '
-        "are too many."),
+        'Seeds ``init="pca"`` and ``init="random"``, and, in LMNN and NCA, the subset of '
+        "triplets kept when there are too many."),
     "components_": (
         "ndarray of shape (n_components, n_features)",
         "The learned L; the metric is ``M = L^T L``."),
@@ -154,7 +154,7 @@ def fill_shared_docs(cls):
     defaults = {name: parameter.default
                 for name, parameter in inspect.signature(cls.__init__).parameters.items()
                 if parameter.default is not inspect.Parameter.empty}
-    tolerances = ", ".join(f"{solver}: {tol:g}"
+    tolerances = "; ".join(f"{solver}: {tol:.0e}".replace("e-0", "e-")
                            for solver, tol in getattr(cls, "DEFAULT_TOL", {}).items())
 
     def entry(match):

@@ -38,7 +38,8 @@ class LMNN(MetricLearner):
         (the paper's): its v nearest other-class points in the input space, chosen once.
         "active" (standard LMNN's full objective): every other-class point inside a target's
         margin, or with an adversarial margin below tau, under the current metric. See
-        :doc:`/user_guide/active_impostors`.
+        :doc:`/user_guide/active_impostors`. The "followed impostors" entry of ``DEFAULT_TOL``
+        applies to "nearest" and "active".
     max_triplets : int, default=2_000_000
         "nearest" and "active": above this many candidate triplets, a fixed pseudo-random
         subset of the (anchor, impostor) pairs stands for all of them, with a warning (about
