@@ -316,7 +316,8 @@ class MetricLearner(MahalanobisMixin, BaseEstimator):
         ------
         ValueError
             If y has fewer than two classes, ``n_components`` exceeds the number of features,
-            or an ``init`` array has the wrong shape.
+            an ``init`` array has the wrong shape, or (LMNN) the data's scale makes the unit
+            margin of the hinge meaningless: standardise X first.
 
         Warns
         -----
