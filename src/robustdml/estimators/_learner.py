@@ -116,7 +116,7 @@ SHARED_DOCS = {
         "int",
         "Number of features seen during ``fit``."),
     "feature_names_in_": (
-        "ndarray of shape (n_features_in_,)",
+        "ndarray of shape (`n_features_in_`,)",
         "Names of the features seen during ``fit``; defined only when X has feature names "
         "that are all strings."),
 }

@@ -46,7 +46,7 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         Training labels encoded as indices into ``classes_``.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during ``fit``; defined only when X has feature names
         that are all strings.
 

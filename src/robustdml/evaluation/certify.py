@@ -165,7 +165,7 @@ class CertifiedKNN(KNNClassifier):
         The training points in the spaces the certificate works in.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during ``fit``; defined only when X has feature names
         that are all strings.
 
