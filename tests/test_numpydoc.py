@@ -4,6 +4,7 @@ import importlib
 import inspect
 import re
 import tomllib
+from functools import cached_property
 from pathlib import Path
 
 import pytest
@@ -29,10 +30,10 @@ def _module_names(module):
             and value.__module__ == module.__name__]
 
 
-def _methods(cls):
-    """Full names of the public methods ``cls`` has from robustdml's classes, once per
-    definition: a method inherited from a robustdml base is named after the base, and so is an
-    override without a docstring of its own (Sphinx shows the base's docstring for it)."""
+def _members(cls):
+    """Full names of the public methods and properties ``cls`` has from robustdml's classes,
+    once per definition: a member inherited from a robustdml base is named after the base, and
+    so is an override without a docstring of its own (Sphinx shows the base's docstring)."""
     for name in dir(cls):
         if name.startswith("_"):
             continue
@@ -41,12 +42,13 @@ def _methods(cls):
         owner = (documented or owners)[0]
         value = vars(owner)[name]
         if owner.__module__.startswith("robustdml") and (
-                inspect.isfunction(value) or isinstance(value, (staticmethod, classmethod))):
+                inspect.isfunction(value) or isinstance(value, (staticmethod, classmethod,
+                                                                property, cached_property))):
             yield f"{owner.__module__}.{owner.__qualname__}.{name}"
 
 
 def public_names():
-    """Full names of every public function, class and method of robustdml."""
+    """Full names of every public function, class, method and property of robustdml."""
     names = set()
     for module_name in MODULES:
         module = importlib.import_module(module_name)
@@ -56,7 +58,7 @@ def public_names():
                 continue  # constants and data: documented by their module
             names.add(f"{value.__module__}.{value.__qualname__}")
             if inspect.isclass(value):
-                names.update(_methods(value))
+                names.update(_members(value))
     return sorted(name for name in names if not any(p.search(name) for p in EXCLUDE))
 
 

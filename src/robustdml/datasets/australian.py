@@ -50,7 +50,20 @@ class AuthorsSplits:
 
     @property
     def n_splits(self):
-        """Number of (train, test) splits."""
+        """Number of (train, test) splits.
+
+        See Also
+        --------
+        load_authors_mat : Read the file.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.datasets import AuthorsSplits
+        >>> AuthorsSplits(X=np.zeros((2, 1)), y=np.array([0, 1]), train=[np.array([0])],
+        ...               test=[np.array([1])], tuned=np.zeros((1, 3)), settings={}).n_splits
+        1
+        """
         return len(self.train)
 
 

@@ -97,17 +97,50 @@ class Dataset:
 
     @property
     def n_samples(self):
-        """Number of points."""
+        """Number of points.
+
+        See Also
+        --------
+        load : Load a data set by name.
+
+        Examples
+        --------
+        >>> from robustdml.datasets import load
+        >>> load("iris").n_samples
+        150
+        """
         return self.X.shape[0]
 
     @property
     def n_features(self):
-        """Number of features."""
+        """Number of features.
+
+        See Also
+        --------
+        load : Load a data set by name.
+
+        Examples
+        --------
+        >>> from robustdml.datasets import load
+        >>> load("iris").n_features
+        4
+        """
         return self.X.shape[1]
 
     @property
     def n_classes(self):
-        """Number of classes."""
+        """Number of classes.
+
+        See Also
+        --------
+        load : Load a data set by name.
+
+        Examples
+        --------
+        >>> from robustdml.datasets import load
+        >>> load("iris").n_classes
+        3
+        """
         return np.unique(self.y).size
 
 

@@ -56,34 +56,122 @@ class TripletGeometry:
 
     @cached_property
     def M(self):
+        """The Mahalanobis matrix ``L^T L``, of shape (n_features, n_features).
+
+        See Also
+        --------
+        embedded : The data mapped by L.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import TripletGeometry, TripletSet
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
+        >>> geometry = TripletGeometry(X, TripletSet.from_indices([0], [1], [2]), np.eye(2))
+        >>> geometry.M
+        array([[1., 0.],
+               [0., 1.]])
+        """
         return self.L.T @ self.L
 
     @cached_property
     def embedded(self):
-        """``X L^T``: Euclidean distances here are d_M in input space."""
+        """The data mapped by L, ``X L^T``: Euclidean distances here are d_M in input space.
+
+        See Also
+        --------
+        M : The Mahalanobis matrix.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import TripletGeometry, TripletSet
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
+        >>> geometry = TripletGeometry(X, TripletSet.from_indices([0], [1], [2]), np.eye(2))
+        >>> geometry.embedded.shape
+        (3, 2)
+        """
         return self.X @ self.L.T
 
     @cached_property
     def pull_sq_dist(self):
-        """d2_M over the (anchor, target) pairs."""
+        """The squared learned distances d2_M of the (anchor, target) pairs.
+
+        See Also
+        --------
+        push_sq_dist : The same over the (anchor, impostor) pairs.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import TripletGeometry, TripletSet
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
+        >>> geometry = TripletGeometry(X, TripletSet.from_indices([0], [1], [2]), np.eye(2))
+        >>> geometry.pull_sq_dist
+        array([1.])
+        """
         pairs = self.triplets.pull_pairs
         return rowwise_sq_dist(self.embedded, pairs[:, 0], pairs[:, 1])
 
     @cached_property
     def push_sq_dist(self):
-        """d2_M over the (anchor, impostor) pairs."""
+        """The squared learned distances d2_M of the (anchor, impostor) pairs.
+
+        See Also
+        --------
+        pull_sq_dist : The same over the (anchor, target) pairs.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import TripletGeometry, TripletSet
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
+        >>> geometry = TripletGeometry(X, TripletSet.from_indices([0], [1], [2]), np.eye(2))
+        >>> geometry.push_sq_dist
+        array([9.])
+        """
         pairs = self.triplets.push_pairs
         return rowwise_sq_dist(self.embedded, pairs[:, 0], pairs[:, 1])
 
     @cached_property
     def gap(self):
-        """Delta = d2_M(anchor, impostor) - d2_M(anchor, target), per triplet."""
+        """The gap ``Delta = d2_M(anchor, impostor) - d2_M(anchor, target)`` of each triplet.
+
+        See Also
+        --------
+        direction_sq_norm : The other ingredient of the margin.
+        margin : The adversarial margin, from the gap and q.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import TripletGeometry, TripletSet
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
+        >>> geometry = TripletGeometry(X, TripletSet.from_indices([0], [1], [2]), np.eye(2))
+        >>> geometry.gap
+        array([8.])
+        """
         return (self.push_sq_dist[self.triplets.push_index]
                 - self.pull_sq_dist[self.triplets.pull_index])
 
     @cached_property
     def direction_sq_norm(self):
-        """q = ||M (target - impostor)||^2, per triplet."""
+        """The squared norm ``q = ||M (target - impostor)||^2`` of each triplet.
+
+        See Also
+        --------
+        gap : The other ingredient of the margin.
+        margin : The adversarial margin, from the gap and q.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import TripletGeometry, TripletSet
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
+        >>> geometry = TripletGeometry(X, TripletSet.from_indices([0], [1], [2]), np.eye(2))
+        >>> geometry.direction_sq_norm
+        array([10.])
+        """
         mapped = self.embedded @ self.L  # rows x_i^T M
         if self.triplets.blocks is None:
             return rowwise_sq_dist(mapped, self.triplets.targets, self.triplets.impostors)

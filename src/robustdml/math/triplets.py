@@ -140,7 +140,19 @@ class TripletSet:
 
     @property
     def n_triplets(self):
-        """Number of triplets."""
+        """Number of triplets.
+
+        See Also
+        --------
+        triplet_normaliser : What the sums over triplets are divided by.
+
+        Examples
+        --------
+        >>> from robustdml.math import TripletSet
+        >>> triplets = TripletSet.from_indices([0, 0], [1, 1], [2, 3])
+        >>> triplets.n_triplets
+        2
+        """
         return self.pull_index.shape[0]
 
     def at(self, L):
@@ -174,33 +186,114 @@ class TripletSet:
 
     @property
     def triplet_normaliser(self):
-        """Divisor of the sums over triplets (``1/|T|`` unless ``normaliser`` says otherwise)."""
+        """The divisor of the sums over triplets: ``n_triplets`` unless ``normaliser`` is set.
+
+        See Also
+        --------
+        n_triplets : Number of triplets.
+
+        Examples
+        --------
+        >>> from robustdml.math import TripletSet
+        >>> triplets = TripletSet.from_indices([0, 0], [1, 1], [2, 3])
+        >>> triplets.triplet_normaliser
+        2
+        """
         return self.n_triplets if self.normaliser is None else self.normaliser
 
     @cached_property
     def pair_pattern(self):
-        """Pattern of the pull pairs followed by the push pairs."""
+        """The sparsity pattern of the pull pairs followed by the push pairs.
+
+        Its ``scatter(X, weights)`` sums the weighted outer products of the pairs' differences,
+        the gradient of weighted squared distances with respect to M.
+
+        See Also
+        --------
+        spread_pattern : The pattern of the (target, impostor) pairs.
+
+        Examples
+        --------
+        >>> from robustdml.math import TripletSet
+        >>> triplets = TripletSet.from_indices([0, 0], [1, 1], [2, 3])
+        >>> import numpy as np
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+        >>> triplets.pair_pattern.scatter(X, np.array([1.0, 0.0, 0.0]))
+        array([[0., 0.],
+               [0., 1.]])
+        """
         pairs = np.vstack([self.pull_pairs, self.push_pairs])
         return PairPattern(pairs[:, 0], pairs[:, 1], self.n_samples)
 
     @cached_property
     def spread_pattern(self):
-        """Pattern of the (target, impostor) pair of every triplet."""
+        """The sparsity pattern of the (target, impostor) pair of every triplet.
+
+        See Also
+        --------
+        pair_pattern : The pattern of the pull and push pairs.
+
+        Examples
+        --------
+        >>> from robustdml.math import TripletSet
+        >>> triplets = TripletSet.from_indices([0, 0], [1, 1], [2, 3])
+        >>> import numpy as np
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+        >>> triplets.spread_pattern.scatter(X, np.array([1.0, 0.0]))
+        array([[ 9., -3.],
+               [-3.,  1.]])
+        """
         return PairPattern(self.targets, self.impostors, self.n_samples)
 
     @property
     def anchors(self):
-        """The anchor of each triplet."""
+        """The anchor of each triplet, a row of the data matrix.
+
+        See Also
+        --------
+        n_triplets : Number of triplets.
+
+        Examples
+        --------
+        >>> from robustdml.math import TripletSet
+        >>> triplets = TripletSet.from_indices([0, 0], [1, 1], [2, 3])
+        >>> triplets.anchors
+        array([0, 0])
+        """
         return self.pull_pairs[self.pull_index, 0]
 
     @property
     def targets(self):
-        """The target of each triplet."""
+        """The target of each triplet, a row of the data matrix.
+
+        See Also
+        --------
+        n_triplets : Number of triplets.
+
+        Examples
+        --------
+        >>> from robustdml.math import TripletSet
+        >>> triplets = TripletSet.from_indices([0, 0], [1, 1], [2, 3])
+        >>> triplets.targets
+        array([1, 1])
+        """
         return self.pull_pairs[self.pull_index, 1]
 
     @property
     def impostors(self):
-        """The impostor of each triplet."""
+        """The impostor of each triplet, a row of the data matrix.
+
+        See Also
+        --------
+        n_triplets : Number of triplets.
+
+        Examples
+        --------
+        >>> from robustdml.math import TripletSet
+        >>> triplets = TripletSet.from_indices([0, 0], [1, 1], [2, 3])
+        >>> triplets.impostors
+        array([2, 3])
+        """
         return self.push_pairs[self.push_index, 1]
 
 
