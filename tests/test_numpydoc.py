@@ -32,14 +32,11 @@ def _module_names(module):
 
 def _members(cls):
     """Full names of the public methods and properties ``cls`` has from robustdml's classes,
-    once per definition: a member inherited from a robustdml base is named after the base, and
-    so is an override without a docstring of its own (Sphinx shows the base's docstring)."""
+    once per definition: a member inherited from a robustdml base is named after the base."""
     for name in dir(cls):
         if name.startswith("_"):
             continue
-        owners = [base for base in cls.__mro__ if name in vars(base)]
-        documented = [base for base in owners if getattr(vars(base)[name], "__doc__", None)]
-        owner = (documented or owners)[0]
+        owner = next(base for base in cls.__mro__ if name in vars(base))
         value = vars(owner)[name]
         if owner.__module__.startswith("robustdml") and (
                 inspect.isfunction(value) or isinstance(value, (staticmethod, classmethod,

@@ -155,7 +155,7 @@ class ActiveTriplets:
         order = np.argsort(anchors, kind="stable")
         self.pull_pairs = np.column_stack([anchors[order], targets[order]])
         n_samples = len(X)
-        #: pull pairs of anchor a are rows pull_start[a]:pull_start[a + 1]
+        # pull pairs of anchor a are rows pull_start[a]:pull_start[a + 1]
         self.pull_start = np.searchsorted(self.pull_pairs[:, 0], np.arange(n_samples + 1))
         self.n_targets = np.diff(self.pull_start)
         self.normaliser = float(n_impostors * len(self.pull_pairs))

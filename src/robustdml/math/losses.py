@@ -378,6 +378,15 @@ class TripletLoss:
     True
     """
 
+    def __init_subclass__(cls, **kwargs):
+        # An override without a docstring of its own gets the base's, which is what it
+        # implements: Sphinx shows it anyway, and numpydoc's validation reads ``__doc__``.
+        super().__init_subclass__(**kwargs)
+        for name in ("value_and_gradient", "impostor_reach"):
+            method = vars(cls).get(name)
+            if method is not None and method.__doc__ is None:
+                method.__doc__ = getattr(TripletLoss, name).__doc__
+
     def value_and_gradient(self, geometry, smoothing=0.0):
         """Return the term's value and its gradient with respect to a symmetric M.
 
