@@ -5,9 +5,9 @@ from sklearn.preprocessing import Normalizer, StandardScaler
 
 
 def paper_preprocessing():
-    """Make the reference experiments' preprocessing: standardise, then scale rows to unit L2.
+    """Make the reference experiments' preprocessing: standardize, then scale rows to unit L2.
 
-    Each feature is centred and divided by its population standard deviation (constant
+    Each feature is centered and divided by its population standard deviation (constant
     features are left at 0 rather than divided by 0), then each row is scaled to unit L2 norm,
     as the authors' experiments do (:doc:`/user_guide/method`, section 4).
 

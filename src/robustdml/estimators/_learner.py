@@ -82,7 +82,7 @@ SHARED_DOCS = {
     "smoothing": (
         "float >= 0",
         "For lbfgs only: the width of the quadratic smoothing of each hinge, in units of its "
-        "margin (1 for LMNN's hinge, tau^2 for the perturbation loss). 0 minimises the exact "
+        "margin (1 for LMNN's hinge, tau^2 for the perturbation loss). 0 minimizes the exact "
         "objective."),
     "callback": (
         "callable or None",
@@ -174,7 +174,7 @@ def fill_shared_docs(cls):
 
 @dataclass
 class FitResult:
-    """What one minimisation returns.
+    """What one minimization returns.
 
     Parameters
     ----------
@@ -189,11 +189,11 @@ class FitResult:
     message : str
         Why the solver stopped.
     seconds : float
-        Wall-clock time of the minimisation.
+        Wall-clock time of the minimization.
 
     See Also
     --------
-    MetricLearner : The learners whose minimiser returns it.
+    MetricLearner : The learners whose minimizer returns it.
 
     Examples
     --------
@@ -219,7 +219,7 @@ class MetricLearner(MahalanobisMixin, BaseEstimator):
     signature), passes the shared ones to ``super().__init__``, adds its own constraints to
     ``_parameter_constraints`` and implements ``_fit_metric``: it builds the objective (an
     object with ``value_and_gradient_L`` and ``value_and_gradient_M``, such as
-    :class:`robustdml.math.TripletObjective`) and minimises it with ``_minimise``.
+    :class:`robustdml.math.TripletObjective`) and minimizes it with ``_minimise``.
 
     Parameters
     ----------
@@ -237,8 +237,8 @@ class MetricLearner(MahalanobisMixin, BaseEstimator):
 
     See Also
     --------
-    robustdml.LMNN : Large-margin nearest neighbours, with the perturbation loss.
-    robustdml.NCA : Neighbourhood components analysis, with the perturbation loss.
+    robustdml.LMNN : Large-margin nearest neighbors, with the perturbation loss.
+    robustdml.NCA : Neighborhood components analysis, with the perturbation loss.
     robustdml.ARML : Adversarially robust metric learning.
     robustdml.TripletLMNN : LMNN from triplet constraints.
 
@@ -303,7 +303,7 @@ class MetricLearner(MahalanobisMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training points, standardised or otherwise on a common scale.
+            Training points, standardized or otherwise on a common scale.
         y : array-like of shape (n_samples,)
             Class labels; at least two classes.
 
@@ -317,7 +317,7 @@ class MetricLearner(MahalanobisMixin, BaseEstimator):
         ValueError
             If y has fewer than two classes, ``n_components`` exceeds the number of features,
             an ``init`` array has the wrong shape, or (LMNN) the data's scale makes the unit
-            margin of the hinge meaningless: standardise X first.
+            margin of the hinge meaningless: standardize X first.
 
         Warns
         -----

@@ -11,13 +11,13 @@ from ._learner import FitResult, MetricLearner, fill_shared_docs
 
 @fill_shared_docs
 class ARML(MetricLearner):
-    r"""Adversarially robust metric learning: maximise the mean signed adversarial margin.
+    r"""Adversarially robust metric learning: maximize the mean signed adversarial margin.
 
     ARML [2]_ is the robust peer of LMNN-PL [1]_. For every training point z, with x one of
     its ``n_neighbors`` nearest same-class points and y one of its ``n_impostors`` nearest
     other-class points under the current metric, the signed margin
     :math:`(d_M^2(z, y) - d_M^2(z, x)) / (2 \|M (x - y)\|)` is the distance from z to where y
-    becomes as close as x (negative when y already is); ARML maximises its mean. Unlike
+    becomes as close as x (negative when y already is); ARML maximizes its mean. Unlike
     LMNN-PL it has no pull, no hinge and no target margin: every triplet's margin keeps being
     pushed up, violated ones the hardest, so there is no tau to choose.
     ``perturbation_weight > 0`` adds the perturbation loss to it.
@@ -29,8 +29,8 @@ class ARML(MetricLearner):
     n_impostors : int, default=10
         Other-class neighbours y per point.
     max_rounds : int, default=3
-        The most neighbour searches, each followed by an L-BFGS run; fewer when the
-        neighbours stop changing or return to an earlier set. ``max_iter`` bounds the
+        The most neighbor searches, each followed by an L-BFGS run; fewer when the
+        neighbors stop changing or return to an earlier set. ``max_iter`` bounds the
         iterations of all rounds together.
     {perturbation_weight}
     {perturbation_margin}
@@ -68,8 +68,8 @@ class ARML(MetricLearner):
     -----
     The reference draws one (x, y) per point at random in each of 1,000 full-batch Adam
     epochs from the identity, recomputing all pairwise distances every epoch. This
-    implementation minimises the expectation of that draw, the mean over all k x v triplets
-    of each point, with L-BFGS on fixed neighbours, and searches the neighbours again only
+    implementation minimizes the expectation of that draw, the mean over all k x v triplets
+    of each point, with L-BFGS on fixed neighbors, and searches the neighbors again only
     when a run has converged: the same fit without a distance matrix per epoch. The
     training accuracies are leave-one-out 3-NN.
 

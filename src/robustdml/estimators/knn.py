@@ -13,7 +13,7 @@ from ._base import validate_numeric
 
 
 class KNNClassifier(ClassifierMixin, BaseEstimator):
-    """The k-nearest-neighbour classifier under the metric of a metric learner.
+    """The k-nearest-neighbor classifier under the metric of a metric learner.
 
     A tie between classes is broken toward the tied class whose nearest member among the k
     neighbours comes first, which for k = 3 is the label of the nearest neighbour (the rule of
@@ -22,7 +22,7 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     n_neighbors : int, default=3
-        The number k of neighbours that vote.
+        The number k of neighbors that vote.
     metric_learner : estimator or None, default=None
         An estimator with ``fit(X, y)`` and ``transform(X)``, such as :class:`LMNN`.
         Cloned and fitted on the training data; neighbours are searched among the transformed
@@ -149,13 +149,13 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         distances : ndarray of shape (n_queries, n_neighbors)
-            The learned distances to the neighbours, nearest first.
+            The learned distances to the neighbors, nearest first.
         indices : ndarray of shape (n_queries, n_neighbors)
             Their rows in the training data, nearest first.
 
         See Also
         --------
-        predict : The majority vote of these neighbours.
+        predict : The majority vote of these neighbors.
 
         Examples
         --------
@@ -176,7 +176,7 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         return knn_vote(self.y_[indices], self.classes_.size)
 
     def predict_proba(self, X):
-        """Return the fraction of the k neighbours in each class.
+        """Return the fraction of the k neighbors in each class.
 
         Where classes tie, the predicted one gets ``TIE_NUDGE`` more before renormalising, so
         that ``argmax(predict_proba(X)) == predict(X)`` as scikit-learn requires.
@@ -225,7 +225,7 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
 
         See Also
         --------
-        kneighbors : The neighbours that vote.
+        kneighbors : The neighbors that vote.
 
         Examples
         --------

@@ -11,7 +11,7 @@ from ._learner import MetricLearner, fill_shared_docs
 
 @fill_shared_docs
 class LMNN(MetricLearner):
-    r"""Large-margin nearest neighbour metric learning, with the perturbation loss (LMNN-PL).
+    r"""Large-margin nearest neighbor metric learning, with the perturbation loss (LMNN-PL).
 
     With ``perturbation_weight=0`` this is LMNN [2]_; with ``perturbation_weight > 0`` it adds
     the perturbation loss of Yang et al. [1]_, which asks every triplet for an adversarial
@@ -69,14 +69,14 @@ class LMNN(MetricLearner):
 
     See Also
     --------
-    NCA : Neighbourhood components analysis, with the perturbation loss.
+    NCA : Neighborhood components analysis, with the perturbation loss.
     ARML : Adversarially robust metric learning, the robust peer.
     TripletLMNN : The same objective on triplet constraints instead of labels.
     robustdml.CertifiedKNN : The k-NN classifier under a learned metric, with certified radii.
 
     Notes
     -----
-    LMNN-PL minimises over positive semi-definite :math:`M = L^\top L`
+    LMNN-PL minimizes over positive semi-definite :math:`M = L^\top L`
 
     .. math::
 
@@ -91,7 +91,7 @@ class LMNN(MetricLearner):
     metric and :math:`g(M_0)` the LMNN terms at the start. The sums over T are divided by
     ``v |B|`` in every impostor mode (``|T|`` for "fixed", equal when every class is large
     enough), so mu, lambda and tau mean the same in each. With "nearest" and "active" the
-    solver starts from the initial L rescaled to minimise the LMNN terms along its ray.
+    solver starts from the initial L rescaled to minimize the LMNN terms along its ray.
 
     References
     ----------

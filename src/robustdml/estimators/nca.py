@@ -12,9 +12,9 @@ from ._learner import MetricLearner, fill_shared_docs
 
 @fill_shared_docs
 class NCA(MetricLearner):
-    r"""Neighbourhood components analysis, with the perturbation loss (NCA-PL).
+    r"""Neighborhood components analysis, with the perturbation loss (NCA-PL).
 
-    NCA [2]_ maximises the expected leave-one-out accuracy of a stochastic nearest-neighbour
+    NCA [2]_ maximizes the expected leave-one-out accuracy of a stochastic nearest-neighbor
     rule; with ``perturbation_weight > 0`` the perturbation loss of Yang et al. [1]_ asks
     every triplet for an adversarial margin of at least tau. With ``perturbation_weight=0``
     this is scikit-learn's ``NeighborhoodComponentsAnalysis`` (same objective up to the factor
@@ -54,20 +54,20 @@ class NCA(MetricLearner):
 
     See Also
     --------
-    LMNN : Large-margin nearest neighbours, with the perturbation loss.
+    LMNN : Large-margin nearest neighbors, with the perturbation loss.
     ARML : Adversarially robust metric learning.
     sklearn.neighbors.NeighborhoodComponentsAnalysis : Scikit-learn's NCA.
 
     Notes
     -----
-    NCA-PL minimises over :math:`M = L^\top L`
+    NCA-PL minimizes over :math:`M = L^\top L`
 
     .. math::
 
         -\frac{1}{n} \sum_i p_i
         + \frac{\lambda}{v |B|} \sum_{(i, j, l) \in T} [\tau^2 - m_{ijl}(M)^2]_+
 
-    where :math:`p_i` is the probability that the stochastic neighbour rule (point i picks
+    where :math:`p_i` is the probability that the stochastic neighbor rule (point i picks
     :math:`j \neq i` with probability :math:`\mathrm{softmax}_j(-d_M^2(x_i, x_j))`) gives i
     its own class, and the triplets T are those of ``LMNN()``: each point's ``n_neighbors``
     nearest same-class points, each with the point's ``n_impostors`` nearest other-class

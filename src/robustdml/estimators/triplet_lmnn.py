@@ -64,7 +64,7 @@ class TripletLMNN(MetricLearner):
 
     Notes
     -----
-    TripletLMNN minimises
+    TripletLMNN minimizes
 
     .. math::
 
@@ -75,7 +75,7 @@ class TripletLMNN(MetricLearner):
 
     with B the distinct (anchor, closer) pairs, :math:`m_{abc}` the adversarial margin of the
     triplet (the smallest perturbation of a that makes it as close to c as to b) and the
-    regulariser as in :class:`LMNN`. ``init="lda"`` needs class labels and is refused.
+    regularizer as in :class:`LMNN`. ``init="lda"`` needs class labels and is refused.
 
     References
     ----------

@@ -2,7 +2,7 @@
 
 For each query z predicted c, rays leave z toward
 - the closed-form closest adversarial examples (:doc:`/user_guide/method`, section 2) of the
-  triplets (z, a, b), a one of z's k neighbours of class c, b one of its nearest other-class
+  triplets (z, a, b), a one of z's k neighbors of class c, b one of its nearest other-class
   training points;
 - those other-class points themselves;
 - for every other class, the centroid of its s = (k + 1) // 2 points nearest to z.

@@ -140,7 +140,7 @@ class CertifiedKNN(KNNClassifier):
     Parameters
     ----------
     n_neighbors : int, default=3
-        The number k of neighbours that vote. Certification needs an odd k (a strict
+        The number k of neighbors that vote. Certification needs an odd k (a strict
         majority).
     metric_learner : estimator or None, default=None
         A linear metric learner with ``fit``, ``transform`` and ``components_`` (:class:`LMNN`,
@@ -267,7 +267,7 @@ class CertifiedKNN(KNNClassifier):
         -------
         ndarray of shape (n_queries,)
             The radius of each query: no perturbation of L2 norm below it changes the
-            prediction (and, with y, keeps it correct). 0 where the k neighbours give no strict
+            prediction (and, with y, keeps it correct). 0 where the k neighbors give no strict
             majority.
 
         Raises

@@ -12,7 +12,7 @@ from threadpoolctl import ThreadpoolController
 TRIPLET_BLOCK = 1 << 16
 
 
-#: Up to this many features a k-d tree finds exact neighbours faster than brute force; above
+#: Up to this many features a k-d tree finds exact neighbors faster than brute force; above
 #: it brute force (BLAS) wins by far, where scikit-learn's ``algorithm="auto"`` would still
 #: pick the tree.
 KD_TREE_MAX_FEATURES = 6
@@ -24,7 +24,7 @@ def exact_neighbors(n_neighbors, n_features):
     Parameters
     ----------
     n_neighbors : int
-        Neighbours to find.
+        Neighbors to find.
     n_features : int
         Dimension of the points: a k-d tree up to ``KD_TREE_MAX_FEATURES``, brute force above.
 
@@ -114,15 +114,15 @@ def nearest_rows(reference, queries, n_neighbors):
 
 
 def knn_vote(labels, n_classes):
-    """Return the majority vote of neighbour labels, with the reference's tie rule.
+    """Return the majority vote of neighbor labels, with the reference's tie rule.
 
     A tie is broken toward the tied class whose nearest member comes first (for k = 3, the
-    nearest neighbour's label: the rule of the paper's experiments).
+    nearest neighbor's label: the rule of the paper's experiments).
 
     Parameters
     ----------
     labels : ndarray of shape (n_queries, n_neighbors)
-        The neighbours' class codes, in ``range(n_classes)``, nearest first.
+        The neighbors' class codes, in ``range(n_classes)``, nearest first.
     n_classes : int
         Number of classes.
 
@@ -165,7 +165,7 @@ def leave_one_out_accuracy(Z, y, n_neighbors):
     y : ndarray of shape (n_samples,)
         Class codes ``0..n_classes-1``.
     n_neighbors : int
-        The number k of neighbours (at most ``n_samples - 1``).
+        The number k of neighbors (at most ``n_samples - 1``).
 
     Returns
     -------

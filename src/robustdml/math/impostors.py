@@ -167,7 +167,7 @@ class ActiveTriplets:
         self._last = None  # (L, triplets) of the last call: L-BFGS may ask twice
 
     def best_scale(self, L, pull_weight, n_candidates=40):
-        """Return the c > 0 that approximately minimises the LMNN terms along the ray ``c L``.
+        """Return the c > 0 that approximately minimizes the LMNN terms along the ray ``c L``.
 
         With ``s = c^2`` and ``e = d2_il - d2_ij`` under L, the LMNN part is
         ``mu s mean_B d2_ij + (1 - mu)/(v|B|) sum [1 - s e]_+``, convex and piecewise linear in
@@ -339,7 +339,7 @@ class ActiveTriplets:
         Returns
         -------
         TripletSet
-            The triplets, normalised by ``v |B|``.
+            The triplets, normalized by ``v |B|``.
 
         See Also
         --------

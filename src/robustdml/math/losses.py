@@ -460,7 +460,7 @@ class TripletLoss:
 
 
 class LMNNLoss(TripletLoss):
-    """The LMNN objective, without regularisers.
+    """The LMNN objective, without regularizers.
 
     ``mu/|B| sum_B d2_M(x_i, x_j) + (1 - mu)/|T| sum_T [1 + d2_M(x_i, x_j) - d2_M(x_i, x_l)]_+``
     (:doc:`/user_guide/method`, section 4), after Weinberger and Saul [1]_.
@@ -472,7 +472,7 @@ class LMNNLoss(TripletLoss):
 
     See Also
     --------
-    robustdml.LMNN : The learner that minimises it.
+    robustdml.LMNN : The learner that minimizes it.
     PerturbationLoss : The term that adds robustness.
 
     References
@@ -512,7 +512,7 @@ class LMNNLoss(TripletLoss):
 
 
 class PerturbationLoss(TripletLoss):
-    """The perturbation loss, a regulariser for any triplet objective.
+    """The perturbation loss, a regularizer for any triplet objective.
 
     ``weight/|T| sum_T [tau^2 - m^2]_+`` with m the adversarial margin of the triplet (m = 0 for a
     violated triplet, whose term is the constant tau^2). It pushes every margin up to ``tau``
@@ -594,7 +594,7 @@ class SignedMarginLoss(TripletLoss):
 
     See Also
     --------
-    robustdml.ARML : The learner that minimises it.
+    robustdml.ARML : The learner that minimizes it.
     PerturbationLoss : The hinge on the margin that LMNN-PL adds.
 
     References
@@ -693,7 +693,7 @@ class TripletObjective:
     See Also
     --------
     TripletLoss : The terms.
-    robustdml.LMNN : A learner that minimises one.
+    robustdml.LMNN : A learner that minimizes one.
 
     Examples
     --------
@@ -716,7 +716,7 @@ class TripletObjective:
     def add_start_regulariser(self, weight, L0, n_reference_terms=1):
         """Append a :class:`StartRegulariser` whose weight is relative to the other terms.
 
-        The regulariser is ``StartRegulariser(weight, L0^T L0, scale)``, with ``scale`` the
+        The regularizer is ``StartRegulariser(weight, L0^T L0, scale)``, with ``scale`` the
         value at L0 of the first ``n_reference_terms`` losses, so that the weight is relative
         to them and other terms, such as the perturbation loss, keep their weight against them.
 

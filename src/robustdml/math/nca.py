@@ -29,9 +29,9 @@ EXP_FLOOR = -100.0
 
 
 class NCALoss(TripletLoss):
-    """Minus the expected leave-one-out accuracy of NCA's stochastic neighbour rule.
+    """Minus the expected leave-one-out accuracy of NCA's stochastic neighbor rule.
 
-    The term is ``-(weight / n) sum_i p_i``, where point i picks a neighbour j != i with
+    The term is ``-(weight / n) sum_i p_i``, where point i picks a neighbor j != i with
     probability ``softmax_j(-d2_M(x_i, x_j))`` and ``p_i`` is the probability that the pick
     shares its class [1]_. It sums over every pair itself, in blocks of rows, and composes
     with triplet losses such as the perturbation loss.
@@ -45,7 +45,7 @@ class NCALoss(TripletLoss):
 
     See Also
     --------
-    robustdml.NCA : The learner that minimises it.
+    robustdml.NCA : The learner that minimizes it.
 
     References
     ----------

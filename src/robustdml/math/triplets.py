@@ -66,7 +66,7 @@ class TripletSet:
 
     See Also
     --------
-    build_triplets : The reference's fixed triplets of labelled data.
+    build_triplets : The reference's fixed triplets of labeled data.
     ActiveTriplets : Triplets that follow the metric.
 
     Examples
@@ -117,7 +117,7 @@ class TripletSet:
 
         See Also
         --------
-        build_triplets : Triplets from labelled data.
+        build_triplets : Triplets from labeled data.
 
         Examples
         --------
