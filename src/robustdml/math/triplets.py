@@ -38,7 +38,7 @@ class TripletSet:
         Number of rows of the data matrix the indices refer to.
     normaliser : float or None, default=None
         What the triplet sums are divided by; None means ``n_triplets`` (the paper's
-        ``1/|T|``). The full objective (:mod:`.impostors`) holds only the triplets that
+        ``1/|T|``). The full objective (:class:`ActiveTriplets`) holds only the triplets that
         contribute and divides by the fixed ``v |B|`` instead, so that a triplet weighs the same
         in both.
     blocks : tuple of (ndarray, ndarray) or None, default=None
