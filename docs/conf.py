@@ -38,8 +38,7 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-# "study": docs/study moves to the top-level study/ (issue 29); drop it once that is merged
-exclude_patterns = ["_build", "_intersphinx", "study", "**/_generated/*.md",
+exclude_patterns = ["_build", "_intersphinx", "**/_generated/*.md",
                     "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.zip"]
 templates_path = ["_templates"]
 nitpicky = True
