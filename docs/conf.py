@@ -5,7 +5,6 @@ Every page must open without network access: intersphinx reads the inventories c
 npm registry) and the theme is set to fetch nothing.
 """
 
-import logging
 import shutil
 from pathlib import Path
 
@@ -54,26 +53,12 @@ numpydoc_show_class_members = False
 # parameter types stay text: "array-like of shape (n_samples, n_features)" is read, not linked
 numpydoc_xref_param_type = False
 
-# Docstring checks: the list lives in pyproject.toml ([tool.numpydoc_validation]).
-NUMPYDOC_VALIDATION_FAILS = False  # True: every finding fails `make docs` (-W)
+# Docstring checks, listed once in pyproject.toml ([tool.numpydoc_validation]); with -W every
+# finding fails the build.
 _validation = tomllib.loads((ROOT / "pyproject.toml").read_text()).get(
     "tool", {}).get("numpydoc_validation", {})
 numpydoc_validation_checks = set(_validation.get("checks", ["all"]))
 numpydoc_validation_exclude = set(_validation.get("exclude", []))
-
-
-class _ReportOnly(logging.Filter):
-    """Turn numpydoc's validation warnings into messages that do not fail the build."""
-
-    def filter(self, record):
-        if record.levelno == logging.WARNING:
-            record.levelno, record.levelname = logging.INFO, "INFO"
-            record.msg = "numpydoc validation (not fatal): " + str(record.msg)
-        return True
-
-
-if not NUMPYDOC_VALIDATION_FAILS:
-    logging.getLogger("sphinx.numpydoc.numpydoc").addFilter(_ReportOnly())
 
 # Offline inventories: see _intersphinx/README.md for where each file comes from; the links
 # they resolve point to the projects' sites, which a reader may follow when online.
