@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test test-compat demo bench study clean
+.PHONY: test test-compat demo bench study docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -92,5 +92,30 @@ study: $(STAMP)
 	$(VENV)/bin/robustdml summary study/arml-k1-certified study/arml-certified \
 		study/arml-k11-certified --out study/arml-k-summary.md
 
+# The documentation site, viewable offline: docs/_build/html/index.html. Warnings are errors and
+# every cross-reference must resolve (-n); docs/check_offline.py then fails on any page that
+# would fetch something from the network.
+DOCS_STAMP := $(VENV)/.docs-installed
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[docs]'
+	touch $@
+
+# MathJax 3 served with the pages (from the npm registry, unpacked once; git-ignored)
+MATHJAX_VERSION := 3.2.2
+MATHJAX := docs/_static/mathjax
+$(MATHJAX)/tex-chtml.js:
+	rm -rf $(MATHJAX) && mkdir -p $(MATHJAX)
+	cd $(MATHJAX) && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null && \
+		tar xzf mathjax-$(MATHJAX_VERSION).tgz && rm mathjax-$(MATHJAX_VERSION).tgz && \
+		mkdir -p output/chtml/fonts input/tex && \
+		mv package/LICENSE package/es5/tex-chtml.js . && \
+		mv package/es5/output/chtml/fonts/woff-v2 output/chtml/fonts/ && \
+		mv package/es5/input/tex/extensions input/tex/ && rm -rf package
+
+docs: $(DOCS_STAMP) $(MATHJAX)/tex-chtml.js
+	$(PY) -m sphinx -W --keep-going -n -b html docs docs/_build/html
+	$(PY) docs/check_offline.py docs/_build/html
+
 clean:
-	rm -rf $(VENV) .bench .compat .cache build *.egg-info .pytest_cache
+	rm -rf $(VENV) .bench .compat .cache build *.egg-info .pytest_cache docs/_build \
+		docs/generated docs/auto_examples docs/_static/mathjax docs/results/_generated
