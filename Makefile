@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test test-compat demo bench study dist clean
+.PHONY: test test-compat demo bench study docs dist clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,7 +53,7 @@ dist: $(DIST_TOOLS)
 	$(PY) tools/check_dist.py dist
 
 demo: $(STAMP)
-	$(VENV)/bin/robustdml reproduce --suite quick --jobs 2 --out results
+	$(VENV)/bin/robustdml reproduce --out results
 
 # metric-learn 0.7.0 breaks on current scikit-learn: it gets its own environment
 ML_VENV := .bench/ml-venv
@@ -82,11 +82,11 @@ bench: $(STAMP) $(ML_VENV)/.installed $(PYLMNN_VENV)/.installed
 		--pylmnn-python $(PYLMNN_VENV)/bin/python $(BENCH_ARGS)
 
 # The full study (issue "Which metric is robust?"): several hours on 2 cores; every finished cell is
-# a record under docs/study/, so a rerun continues where the last one stopped.
+# a record in study/<run>/records.jsonl.gz, so a rerun continues where the last one stopped.
 # Both rules cross-validate every candidate on the whole training part (--search random; 2.3 to
 # 3.2 times the time of successive halving per splice cell for LMNN, LMNN-PL and NCA-PL):
 # halving ranked splice's candidates by certified accuracy nearly in reverse, and its accuracy
-# tuning left LMNN-PL less accurate there (docs/study/README.md).
+# tuning left LMNN-PL less accurate there (study/README.md).
 # --fit-cache: the two rules and the three k cross-validate the same candidates on the same
 # folds, so each fitted metric is learned once and loaded by the other runs.
 STUDY := $(VENV)/bin/robustdml reproduce --splits 10 --budget 9 --search random --jobs 2 --quiet \
@@ -95,26 +95,51 @@ ACCURACY := $(STUDY) --select accuracy
 CERTIFIED := $(STUDY) --select certified@0.1
 study: $(STAMP)
 	$(VENV)/bin/robustdml tradeoff --datasets iris,wine,breast_cancer,digits,balance_scale,waveform \
-		--splits 3 --jobs 2 --quiet --out docs/study/tradeoff-quick
+		--splits 3 --jobs 2 --quiet --out study/tradeoff-quick
 	for suite in arml paper16; do \
-	  $(CERTIFIED) --suite $$suite --out docs/study/$$suite-certified || exit 1; \
+	  $(CERTIFIED) --suite $$suite --out study/$$suite-certified || exit 1; \
 	done
-	$(VENV)/bin/robustdml summary docs/study/arml-certified docs/study/paper16-certified \
-		--out docs/study/certified-summary.md
+	$(VENV)/bin/robustdml summary study/arml-certified study/paper16-certified \
+		--out study/certified-summary.md
 	for suite in arml paper16; do \
-	  $(ACCURACY) --suite $$suite --out docs/study/$$suite-accuracy || exit 1; \
-	  $(VENV)/bin/robustdml report --out docs/study/$$suite-certified \
-		--baseline docs/study/$$suite-accuracy || exit 1; \
+	  $(ACCURACY) --suite $$suite --out study/$$suite-accuracy || exit 1; \
+	  $(VENV)/bin/robustdml report --out study/$$suite-certified \
+		--baseline study/$$suite-accuracy || exit 1; \
 	done
-	$(VENV)/bin/robustdml summary docs/study/arml-accuracy docs/study/paper16-accuracy \
-		--out docs/study/accuracy-summary.md
+	$(VENV)/bin/robustdml summary study/arml-accuracy study/paper16-accuracy \
+		--out study/accuracy-summary.md
 	# ARML's own k, tuned for robustness only (measured on 2 cores: k = 1 7.49 hours of wall
 	# time, k = 11 4.68 with fits cached from k = 1; each report.md's Cost line)
 	for k in 1 11; do \
-	  $(CERTIFIED) --suite arml --k $$k --out docs/study/arml-k$$k-certified || exit 1; \
+	  $(CERTIFIED) --suite arml --k $$k --out study/arml-k$$k-certified || exit 1; \
 	done
-	$(VENV)/bin/robustdml summary docs/study/arml-k1-certified docs/study/arml-certified \
-		docs/study/arml-k11-certified --out docs/study/arml-k-summary.md
+	$(VENV)/bin/robustdml summary study/arml-k1-certified study/arml-certified \
+		study/arml-k11-certified --out study/arml-k-summary.md
+
+# The documentation site, viewable offline: docs/_build/html/index.html. Warnings are errors and
+# every cross-reference must resolve (-n); docs/check_offline.py then fails on any page that
+# would fetch something from the network.
+DOCS_STAMP := $(VENV)/.docs-installed
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[docs]'
+	touch $@
+
+# MathJax 3 served with the pages (from the npm registry, unpacked once; git-ignored)
+MATHJAX_VERSION := 3.2.2
+MATHJAX := docs/_static/mathjax
+$(MATHJAX)/tex-chtml.js:
+	rm -rf $(MATHJAX) && mkdir -p $(MATHJAX)
+	cd $(MATHJAX) && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null && \
+		tar xzf mathjax-$(MATHJAX_VERSION).tgz && rm mathjax-$(MATHJAX_VERSION).tgz && \
+		mkdir -p output/chtml/fonts input/tex && \
+		mv package/LICENSE package/es5/tex-chtml.js . && \
+		mv package/es5/output/chtml/fonts/woff-v2 output/chtml/fonts/ && \
+		mv package/es5/input/tex/extensions input/tex/ && rm -rf package
+
+docs: $(DOCS_STAMP) $(MATHJAX)/tex-chtml.js
+	$(PY) -m sphinx -W --keep-going -n -b html docs docs/_build/html
+	$(PY) docs/check_offline.py docs/_build/html
 
 clean:
-	rm -rf $(VENV) .bench .compat .cache build dist *.egg-info .pytest_cache
+	rm -rf $(VENV) .bench .compat .cache build dist *.egg-info .pytest_cache docs/_build \
+		docs/generated docs/auto_examples docs/_static/mathjax docs/results/_generated

@@ -1,5 +1,5 @@
-"""Certificates against brute force, exact minimal perturbations and attacks (docs/method.md,
-section 6)."""
+"""Certificates against brute force, exact minimal perturbations and attacks
+(docs/user_guide/method.md, section 6)."""
 
 import numpy as np
 import pytest
@@ -28,7 +28,7 @@ class FixedMetric(MahalanobisMixin, BaseEstimator):
 
 
 def naive_radius(X_train, y_train, z, predicted, k, M):
-    """docs/method.md, section 6 literally, with loops and the margin primitive."""
+    """docs/user_guide/method.md, section 6 literally, with loops and the margin primitive."""
     s = (k + 1) // 2
     d2 = np.einsum("ij,jk,ik->i", X_train - z, M, X_train - z)
     nearest = np.argsort(d2, kind="stable")[:k]
@@ -240,7 +240,7 @@ def test_one_class_is_certified_infinite_with_a_warning():
     assert np.all(np.isinf(knn.certified_radius(X)))
 
 
-# ------------------------------------------- scale invariance and odd data (docs/method.md, 2, 6)
+# ----------------------- scale invariance and odd data (docs/user_guide/method.md, 2, 6)
 
 SCALES = [1e-8, 1e-6, 1e-3, 1e3, 1e6, 1e7, 1e8]
 

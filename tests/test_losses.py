@@ -8,7 +8,7 @@ from robustdml.math import (LMNNLoss, PerturbationLoss, TripletGeometry, Triplet
 
 
 def naive_objective(X, triplets, M, mu, lam, tau, eps=1e-10):
-    """docs/method.md, sections 3-4 written as loops: value and gradient w.r.t. M."""
+    """docs/user_guide/method.md, sections 3-4 written as loops: value and gradient w.r.t. M."""
     n_features = X.shape[1]
     pulls = {(int(i), int(j)) for i, j in zip(triplets.anchors, triplets.targets)}
     T = triplets.n_triplets

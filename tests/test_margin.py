@@ -1,4 +1,4 @@
-"""The closed-form adversarial margin (docs/method.md, section 2) against geometry and
+"""The closed-form adversarial margin (docs/user_guide/method.md, section 2) against geometry and
 numerical optimisation."""
 
 import numpy as np

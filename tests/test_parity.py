@@ -1,4 +1,5 @@
-"""Parity with the authors' own protocol on their Australian.mat (docs/method.md, section 5).
+"""Parity with the authors' own protocol on their Australian.mat
+(docs/user_guide/method.md, section 5).
 
 Whole-data preprocessing, each split's tuned (mu, lambda, tau), solver="pgd", 3-NN test accuracy
 over the 20 splits. The authors' implementation gives a mean of about 0.845.

@@ -20,6 +20,7 @@ import robustdml
 from robustdml import (ARML, NCA, CertifiedKNN, KNNClassifier, LMNN, ModelFileError,
                        TripletLMNN, adversarial_margin, build_triplets, knn_attack,
                        minimal_perturbation_1nn, noise_error)
+from robustdml.experiments.store import RECORDS_FILE, ResultStore
 from robustdml.math import LMNNLoss, PerturbationLoss, TripletObjective
 
 RNG = np.random.default_rng(0)
@@ -375,12 +376,10 @@ def run_cli(out, *extra):
 
 
 def records_of(out):
-    found = {}
-    for path in sorted(out.glob("records/*/*/*.json")):
-        record = json.loads(path.read_text())  # every file must parse
-        found[path.relative_to(out)] = {key: record[key] for key in (
-            "clean_error", "certified_error", "noise_error", "empirical_error", "params")}
-    return found
+    keys = ("clean_error", "certified_error", "noise_error", "empirical_error", "params")
+    return {(record["dataset"], record["method"], record["split"]):
+            {key: record[key] for key in keys}
+            for record in ResultStore(out).records()}  # the file must read
 
 
 def test_sigkill_then_restart_gives_the_same_results(tmp_path):
@@ -390,7 +389,7 @@ def test_sigkill_then_restart_gives_the_same_results(tmp_path):
     process = subprocess.Popen(run_cli(killed), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while not list(killed.glob("records/*/*/*.json")) and time.time() < deadline:
+    while not (killed / RECORDS_FILE).exists() and time.time() < deadline:
         time.sleep(0.05)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
@@ -400,7 +399,7 @@ def test_sigkill_then_restart_gives_the_same_results(tmp_path):
     assert finished.returncode == 0, finished.stderr
     assert f"{len(partial)} reused" in finished.stdout
     assert records_of(killed) == records_of(reference)
-    assert not list(killed.glob("records/**/.*.tmp"))
+    assert not list(killed.glob(".*.tmp"))
 
 
 def test_second_run_on_the_same_directory_is_refused(tmp_path):

@@ -6,16 +6,28 @@ import os
 import sys
 from pathlib import Path
 
+from joblib import cpu_count
+
 from .datasets import SPECS, SUITES, DataUnavailable, available
 from .datasets.sources import no_fetching
 from .experiments.protocol import ProtocolConfig, default_methods
-from .experiments.report import combined_report, write_reports
-from .experiments.runner import reproduce
+from .experiments.progress import clock
+from .experiments.report import combined_report, overview, write_reports
+from .experiments.runner import RunInterrupted, current_records, reproduce
 from .experiments.tradeoff import run_tradeoff
 from .experiments.store import ConfigMismatch, ResultsLocked, ResultStore
 
-#: Splits and random-search budget of each suite when not given on the command line.
-SUITE_DEFAULTS = {"quick": {"splits": 3, "budget": 4, "scaling": "standardise"},
+#: The default suite: minutes on 2 cores. Small data sets where learned metrics differ from
+#: the Euclidean one, the method and its closest peers, a small search (3 folds, not 5).
+DEMO = {"datasets": ["wine", "balance_scale", "ionosphere", "breast_cancer"],
+        "methods": ["euclidean", "lmnn", "lmnn-pl", "arml"]}
+#: Data sets of each suite (``--suite``).
+SUITE_DATASETS = {"demo": DEMO["datasets"], **SUITES}
+#: Splits, random-search budget, CV folds and scaling of each suite, when not given on the
+#: command line.
+SUITE_DEFAULTS = {"demo": {"splits": 3, "budget": 3, "scaling": "standardise", "cv_folds": 3,
+                           "methods": DEMO["methods"]},
+                  "quick": {"splits": 3, "budget": 4, "scaling": "standardise"},
                   "paper16": {"splits": 20, "budget": 8, "scaling": "standardise"},
                   "arml": {"splits": 10, "budget": 8, "scaling": "minmax"}}
 
@@ -41,37 +53,44 @@ def _selection(text):
 def _command_reproduce(args):
     if args.australian:
         os.environ["ROBUSTDML_AUSTRALIAN"] = str(Path(args.australian).resolve())
-    datasets = _names(args.datasets) if args.datasets else SUITES[args.suite]
+    datasets = _names(args.datasets) if args.datasets else SUITE_DATASETS[args.suite]
     unknown = [name for name in datasets if name not in SPECS]
     if unknown:
         raise SystemExit(f"robustdml: unknown data set(s) {', '.join(unknown)}; "
                          "see 'robustdml datasets'.")
     all_methods = default_methods()
-    method_names = _names(args.methods) if args.methods else list(all_methods)
+    defaults = SUITE_DEFAULTS[args.suite]
+    method_names = (_names(args.methods) if args.methods
+                    else defaults.get("methods", list(all_methods)))
     unknown = [name for name in method_names if name not in all_methods]
     if unknown:
         raise SystemExit(f"robustdml: unknown method(s) {', '.join(unknown)}; choose from "
                          f"{', '.join(all_methods)}.")
-    defaults = SUITE_DEFAULTS[args.suite]
+    jobs = args.jobs or cpu_count()
     config = ProtocolConfig(n_splits=args.splits or defaults["splits"],
                             budget=args.budget or defaults["budget"], seed=args.seed,
                             preprocessing=args.preprocessing,
                             scaling=args.scaling or defaults["scaling"],
-                            n_neighbors=args.k, search=args.search, **_selection(args.select))
-    summary = reproduce(datasets, {name: all_methods[name] for name in method_names}, config,
-                        args.out, jobs=args.jobs, backend=args.backend,
+                            n_neighbors=args.k, search=args.search,
+                            cv_folds=defaults.get("cv_folds", 5), **_selection(args.select))
+    methods = {name: all_methods[name] for name in method_names}
+    summary = reproduce(datasets, methods, config, args.out, jobs=jobs, backend=args.backend,
                         scheduler=args.scheduler, fit_cache=args.fit_cache,
                         progress=not args.quiet)
-    print(f"\n{summary.computed} records computed, {summary.reused} reused, "
-          f"{len(summary.failures)} failed.")
+    if summary.computed or summary.failures:
+        print(f"\n{summary.computed} cells computed, {summary.reused} reused, "
+              f"{len(summary.failures)} failed, in {clock(summary.seconds)}.")
     if summary.reports:
+        records = [r for r in current_records(ResultStore(args.out), methods, others=False)
+                   if r["dataset"] in datasets]
+        print("\n" + overview(records) + "\n")
         out = Path(args.out)
-        print(f"Tables: {out / 'report.md'} (Markdown), {out / 'summary.csv'}, "
-              f"{out / 'results.csv'}")
+        print(f"Report: {out / 'report.md'} (conclusions first, then every table)")
+        print(f"Tables: {out / 'results.csv'} (one row per cell), {out / 'summary.csv'}")
         plots = [p for p in summary.reports if p.suffix == ".png"]
         if plots:
-            print(f"Plots:  {len(plots)} PNG files in {out / 'plots'} "
-                  f"(summary: {out / 'plots' / 'summary.png'})")
+            print(f"Plots:  {out / 'plots'} ({len(plots)} PNG files; all data sets together: "
+                  f"{out / 'plots' / 'summary.png'})")
         else:
             print("Plots:  none (install matplotlib: pip install 'robustdml[plots]')")
     for failure in summary.failures:
@@ -103,7 +122,7 @@ def _command_datasets(args):
             print(f"{name:<20} {'-':>6} {'-':>5} {'-':>7}  {'no':<4}  {spec.source}\n"
                   f"{'':<20} to get it: {why}")
     print("\nSuites: " + "; ".join(f"{suite}: {', '.join(names)}"
-                                   for suite, names in SUITES.items()))
+                                   for suite, names in SUITE_DATASETS.items()))
     return 0
 
 
@@ -143,15 +162,21 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("reproduce", help="run the study and write tables and plots")
-    run.add_argument("--suite", choices=sorted(SUITES), default="quick",
-                     help="data sets to run (default: %(default)s)")
-    run.add_argument("--datasets", help="comma-separated names instead of a suite")
+    run.add_argument("--suite", choices=sorted(SUITE_DATASETS), default="demo",
+                     help="data sets (and, for demo, methods and search) to run: demo "
+                     f"({', '.join(DEMO['datasets'])}; {', '.join(DEMO['methods'])}; minutes), "
+                     "quick (every method, six data sets), paper16, arml "
+                     "(default: %(default)s)")
+    run.add_argument("--datasets", help="comma-separated names instead of the suite's (which "
+                     "still sets the defaults of the options below)")
     run.add_argument("--methods", help="comma-separated subset of "
-                     f"{','.join(default_methods())} (default: all)")
+                     f"{','.join(default_methods())} (default: those of demo for demo, "
+                     "else all)")
     run.add_argument("--splits", type=int, help="random 70/30 splits per data set "
-                     "(default: 3 for quick, 20 for paper16, 10 for arml)")
+                     "(default: 3 for demo and quick, 20 for paper16, 10 for arml)")
     run.add_argument("--budget", type=int, help="candidates per tuned method: the defaults "
-                     "and budget - 1 random draws (default: 4 for quick, 8 otherwise)")
+                     "and budget - 1 random draws, each cross-validated on 5 folds (3 for "
+                     "demo) (default: 3 for demo, 4 for quick, 8 otherwise)")
     run.add_argument("--seed", type=int, default=0, help="seed of the splits and searches "
                      "(default: %(default)s)")
     run.add_argument("--preprocessing", choices=["train", "whole"], default="train",
@@ -173,8 +198,8 @@ def build_parser():
                      "either way, F = 0.1 unless given (default: %(default)s)")
     run.add_argument("--out", default="results",
                      help="results directory (default: %(default)s)")
-    run.add_argument("--jobs", type=int, default=1,
-                     help="parallel cells, -1 for all cores (default: %(default)s)")
+    run.add_argument("--jobs", type=int, help="parallel cells, -1 for all cores "
+                     "(default: the number of cores)")
     run.add_argument("--backend", choices=["loky", "dask", "threading", "sequential"],
                      default="loky", help="where the cells run (default: %(default)s)")
     run.add_argument("--scheduler", help="Dask scheduler address, with --backend dask")
@@ -193,7 +218,10 @@ def build_parser():
 
     report = commands.add_parser("report", help="rebuild tables and plots from stored records")
     report.add_argument("--out", default="results",
-                        help="results directory (default: %(default)s)")
+                        help="results directory: its records.jsonl.gz, or in a directory "
+                        "of the older layout its records/<data set>/<method>/split-NNN.json "
+                        "files (read as they are; the next reproduce run there converts them "
+                        "into records.jsonl.gz) (default: %(default)s)")
     report.add_argument("--baseline", help="results directory of the same study tuned by "
                         "another --select rule: selection.md compares the two")
     report.set_defaults(handler=_command_report)
@@ -227,11 +255,22 @@ def main(argv=None):
     except (ResultsLocked, ConfigMismatch, DataUnavailable, ValueError, ImportError) as error:
         print(f"robustdml: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        kept = (f"finished records are kept in {Path(args.out) / 'records'}; the same command "
-                "resumes from them" if args.command == "reproduce" else "nothing was lost")
-        print(f"\nrobustdml: interrupted; {kept}.", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:
+        print(f"\nrobustdml: interrupted; {_kept(args, interrupt)}.", file=sys.stderr)
         return 130
+
+
+def _kept(args, interrupt):
+    """What a Ctrl-C left behind, and how to go on."""
+    if not isinstance(interrupt, RunInterrupted):
+        return ("no cell had started; run the same command to start"
+                if args.command in ("reproduce", "tradeoff") else "nothing was lost")
+    if not interrupt.stored:
+        return (f"no cell had finished, so nothing was kept in {interrupt.out}; run the same "
+                "command to start again")
+    return (f"{interrupt.computed} cell(s) finished in this run, {interrupt.stored} of "
+            f"{interrupt.total} are now kept in {interrupt.out}; run the same command to "
+            "resume from them")
 
 
 if __name__ == "__main__":

@@ -44,7 +44,28 @@ _CLASSES = {cls.__name__: cls for cls in SAVED_ATTRIBUTES}
 
 
 class ModelFileError(ValueError):
-    """The file is not a readable robustdml model file; the message says why."""
+    """The file is not a readable robustdml model file; the message says why.
+
+    :func:`load` raises it for a damaged, truncated, foreign or newer file.
+
+    See Also
+    --------
+    load : Read a model file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from robustdml import ModelFileError, load
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "not-a-model.npz"
+    ...     _ = path.write_text("hello")
+    ...     try:
+    ...         load(path)
+    ...     except ModelFileError:
+    ...         print("refused")
+    refused
+    """
 
 
 def _describe(estimator, arrays, prefix, fitted=True):
@@ -91,8 +112,50 @@ def _describe(estimator, arrays, prefix, fitted=True):
 
 
 def save(estimator, path):
-    """Write a fitted learner (LMNN, NCA, ARML, TripletLMNN, scikit-learn's NCA), KNNClassifier
-    or CertifiedKNN to ``path`` (atomically)."""
+    """Write a fitted estimator to a safe model file.
+
+    The file is a NumPy ``.npz`` archive of a JSON header and numeric or string arrays,
+    written atomically; :func:`load` reads it without unpickling anything (see
+    :doc:`/user_guide/model_files`).
+
+    Parameters
+    ----------
+    estimator : estimator
+        A fitted :class:`LMNN`, :class:`NCA`, :class:`ARML`, :class:`TripletLMNN`,
+        scikit-learn's ``NeighborhoodComponentsAnalysis``, :class:`KNNClassifier` or
+        :class:`CertifiedKNN` (with a metric learner among these).
+    path : str or path-like
+        Where to write the file.
+
+    Raises
+    ------
+    TypeError
+        If the estimator (or its metric learner) is not a class model files hold, or a
+        fitted attribute mixes types.
+
+    Warns
+    -----
+    UserWarning
+        When a parameter (such as a callback) cannot be stored safely: it is saved as None.
+
+    See Also
+    --------
+    load : Read the file back.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from sklearn.datasets import load_iris
+    >>> from robustdml import CertifiedKNN, LMNN, load, save
+    >>> X, y = load_iris(return_X_y=True)
+    >>> knn = CertifiedKNN(3, LMNN()).fit(X, y)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     save(knn, Path(folder) / "knn.npz")
+    ...     restored = load(Path(folder) / "knn.npz")
+    >>> bool((restored.predict(X) == knn.predict(X)).all())
+    True
+    """
     arrays = {}
     header = {"format": FORMAT, "version": FORMAT_VERSION, "robustdml": __version__,
               "estimator": _describe(estimator, arrays, "")}
@@ -134,7 +197,17 @@ def _build(entry, archive, path):
 
 
 def load(path):
-    """Read an estimator written by :func:`save`. Never unpickles.
+    """Read an estimator written by :func:`save`, without unpickling anything.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The model file.
+
+    Returns
+    -------
+    estimator
+        The fitted estimator, as it was saved.
 
     Raises
     ------
@@ -142,6 +215,23 @@ def load(path):
         No file at ``path``.
     ModelFileError
         Not a robustdml model file, damaged or truncated, or written by a newer format.
+
+    See Also
+    --------
+    save : Write a model file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from sklearn.datasets import load_iris
+    >>> from robustdml import LMNN, load, save
+    >>> X, y = load_iris(return_X_y=True)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     save(LMNN().fit(X, y), Path(folder) / "lmnn.npz")
+    ...     lmnn = load(Path(folder) / "lmnn.npz")
+    >>> lmnn.transform(X).shape
+    (150, 4)
     """
     path = Path(path)
     if not path.is_file():

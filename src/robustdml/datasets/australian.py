@@ -9,16 +9,36 @@ from scipy.io import loadmat
 
 @dataclass(frozen=True)
 class AuthorsSplits:
-    """Contents of the authors' ``.mat`` file, with 0-based indices.
+    """The contents of the authors' ``.mat`` file, with 0-based indices.
 
-    Attributes
+    Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features), raw features.
+    X : ndarray of shape (n_samples, n_features)
+        The raw features.
     y : ndarray of shape (n_samples,)
-    train : list of ndarray, the training indices of each split.
-    test : list of ndarray, the test indices of each split.
-    tuned : ndarray of shape (n_splits, 3), the tuned (mu, lambda, tau) of each split.
-    settings : dict, the solver settings stored in the file (k, v, alpha, max_iter, eta, eps).
+        The labels.
+    train : list of ndarray
+        The training indices of each split.
+    test : list of ndarray
+        The test indices of each split.
+    tuned : ndarray of shape (n_splits, 3)
+        The tuned (mu, lambda, tau) of each split.
+    settings : dict
+        The solver settings stored in the file (k, v, alpha, max_iter, eta, eps).
+
+    See Also
+    --------
+    load_authors_mat : Read the file.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustdml.datasets import AuthorsSplits
+    >>> splits = AuthorsSplits(X=np.zeros((4, 2)), y=np.array([0, 0, 1, 1]),
+    ...                        train=[np.array([0, 2])], test=[np.array([1, 3])],
+    ...                        tuned=np.array([[0.5, 1.0, 0.1]]), settings={"k": 3})
+    >>> splits.n_splits
+    1
     """
 
     X: np.ndarray
@@ -30,11 +50,35 @@ class AuthorsSplits:
 
     @property
     def n_splits(self):
+        """Number of (train, test) splits.
+
+        See Also
+        --------
+        load_authors_mat : Read the file.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.datasets import AuthorsSplits
+        >>> AuthorsSplits(X=np.zeros((2, 1)), y=np.array([0, 1]), train=[np.array([0])],
+        ...               test=[np.array([1])], tuned=np.zeros((1, 3)), settings={}).n_splits
+        1
+        """
         return len(self.train)
 
 
 def load_authors_mat(path):
-    """Read a data file of the reference experiments (e.g. ``Australian.mat``).
+    """Read a data file of the reference experiments, such as ``Australian.mat``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.mat`` file.
+
+    Returns
+    -------
+    AuthorsSplits
+        The data, the authors' splits (0-based) and their tuned hyper-parameters.
 
     Raises
     ------
@@ -42,6 +86,18 @@ def load_authors_mat(path):
         If ``path`` does not exist, with the path in the message.
     ValueError
         If the file lacks the fields of the reference format.
+
+    See Also
+    --------
+    robustdml.datasets.load : Load a registered data set, ``"australian"`` among them.
+
+    Examples
+    --------
+    >>> from robustdml.datasets import load_authors_mat
+    >>> load_authors_mat("missing/Australian.mat")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: No authors' data file at missing/Australian.mat; ...
     """
     path = Path(path)
     if not path.is_file():

@@ -23,18 +23,34 @@ from .sources import DataUnavailable
 class DatasetSpec:
     """How to get one data set.
 
-    Attributes
+    Parameters
     ----------
     name : str
+        The name :func:`load` takes.
     source : str
-        The package (or generator) that provides it; ``requirement`` says how to install it.
+        The package (or generator) that provides it.
     licence : str
+        The data's licence.
     description : str
-    loader : callable returning ``(X, y)`` or ``(X, y, splits)``
-    pca_components : int or None
+        What the data are.
+    loader : callable
+        Returns ``(X, y)`` or ``(X, y, splits)``.
+    requirement : str, default="nothing: ships with robustdml's core dependencies"
+        What to install, and how, to have the source.
+    pca_components : int or None, default=None
         Dimension the protocol reduces to by PCA fitted on each training part (image data).
-    subsample : int or None
+    subsample : int or None, default=None
         Stratified subsample size (seeded) applied after loading, for the largest sets.
+
+    See Also
+    --------
+    load : Load a data set by name.
+
+    Examples
+    --------
+    >>> from robustdml.datasets import SPECS
+    >>> SPECS["iris"].source
+    'scikit-learn'
     """
 
     name: str
@@ -49,7 +65,30 @@ class DatasetSpec:
 
 @dataclass
 class Dataset:
-    """A loaded data set; ``splits`` holds (train, test) index pairs when the source fixes them."""
+    """A loaded data set.
+
+    Parameters
+    ----------
+    spec : DatasetSpec
+        Where it comes from.
+    X : ndarray of shape (n_samples, n_features)
+        The features.
+    y : ndarray of shape (n_samples,)
+        The labels.
+    splits : list of (ndarray, ndarray) or None, default=None
+        The (train, test) index pairs, when the source fixes them.
+
+    See Also
+    --------
+    load : Load a data set by name.
+
+    Examples
+    --------
+    >>> from robustdml.datasets import load
+    >>> data = load("iris")
+    >>> data.n_samples, data.n_features, data.n_classes
+    (150, 4, 3)
+    """
 
     spec: DatasetSpec
     X: np.ndarray
@@ -58,14 +97,50 @@ class Dataset:
 
     @property
     def n_samples(self):
+        """Number of points.
+
+        See Also
+        --------
+        load : Load a data set by name.
+
+        Examples
+        --------
+        >>> from robustdml.datasets import load
+        >>> load("iris").n_samples
+        150
+        """
         return self.X.shape[0]
 
     @property
     def n_features(self):
+        """Number of features.
+
+        See Also
+        --------
+        load : Load a data set by name.
+
+        Examples
+        --------
+        >>> from robustdml.datasets import load
+        >>> load("iris").n_features
+        4
+        """
         return self.X.shape[1]
 
     @property
     def n_classes(self):
+        """Number of classes.
+
+        See Also
+        --------
+        load : Load a data set by name.
+
+        Examples
+        --------
+        >>> from robustdml.datasets import load
+        >>> load("iris").n_classes
+        3
+        """
         return np.unique(self.y).size
 
 
@@ -150,7 +225,17 @@ SUITES = {
 
 @lru_cache(maxsize=None)
 def load(name):
-    """Load a registered data set (cached per process).
+    """Load a registered data set by name, cached per process.
+
+    Parameters
+    ----------
+    name : str
+        A key of ``SPECS`` (``SUITES`` groups them).
+
+    Returns
+    -------
+    Dataset
+        The features, labels and any fixed splits.
 
     Raises
     ------
@@ -158,6 +243,16 @@ def load(name):
         For an unknown name (the message lists the known ones).
     DataUnavailable
         When the source is missing; the message says what to install and how.
+
+    See Also
+    --------
+    available : Whether a data set's source is here.
+
+    Examples
+    --------
+    >>> from robustdml.datasets import load
+    >>> load("wine").X.shape
+    (178, 13)
     """
     if name not in SPECS:
         raise KeyError(f"Unknown data set {name!r}; known: {', '.join(sorted(SPECS))}.")
@@ -172,7 +267,30 @@ def load(name):
 
 
 def available(name):
-    """``(True, "")`` if ``load(name)`` works here, else ``(False, what to do)``."""
+    """Say whether a registered data set can be loaded here.
+
+    Parameters
+    ----------
+    name : str
+        A key of ``SPECS``.
+
+    Returns
+    -------
+    ok : bool
+        Whether ``load(name)`` works here.
+    advice : str
+        What to install, and how, when it does not; "" when it does.
+
+    See Also
+    --------
+    load : Load the data set.
+
+    Examples
+    --------
+    >>> from robustdml.datasets import available
+    >>> available("iris")
+    (True, '')
+    """
     try:
         load(name)
     except DataUnavailable as error:

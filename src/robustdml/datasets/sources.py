@@ -1,4 +1,4 @@
-"""Readers of the packages that ship data sets offline (docs/method.md, section 8).
+"""Readers of the packages that ship data sets offline (:doc:`/user_guide/method`, section 8).
 
 Each raises :class:`DataUnavailable` with what to install, and how, when its source is missing.
 """
@@ -18,7 +18,18 @@ import numpy as np
 
 
 class DataUnavailable(RuntimeError):
-    """A data set's source is not installed here; the message says how to get it."""
+    """A data set's source is not installed here; the message says how to get it.
+
+    See Also
+    --------
+    robustdml.datasets.available : Whether a data set's source is here, without raising.
+
+    Examples
+    --------
+    >>> from robustdml.datasets import DataUnavailable
+    >>> issubclass(DataUnavailable, RuntimeError)
+    True
+    """
 
 
 #: Whether a missing Debian package may be downloaded (``robustdml datasets`` only looks).

@@ -22,10 +22,24 @@ def validate_numeric(estimator, X, y="no_validation", **kwargs):
 
 
 class MahalanobisMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
-    """Metric ``d(a, b) = ||L a - L b||_2`` given by a fitted ``components_`` (L, shape (q, p)).
+    """The metric ``d(a, b) = ||L a - L b||_2`` of a fitted ``components_`` L.
 
-    Subclasses set ``components_`` in ``fit``; this mixin provides ``transform``,
-    ``get_mahalanobis_matrix``, ``get_metric``, ``pair_distance`` and ``pair_score``.
+    Subclasses set ``components_`` (L, of shape (n_components, n_features)) in ``fit``; this
+    mixin provides ``transform``, ``get_mahalanobis_matrix``, ``get_metric``,
+    ``pair_distance`` and ``pair_score``, with metric-learn's names.
+
+    See Also
+    --------
+    robustdml.estimators.MetricLearner : The base of robustdml's learners, which uses this mixin.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from robustdml import LMNN, MahalanobisMixin
+    >>> X, y = load_iris(return_X_y=True)
+    >>> lmnn = LMNN().fit(X, y)
+    >>> isinstance(lmnn, MahalanobisMixin)
+    True
     """
 
     def transform(self, X):
@@ -34,25 +48,78 @@ class MahalanobisMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Points in the input space.
 
         Returns
         -------
-        X_embedded : ndarray of shape (n_samples, n_components)
+        ndarray of shape (n_samples, n_components)
+            ``X L^T``, the points in the learned space.
+
+        See Also
+        --------
+        get_metric : The learned distance as a function of two points.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from robustdml import LMNN
+        >>> X, y = load_iris(return_X_y=True)
+        >>> lmnn = LMNN().fit(X, y)
+        >>> lmnn.transform(X[:2]).shape
+        (2, 4)
         """
         check_is_fitted(self)
         X = validate_numeric(self, X, reset=False)
         return X @ self.components_.T
 
     def get_mahalanobis_matrix(self):
-        """Return ``M = L^T L``, shape (n_features, n_features)."""
+        """Return the Mahalanobis matrix ``M = L^T L`` of the learned metric.
+
+        Returns
+        -------
+        ndarray of shape (n_features, n_features)
+            The symmetric positive semi-definite M.
+
+        See Also
+        --------
+        get_metric : The learned distance as a function of two points.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from robustdml import LMNN
+        >>> X, y = load_iris(return_X_y=True)
+        >>> lmnn = LMNN().fit(X, y)
+        >>> lmnn.get_mahalanobis_matrix().shape
+        (4, 4)
+        """
         check_is_fitted(self)
         return self.components_.T @ self.components_
 
     def get_metric(self):
-        """Return a function ``metric(u, v, squared=False) -> float``, the learned distance
-        of two points (its square with ``squared=True``, as metric-learn's).
+        """Return the learned distance of two points as a function.
 
         It can be passed as ``metric=`` to scikit-learn estimators that accept callables.
+
+        Returns
+        -------
+        callable
+            ``metric(u, v, squared=False) -> float``: the learned distance of u and v, or its
+            square with ``squared=True``, as metric-learn's.
+
+        See Also
+        --------
+        pair_distance : The learned distance of many pairs at once.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from robustdml import LMNN
+        >>> X, y = load_iris(return_X_y=True)
+        >>> lmnn = LMNN().fit(X, y)
+        >>> metric = lmnn.get_metric()
+        >>> metric(X[0], X[0])
+        0.0
         """
         check_is_fitted(self)
         components = self.components_.copy()
@@ -68,15 +135,35 @@ class MahalanobisMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         return metric
 
     def pair_distance(self, pairs):
-        """Learned distance of each pair.
+        """Return the learned distance of each pair.
 
         Parameters
         ----------
         pairs : array-like of shape (n_pairs, 2, n_features)
+            The pairs of points.
 
         Returns
         -------
-        distances : ndarray of shape (n_pairs,)
+        ndarray of shape (n_pairs,)
+            The learned distance of each pair.
+
+        Raises
+        ------
+        ValueError
+            If ``pairs`` does not have shape (n_pairs, 2, n_features).
+
+        See Also
+        --------
+        pair_score : The opposite, a similarity.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from robustdml import LMNN
+        >>> X, y = load_iris(return_X_y=True)
+        >>> lmnn = LMNN().fit(X, y)
+        >>> lmnn.pair_distance([[X[0], X[0]]])
+        array([0.])
         """
         check_is_fitted(self)
         pairs = check_array(pairs, allow_nd=True, ensure_min_features=0)
@@ -86,11 +173,70 @@ class MahalanobisMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
         return np.linalg.norm((pairs[:, 0] - pairs[:, 1]) @ self.components_.T, axis=1)
 
     def pair_score(self, pairs):
-        """Similarity of each pair: the opposite of :meth:`pair_distance`."""
+        """Return the similarity of each pair: the opposite of its learned distance.
+
+        Parameters
+        ----------
+        pairs : array-like of shape (n_pairs, 2, n_features)
+            The pairs of points.
+
+        Returns
+        -------
+        ndarray of shape (n_pairs,)
+            Minus :meth:`pair_distance`, so that greater means more similar.
+
+        See Also
+        --------
+        pair_distance : The learned distance of each pair.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from robustdml import LMNN
+        >>> X, y = load_iris(return_X_y=True)
+        >>> lmnn = LMNN().fit(X, y)
+        >>> bool(lmnn.pair_score([[X[0], X[1]]])[0] <= 0)
+        True
+        """
         return -self.pair_distance(pairs)
 
     def score_pairs(self, pairs):
-        """metric-learn's older name, which returned distances: use :meth:`pair_distance`."""
+        """Return the learned distance of each pair, under metric-learn's deprecated name.
+
+        .. deprecated:: 0.1
+            Use :meth:`pair_distance` (or :meth:`pair_score` for similarities).
+
+        Parameters
+        ----------
+        pairs : array-like of shape (n_pairs, 2, n_features)
+            The pairs of points.
+
+        Returns
+        -------
+        ndarray of shape (n_pairs,)
+            The learned distance of each pair, as :meth:`pair_distance`.
+
+        Warns
+        -----
+        FutureWarning
+            Always: the name is deprecated.
+
+        See Also
+        --------
+        pair_distance : The name to use.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from robustdml import LMNN
+        >>> X, y = load_iris(return_X_y=True)
+        >>> lmnn = LMNN().fit(X, y)
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     lmnn.score_pairs([[X[0], X[0]]])
+        array([0.])
+        """
         warnings.warn("score_pairs is metric-learn's deprecated name for the learned distance "
                       "of pairs; use pair_distance (or pair_score for similarities).",
                       FutureWarning, stacklevel=2)

@@ -4,10 +4,15 @@ from" plus "its loss terms".
 :class:`MetricLearner` owns the parameters common to all learners (the perturbation loss, the
 solver, the initial L, iterations and tolerance, smoothing, progress and callback, random state)
 and their constraints, the initialisation, progress reporting, one minimiser that returns a
-:class:`FitResult`, convergence warnings and the training-accuracy check.
+:class:`FitResult`, convergence warnings and the training-accuracy check. Their documentation is
+written once here (``SHARED_DOCS``) and filled into each learner's docstring by
+:func:`fill_shared_docs`, with each learner's own defaults.
 """
 
+import inspect
+import re
 import sys
+import textwrap
 import time
 import warnings
 from dataclasses import dataclass
@@ -28,21 +33,174 @@ from ..math.optimize import lbfgs, projected_subgradient
 from ._base import MahalanobisMixin, validate_numeric
 
 
+#: The parameters and fitted attributes the learners share, by name: (type, description).
+#: :func:`fill_shared_docs` writes them into each learner's docstring with its own defaults.
+SHARED_DOCS = {
+    "pull_weight": (
+        "float in [0, 1]",
+        "The weight mu of the pull term, which draws each point's targets closer; the push "
+        "term, LMNN's hinge, gets ``1 - mu``."),
+    "perturbation_weight": (
+        "float >= 0",
+        "The weight lambda of the perturbation loss, which asks every triplet for an "
+        "adversarial margin of at least ``perturbation_margin``; 0 leaves it out."),
+    "perturbation_margin": (
+        "float > 0",
+        "The adversarial margin tau that the perturbation loss asks of every triplet, in the units "
+        "of the input features: give it as a fraction of "
+        ":func:`robustdml.metrics.data_scale` (see :doc:`/user_guide/hyperparameters`)."),
+    "regularisation": (
+        "float >= 0",
+        "The weight r of the pull towards the starting metric, relative to the LMNN terms' "
+        "value there: moving M by its own size costs r times their starting value. It keeps a "
+        "full-rank metric from fitting the training set along directions only it supports."),
+    "solver": (
+        '{"lbfgs", "pgd"}',
+        '"lbfgs" runs L-BFGS-B on L, with the hinges smoothed by ``smoothing``. "pgd" is the '
+        "authors' projected sub-gradient descent on M, step for step, on the exact objective; "
+        "it is much slower."),
+    "n_components": (
+        "int or None",
+        "Rows of L, the dimension of the learned space; None keeps ``n_features``. pgd learns "
+        "the full M and keeps its ``n_components`` leading eigen-directions."),
+    "init": (
+        '{"auto", "identity", "pca", "lda", "random"} or ndarray of shape '
+        "(n_components, n_features)",
+        'The initial L. "auto" is the identity unless ``n_components`` reduces the dimension, '
+        "then PCA; \"lda\" takes the discriminant directions of scikit-learn's "
+        "``LinearDiscriminantAnalysis``, then PCA's (it needs class labels); \"random\" a "
+        "standard normal draw seeded by ``random_state``; an array is used as it is. pgd starts "
+        'from ``M = L^T L``, the identity for "auto".'),
+    "max_iter": (
+        "int",
+        "Maximum number of L-BFGS iterations or pgd steps."),
+    "tol": (
+        "float or None",
+        "The stopping tolerance: lbfgs stops when an iteration decreases the objective by less "
+        "than ``tol * max(|f|, 1)``; pgd when the last 5 changes of the objective are below "
+        "``tol * f``. None takes the learner's ``DEFAULT_TOL`` (<tolerances>)."),
+    "smoothing": (
+        "float >= 0",
+        "For lbfgs only: the width of the quadratic smoothing of each hinge, in units of its "
+        "margin (1 for LMNN's hinge, tau^2 for the perturbation loss). 0 minimizes the exact "
+        "objective."),
+    "callback": (
+        "callable or None",
+        "Called after every iteration as ``callback(L, n_iter)`` with the current L."),
+    "verbose": (
+        "int",
+        "0 prints nothing; 1 prints progress at least every 2 seconds and a summary "
+        "(iterations, time, training accuracy before and after); 2 prints every iteration."),
+    "random_state": (
+        "int, RandomState instance or None",
+        'Seeds ``init="pca"`` and ``init="random"``, and, in LMNN and NCA, the subset of '
+        "triplets kept when there are too many."),
+    "components_": (
+        "ndarray of shape (n_components, n_features)",
+        "The learned L; the metric is ``M = L^T L``."),
+    "n_iter_": (
+        "int",
+        "Iterations run."),
+    "objective_": (
+        "ndarray of shape (n_values,)",
+        "The objective after each iteration."),
+    "initial_train_accuracy_": (
+        "float",
+        "Leave-one-out k-NN accuracy on the training data under the starting metric."),
+    "train_accuracy_": (
+        "float",
+        "Leave-one-out k-NN accuracy on the training data under the learned metric; a warning "
+        "says when it is lower than ``initial_train_accuracy_`` by more than "
+        "``WORSE_THAN_START``."),
+    "n_features_in_": (
+        "int",
+        "Number of features seen during ``fit``."),
+    "feature_names_in_": (
+        "ndarray of shape (`n_features_in_`,)",
+        "Names of the features seen during ``fit``; defined only when X has feature names "
+        "that are all strings."),
+}
+
+#: A docstring line holding only ``{name}``: where the shared entry of ``name`` goes.
+_SHARED_ENTRY = re.compile(r"^( *)\{(\w+)\}$", flags=re.MULTILINE)
+
+
+def fill_shared_docs(cls):
+    """Write the shared entries of :data:`SHARED_DOCS` into the docstring of ``cls``.
+
+    Each docstring line that holds only ``{name}`` becomes the entry of ``name``, at that
+    line's indentation; a parameter gets the default of ``cls.__init__``.
+
+    Parameters
+    ----------
+    cls : type
+        A subclass of :class:`MetricLearner`.
+
+    Returns
+    -------
+    type
+        ``cls``, with its docstring filled in.
+
+    See Also
+    --------
+    MetricLearner : The base whose parameters the entries describe.
+
+    Examples
+    --------
+    >>> from robustdml import LMNN
+    >>> print(LMNN.__doc__.split("max_iter : ")[1].splitlines()[0])
+    int, default=1000
+    """
+    defaults = {name: parameter.default
+                for name, parameter in inspect.signature(cls.__init__).parameters.items()
+                if parameter.default is not inspect.Parameter.empty}
+    tolerances = "; ".join(f"{solver}: {tol:.0e}".replace("e-0", "e-")
+                           for solver, tol in getattr(cls, "DEFAULT_TOL", {}).items())
+
+    def entry(match):
+        indent, name = match.groups()
+        kind, description = SHARED_DOCS[name]
+        if name in defaults:
+            value = defaults[name]
+            kind += f", default={value!r}".replace("'", '"')
+        body = textwrap.fill(description.replace("<tolerances>", tolerances), width=92,
+                             initial_indent=indent + "    ", subsequent_indent=indent + "    ",
+                             break_long_words=False, break_on_hyphens=False)
+        return f"{indent}{name} : {kind}\n{body}"
+
+    cls.__doc__ = _SHARED_ENTRY.sub(entry, cls.__doc__)
+    return cls
+
+
 @dataclass
 class FitResult:
-    """What a minimisation returns.
+    """What one minimization returns.
 
-    Attributes
+    Parameters
     ----------
     components : ndarray of shape (n_rows, n_features)
-        The final L (pgd: all p rows, leading eigen-directions first).
+        The final L (pgd: all rows, leading eigen-directions first).
     n_iter : int
+        Iterations run.
     converged : bool
+        Whether the solver met its tolerance.
     objective : list of float
-        The value after each iteration.
+        The objective after each iteration.
     message : str
         Why the solver stopped.
     seconds : float
+        Wall-clock time of the minimization.
+
+    See Also
+    --------
+    MetricLearner : The learners whose minimizer returns it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustdml.estimators import FitResult
+    >>> FitResult(np.eye(2), 3, True, [2.0, 1.5, 1.4], "converged", 0.01).n_iter
+    3
     """
 
     components: np.ndarray
@@ -53,37 +211,43 @@ class FitResult:
     seconds: float
 
 
+@fill_shared_docs
 class MetricLearner(MahalanobisMixin, BaseEstimator):
-    """Base of robustdml's linear metric learners (``M = L^T L``).
+    """Base of robustdml's linear metric learners, which learn ``M = L^T L``.
 
-    Subclasses list every parameter in their ``__init__`` (scikit-learn reads them from its
-    signature), pass the shared ones to ``super().__init__``, add their own constraints to
-    ``_parameter_constraints`` and implement ``fit``: build the objective (an object with
-    ``value_and_gradient_L`` and ``value_and_gradient_M``, e.g.
-    :class:`robustdml.math.TripletObjective`) and call :meth:`_minimise`.
+    A subclass lists every parameter in its ``__init__`` (scikit-learn reads them from its
+    signature), passes the shared ones to ``super().__init__``, adds its own constraints to
+    ``_parameter_constraints`` and implements ``_fit_metric``: it builds the objective (an
+    object with ``value_and_gradient_L`` and ``value_and_gradient_M``, such as
+    :class:`robustdml.math.TripletObjective`) and minimizes it with ``_minimise``.
 
-    Shared parameters
-    -----------------
-    perturbation_weight : float >= 0
-        lambda, the weight of the perturbation loss; 0 leaves it out.
-    perturbation_margin : float > 0
-        tau, the adversarial margin the perturbation loss asks of every triplet (input units).
-    solver : {"lbfgs", "pgd"}
-        L-BFGS-B on L, or the authors' projected sub-gradient descent on M.
-    n_components : int or None
-        Rows of L; None keeps ``n_features``.
-    init : {"auto", "identity", "pca", "lda", "random"} or ndarray
-        Initial L (see :meth:`_initial_components`).
-    max_iter : int
-    tol : float or None
-        None: the learner's ``DEFAULT_TOL`` for the solver.
-    smoothing : float >= 0
-        lbfgs: width of the quadratic smoothing of the hinges.
-    callback : callable or None
-        ``callback(L, n_iter)`` after every iteration.
-    verbose : int
-        1: progress at least every ``PROGRESS_SECONDS`` and a summary; 2: every iteration.
-    random_state : int, RandomState or None
+    Parameters
+    ----------
+    {perturbation_weight}
+    {perturbation_margin}
+    {solver}
+    {n_components}
+    {init}
+    {max_iter}
+    {tol}
+    {smoothing}
+    {callback}
+    {verbose}
+    {random_state}
+
+    See Also
+    --------
+    robustdml.LMNN : Large-margin nearest neighbors, with the perturbation loss.
+    robustdml.NCA : Neighborhood components analysis, with the perturbation loss.
+    robustdml.ARML : Adversarially robust metric learning.
+    robustdml.TripletLMNN : LMNN from triplet constraints.
+
+    Examples
+    --------
+    >>> from robustdml import LMNN
+    >>> from robustdml.estimators import MetricLearner
+    >>> isinstance(LMNN(), MetricLearner)
+    True
     """
 
     #: verbose=1 prints an iteration when this many seconds passed since the last line.
@@ -158,12 +322,41 @@ class MetricLearner(MahalanobisMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Training points, standardized or otherwise on a common scale.
         y : array-like of shape (n_samples,)
             Class labels; at least two classes.
 
         Returns
         -------
-        self
+        MetricLearner
+            The fitted learner, ``self``.
+
+        Raises
+        ------
+        ValueError
+            If y has fewer than two classes, ``n_components`` exceeds the number of features,
+            an ``init`` array has the wrong shape, or (LMNN) the data's scale makes the unit
+            margin of the hinge meaningless: standardize X first.
+
+        Warns
+        -----
+        ConvergenceWarning
+            When the solver stops before meeting its tolerance.
+        UserWarning
+            When the learned metric classifies the training data worse than the starting one.
+
+        See Also
+        --------
+        transform : Map points to the learned space.
+        robustdml.CertifiedKNN : The certified k-NN classifier, which fits a learner itself.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from robustdml import LMNN
+        >>> X, y = load_iris(return_X_y=True)
+        >>> LMNN().fit(X, y).components_.shape
+        (4, 4)
         """
         X, y = self._validate_labelled(X, y)
         result, triplets, L0 = self._fit_metric(X, y, self._initial_components(X, y))
@@ -192,7 +385,26 @@ class MetricLearner(MahalanobisMixin, BaseEstimator):
         return self.smoothing if self.solver == "lbfgs" else 0.0
 
     def perturbation_losses(self):
-        """``[PerturbationLoss(lambda, tau)]``, or ``[]`` when lambda is 0."""
+        """Return the perturbation loss term of the objective, if weighted.
+
+        Returns
+        -------
+        list of PerturbationLoss
+            ``[PerturbationLoss(perturbation_weight, perturbation_margin)]``, or ``[]`` when
+            ``perturbation_weight`` is 0.
+
+        See Also
+        --------
+        robustdml.PerturbationLoss : The loss term.
+
+        Examples
+        --------
+        >>> from robustdml import LMNN
+        >>> LMNN().perturbation_losses()
+        []
+        >>> len(LMNN(perturbation_weight=1.0).perturbation_losses())
+        1
+        """
         if self.perturbation_weight > 0:
             return [PerturbationLoss(self.perturbation_weight, self.perturbation_margin)]
         return []

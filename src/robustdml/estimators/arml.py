@@ -6,29 +6,21 @@ from numbers import Integral
 
 from .._compat import Interval
 from ..math import SignedMarginLoss, TripletObjective, build_triplets
-from ._learner import FitResult, MetricLearner
+from ._learner import FitResult, MetricLearner, fill_shared_docs
 
 
+@fill_shared_docs
 class ARML(MetricLearner):
-    """Adversarially robust metric learning: maximise the mean signed adversarial margin.
+    r"""Adversarially robust metric learning: maximize the mean signed adversarial margin.
 
-    For every training point z, with x one of its ``n_neighbors`` nearest same-class points
-    and y one of its ``n_impostors`` nearest other-class points under the current metric, the
-    signed margin ``(d2_M(z, y) - d2_M(z, x)) / (2 ||M (x - y)||)`` is the distance from z to
-    where y becomes as close as x (negative when y already is). ARML maximises its mean.
-
-    Its reference draws one (x, y) per point at random in each of 1,000 full-batch Adam epochs
-    (learning rate 1e-3, from the identity), recomputing all pairwise distances every epoch.
-    This implementation minimises the expectation of that draw, the mean over all k x v
-    triplets of each point, with L-BFGS on fixed neighbours, and searches the neighbours again
-    only when a run has converged (``max_rounds`` times at most, stopping when they no longer
-    change): the same fit without a distance matrix per epoch.
-
-    **How it differs from LMNN-PL.** LMNN-PL keeps LMNN's pull and unit-margin hinge and adds
-    the perturbation loss, a hinge that only lifts margins below tau. ARML has no pull, no
-    hinge and no target margin: every triplet's margin keeps being pushed up, violated ones
-    (negative margins) the hardest, so it trades clean accuracy for robustness on its own
-    terms, with no tau to choose. ``perturbation_weight > 0`` adds the perturbation loss to it.
+    ARML [2]_ is the robust peer of LMNN-PL [1]_. For every training point z, with x one of
+    its ``n_neighbors`` nearest same-class points and y one of its ``n_impostors`` nearest
+    other-class points under the current metric, the signed margin
+    :math:`(d_M^2(z, y) - d_M^2(z, x)) / (2 \|M (x - y)\|)` is the distance from z to where y
+    becomes as close as x (negative when y already is); ARML maximizes its mean. Unlike
+    LMNN-PL it has no pull, no hinge and no target margin: every triplet's margin keeps being
+    pushed up, violated ones the hardest, so there is no tau to choose.
+    ``perturbation_weight > 0`` adds the perturbation loss to it.
 
     Parameters
     ----------
@@ -37,29 +29,56 @@ class ARML(MetricLearner):
     n_impostors : int, default=10
         Other-class neighbours y per point.
     max_rounds : int, default=3
-        Neighbour searches at most (each followed by an L-BFGS run); fewer when the neighbours
-        stop changing or return to an earlier set. On standardised digits they never settle
-        (about 23 % of the neighbour pairs change at every round, as the reference's redraws
-        wander too), and more rounds change little: 1, 2, 3 and 10 rounds gave 3-NN test
-        accuracy 0.983, 0.978, 0.985, 0.980 and median certified radius 1.751, 1.780, 1.757,
-        1.782 (Euclidean: 0.980, 1.695) in 0.4, 0.8, 1.0 and 3.2 s.
-    perturbation_weight, perturbation_margin, solver, n_components, init, max_iter, tol, \
-smoothing, callback, verbose, random_state
-        As :class:`robustdml.LMNN`; ``init="auto"`` is the identity (the reference's start)
-        unless ``n_components`` reduces. ``max_iter`` bounds the iterations of all rounds;
-        ``tol=None`` is ``DEFAULT_TOL``.
+        The most neighbor searches, each followed by an L-BFGS run; fewer when the
+        neighbors stop changing or return to an earlier set. ``max_iter`` bounds the
+        iterations of all rounds together.
+    {perturbation_weight}
+    {perturbation_margin}
+    {solver}
+    {n_components}
+    {init}
+    {max_iter}
+    {tol}
+    {smoothing}
+    {callback}
+    {verbose}
+    {random_state}
 
     Attributes
     ----------
-    components_ : ndarray of shape (n_components, n_features)
-    n_iter_ : int
+    {components_}
+    {n_iter_}
     n_rounds_ : int
         Neighbour searches run.
-    objective_ : ndarray
+    objective_ : ndarray of shape (n_values,)
         The objective after each iteration (each round's on its own triplets).
     n_triplets_ : int
-    initial_train_accuracy_, train_accuracy_ : float
-        Leave-one-out 3-NN accuracy on the training data before and after.
+        Triplets of the last round.
+    {initial_train_accuracy_}
+    {train_accuracy_}
+    {n_features_in_}
+    {feature_names_in_}
+
+    See Also
+    --------
+    LMNN : LMNN with the perturbation loss, which asks each margin for tau only.
+    robustdml.math.SignedMarginLoss : The objective's term.
+
+    Notes
+    -----
+    The reference draws one (x, y) per point at random in each of 1,000 full-batch Adam
+    epochs from the identity, recomputing all pairwise distances every epoch. This
+    implementation minimizes the expectation of that draw, the mean over all k x v triplets
+    of each point, with L-BFGS on fixed neighbors, and searches the neighbors again only
+    when a run has converged: the same fit without a distance matrix per epoch. The
+    training accuracies are leave-one-out 3-NN.
+
+    References
+    ----------
+    .. [1] X. Yang, Y. Guo, M. Dong and J.-H. Xue, "Towards Certified Robustness of Distance
+       Metric Learning", arXiv:2006.05945, 2020.
+    .. [2] L. Wang, X. Liu, J. Yi, Y. Jiang and C.-J. Hsieh, "Provably Robust Metric
+       Learning", Advances in Neural Information Processing Systems 33, 2020.
 
     Examples
     --------
@@ -74,8 +93,8 @@ smoothing, callback, verbose, random_state
     """
 
     #: lbfgs: the signed margin does not change along the ray c L, so the objective is flat
-    #: near its optimum; on standardised digits 1e-4 takes 179 iterations and 2.6 s, 1e-5 667
-    #: and 8.6 s, for the same test accuracy and median certified radius (1.782 vs 1.779).
+    #: near its optimum and a tighter tolerance costs iterations without changing the fit
+    #: (docs/user_guide/hyperparameters.md).
     DEFAULT_TOL = {"pgd": 1e-7, "lbfgs": 1e-4}
 
     _parameter_constraints: dict = {

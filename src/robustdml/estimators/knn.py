@@ -13,7 +13,7 @@ from ._base import validate_numeric
 
 
 class KNNClassifier(ClassifierMixin, BaseEstimator):
-    """k-NN majority vote under the metric of a metric learner (Euclidean if None).
+    """The k-nearest-neighbor classifier under the metric of a metric learner.
 
     A tie between classes is broken toward the tied class whose nearest member among the k
     neighbours comes first, which for k = 3 is the label of the nearest neighbour (the rule of
@@ -22,8 +22,9 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     n_neighbors : int, default=3
-        k.
-    metric_learner : estimator with ``fit(X, y)`` and ``transform(X)``, default=None
+        The number k of neighbors that vote.
+    metric_learner : estimator or None, default=None
+        An estimator with ``fit(X, y)`` and ``transform(X)``, such as :class:`LMNN`.
         Cloned and fitted on the training data; neighbours are searched among the transformed
         training points. None means the Euclidean metric on X.
     memory : str, object with the ``joblib.Memory`` interface, or None, default=None
@@ -36,11 +37,32 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-    metric_learner_ : fitted clone of ``metric_learner`` (None for Euclidean)
+        The class labels.
+    metric_learner_ : estimator or None
+        The fitted clone of ``metric_learner`` (None for the Euclidean metric).
     embedding_ : ndarray of shape (n_samples, n_components)
         The transformed training points.
     y_ : ndarray of shape (n_samples,)
         Training labels encoded as indices into ``classes_``.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the features seen during ``fit``; defined only when X has feature names
+        that are all strings.
+
+    See Also
+    --------
+    robustdml.CertifiedKNN : The same classifier, with certified radii of its predictions.
+    sklearn.neighbors.KNeighborsClassifier : Scikit-learn's k-NN classifier.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from robustdml import KNNClassifier, LMNN
+    >>> X, y = load_iris(return_X_y=True)
+    >>> knn = KNNClassifier(3, LMNN()).fit(X, y)
+    >>> knn.predict(X[:3])
+    array([0, 0, 0])
     """
 
     #: Added to the predicted class's vote fraction in ``predict_proba`` to encode the tie rule.
@@ -59,7 +81,37 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
-        """Fit the metric learner (if any) and store the training set."""
+        """Fit the metric learner, if any, and store the training set.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training points.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        KNNClassifier
+            The fitted classifier, ``self``.
+
+        Raises
+        ------
+        ValueError
+            If ``n_neighbors`` exceeds the number of training points.
+
+        See Also
+        --------
+        predict : Classify new points.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from robustdml import KNNClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> KNNClassifier(3).fit(X, y).classes_
+        array([0, 1, 2])
+        """
         X, y = validate_numeric(self, X, y, dtype=float)
         check_classification_targets(y)
         if self.n_neighbors > X.shape[0]:
@@ -87,12 +139,32 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         return np.asarray(self.metric_learner_.transform(X), dtype=float)
 
     def kneighbors(self, X):
-        """The k nearest training points of each row of X under the learned metric.
+        """Find the k nearest training points of each query under the learned metric.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features)
+            Query points.
 
         Returns
         -------
         distances : ndarray of shape (n_queries, n_neighbors)
-        indices : ndarray of shape (n_queries, n_neighbors), nearest first
+            The learned distances to the neighbors, nearest first.
+        indices : ndarray of shape (n_queries, n_neighbors)
+            Their rows in the training data, nearest first.
+
+        See Also
+        --------
+        predict : The majority vote of these neighbors.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from robustdml import KNNClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> distances, indices = KNNClassifier(3).fit(X, y).kneighbors(X[:1])
+        >>> indices.shape
+        (1, 3)
         """
         check_is_fitted(self)
         X = validate_numeric(self, X, reset=False, dtype=float)
@@ -104,10 +176,32 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         return knn_vote(self.y_[indices], self.classes_.size)
 
     def predict_proba(self, X):
-        """Fraction of the k neighbours in each class, columns ordered as ``classes_``.
+        """Return the fraction of the k neighbors in each class.
 
         Where classes tie, the predicted one gets ``TIE_NUDGE`` more before renormalising, so
         that ``argmax(predict_proba(X)) == predict(X)`` as scikit-learn requires.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features)
+            Query points.
+
+        Returns
+        -------
+        ndarray of shape (n_queries, n_classes)
+            The vote fractions, columns ordered as ``classes_``.
+
+        See Also
+        --------
+        predict : The class with the largest fraction.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from robustdml import KNNClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> KNNClassifier(3).fit(X, y).predict_proba(X[:1]).round(2)
+        array([[1., 0., 0.]])
         """
         counts, winner = self._vote(X)
         proba = counts / self.n_neighbors
@@ -115,7 +209,32 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X):
-        """Majority label of the k nearest training points, ties to the nearest tied class."""
+        """Predict the majority label of the k nearest training points.
+
+        A tie goes to the tied class whose nearest member comes first.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features)
+            Query points.
+
+        Returns
+        -------
+        ndarray of shape (n_queries,)
+            The predicted labels.
+
+        See Also
+        --------
+        kneighbors : The neighbors that vote.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from robustdml import KNNClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> KNNClassifier(3).fit(X, y).predict(X[:2])
+        array([0, 0])
+        """
         _, winner = self._vote(X)
         return self.classes_[winner]
 

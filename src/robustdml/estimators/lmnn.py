@@ -6,133 +6,99 @@ import numpy as np
 
 from .._compat import Interval, StrOptions
 from ..math import ActiveTriplets, LMNNLoss, TripletObjective, build_triplets
-from ._learner import MetricLearner
+from ._learner import MetricLearner, fill_shared_docs
 
 
+@fill_shared_docs
 class LMNN(MetricLearner):
-    """Large-margin nearest neighbour metric learning, with the perturbation loss when
-    ``perturbation_weight > 0`` (LMNN-PL of Yang et al., "Towards Certified Robustness of
-    Distance Metric Learning").
+    r"""Large-margin nearest neighbor metric learning, with the perturbation loss (LMNN-PL).
 
-    Minimises over PSD ``M = L^T L``::
-
-        mu/|B| sum_B d2_M(x_i, x_j)                                  (pull)
-        + (1 - mu)/|T| sum_T [1 + d2_M(x_i, x_j) - d2_M(x_i, x_l)]_+  (push)
-        + lambda/|T| sum_T [tau^2 - m_ijl(M)^2]_+                     (perturbation loss)
-        + r g(M0) ||M - M0||_F^2 / ||M0||_F^2                          (regularisation)
-
-    where the targets (pairs B) are each point's ``n_neighbors`` nearest same-class points by
-    Euclidean distance, ``m_ijl`` is the adversarial margin (the L2 distance from x_i to its
-    closest input that is as close to x_l as to x_j), M0 the starting metric and g(M0) the
-    LMNN terms (pull and push) at the start. The triplets T pair every target of an anchor with
-
-    - ``impostors="nearest"`` (default): the anchor's ``n_impostors`` nearest other-class
-      points *under the current metric*, chosen again as the solver moves (so no point can be
-      pulled in unpenalised, and each point weighs at most ``k v`` triplets);
-    - ``impostors="fixed"`` (the paper's): its ``n_impostors`` nearest other-class points in
-      the input space, chosen once;
-    - ``impostors="active"`` (the full objective of standard LMNN, Weinberger & Saul): every
-      other-class point; only those inside a target's margin (or with an adversarial margin
-      below tau) contribute, and they are found under the current metric.
-
-    In all three the sums over T are divided by ``v |B|`` (``|T|`` for "fixed", equal when
-    every class is large enough), so mu, lambda and tau mean the same in each. "nearest" and
-    "active" find their impostors with :class:`robustdml.math.ActiveTriplets` and start from
-    the initial L rescaled to minimise the LMNN terms along its ray (the perturbation loss
-    does not change along it).
-
-    **Why the defaults.** ``benchmarks/defaults.md`` (``python benchmarks/defaults.py``): 3-NN
-    test accuracy over 3 stratified 70/30 splits of standardised iris, wine, breast_cancer,
-    balance_scale, waveform, digits, sonar and of small many-feature sets (300 digits, 400
-    optdigits, 600 Fashion-MNIST images with PCA 100, movement_libras: 252 training points, 90
-    features, 15 classes). ``LMNN()`` and ``LMNN(perturbation_weight=1)`` beat the Euclidean
-    metric on all 11 (e.g. sonar 0.894 vs 0.868, optdigits 0.947 vs 0.903; scikit-learn's
-    NCA is more accurate on iris, balance_scale and sonar, less on the other eight). "fixed" loses to
-    it on the small many-feature sets (it overfits: 300 digits 0.837 vs 0.930), "active" lets
-    points deep inside other classes dominate where classes overlap (waveform 0.807, nearest
-    0.825), ``regularisation=0`` overfits movement_libras (0.716 vs 0.790), and
-    ``pull_weight=0.5`` loses to it on breast_cancer.
+    With ``perturbation_weight=0`` this is LMNN [2]_; with ``perturbation_weight > 0`` it adds
+    the perturbation loss of Yang et al. [1]_, which asks every triplet for an adversarial
+    margin of at least tau, so that the k-NN classifier under the learned metric has larger
+    certified radii. The objective is in the Notes; :doc:`/user_guide/method` derives it and
+    :doc:`/user_guide/hyperparameters` says how to choose the parameters.
 
     Parameters
     ----------
     n_neighbors : int, default=3
-        k, targets per point. A class with at most k points uses all its other points.
+        The number k of targets of each point: its k nearest same-class points by Euclidean
+        distance.
+        A class with at most k points uses all its other points.
     n_impostors : int, default=10
-        v, impostors per point ("nearest", "fixed"); the normaliser ``v |B|`` ("active").
-    pull_weight : float in [0, 1], default=0.25
-        mu, the weight of the pull term; the push term gets ``1 - mu``. (In these normalised
-        terms standard LMNN's equal weights are ``mu = 1 / (1 + v)``, about 0.09.)
-    perturbation_weight : float >= 0, default=0.0
-        lambda, the weight of the perturbation loss. 0 gives plain LMNN.
-    perturbation_margin : float > 0, default=0.1
-        tau, the adversarial margin the perturbation loss asks of every triplet, in the units of
-        the input features; ``robustdml.metrics.data_scale(X, y)`` gives the scale to take a
-        fraction of (the study searches 0.02 to 1 times it). Near the scale itself the loss
-        can pull M to a multiple of the identity, the Euclidean metric (splice, tau = 0.87 x
-        the scale: every singular value of L equal, accuracy 0.82 against 0.95 at 0.2 x).
+        The number v of impostors per point ("nearest", "fixed"); with "active", the normaliser
+        ``v |B|`` of the sums over triplets.
+    {pull_weight}
+    {perturbation_weight}
+    {perturbation_margin}
     impostors : {"nearest", "fixed", "active"}, default="nearest"
-        Which triplets the objective sums over (see above). "nearest" and "active" follow the
-        metric, at the price of a neighbour search whenever the metric has moved too far for
-        the last one to be provably complete.
+        Which triplets the objective sums over. "nearest": each point's v nearest
+        other-class points under the current metric, chosen again as the solver moves (no
+        point can be pulled in unpenalised, and each weighs at most k v triplets). "fixed"
+        (the paper's): its v nearest other-class points in the input space, chosen once.
+        "active" (standard LMNN's full objective): every other-class point inside a target's
+        margin, or with an adversarial margin below tau, under the current metric. See
+        :doc:`/user_guide/active_impostors`. The "followed impostors" entry of ``DEFAULT_TOL``
+        applies to "nearest" and "active".
     max_triplets : int, default=2_000_000
         "nearest" and "active": above this many candidate triplets, a fixed pseudo-random
-        subset of the (anchor, impostor) pairs stands for all of them, with a warning (memory
-        and time grow with it: about 150 bytes per triplet).
-    regularisation : float >= 0, default=0.1
-        r, the weight of the pull towards the starting metric, relative to the LMNN terms'
-        value there: moving M by its own size costs r times their starting value.
-    solver : {"lbfgs", "pgd"}, default="lbfgs"
-        ``"pgd"`` is the authors' projected sub-gradient descent on M, step for step (as
-        their code runs it): what the paper reports, with
-        ``impostors="fixed", regularisation=0``. ``"lbfgs"`` runs L-BFGS-B on L with hinges
-        smoothed by ``smoothing``: much faster, and it supports ``n_components``.
-    n_components : int, default=None
-        Rows of L (output dimension). None keeps ``n_features``. lbfgs optimises a
-        rectangular L; pgd learns the full M and keeps its ``n_components`` leading
-        eigen-directions.
-    init : {"auto", "identity", "pca", "lda", "random"} or ndarray of shape \
-            (n_components, n_features), default="auto"
-        Initial L. "auto" is the identity when no reduction is asked, PCA otherwise; "lda" the
-        discriminant directions of scikit-learn's LinearDiscriminantAnalysis (then PCA's),
-        "random" a standard normal draw (``random_state``). The pgd solver starts from
-        ``M = init^T init`` (the identity for "auto", as the reference).
-    max_iter : int, default=1000
-        Maximum number of steps (pgd) or L-BFGS iterations.
-    tol : float, default=None
-        pgd: stop when the last 5 objective changes are below ``tol * f`` (after 50 values);
-        None is the reference's 1e-7. lbfgs: L-BFGS-B stops when an iteration decreases the
-        objective by less than ``tol * max(|f|, 1)``; None is 1e-6 with fixed triplets (1e-7
-        triples the iterations for no accuracy on Australian) and 1e-5 otherwise (half the
-        iterations of 1e-6 on digits, same accuracy).
-    smoothing : float >= 0, default=0.5
-        lbfgs only: width of the quadratic smoothing of the hinge (in units of the hinge margin
-        1) and of the perturbation hinge (in units of tau^2). 0 minimises the exact objective.
-    callback : callable, default=None
-        Called after every iteration as ``callback(L, n_iter)`` (same as scikit-learn's NCA,
-        with the current L instead of a flat vector).
-    verbose : int, default=0
-        1 prints progress at least every 2 seconds and a summary (iterations, time, triplets,
-        training accuracy before and after); 2 prints every iteration.
-    random_state : int, RandomState instance or None, default=None
-        Seeds ``init="pca"`` and ``init="random"``, and the pair subset above
-        ``max_triplets``.
+        subset of the (anchor, impostor) pairs stands for all of them, with a warning (about
+        150 bytes per triplet).
+    {regularisation}
+    {solver}
+    {n_components}
+    {init}
+    {max_iter}
+    {tol}
+    {smoothing}
+    {callback}
+    {verbose}
+    {random_state}
 
     Attributes
     ----------
-    components_ : ndarray of shape (n_components, n_features)
-        The learned L; the metric is ``M = L^T L``.
-    n_iter_ : int
-        Iterations run.
-    objective_ : ndarray
-        Objective value after each iteration (first entry: at the initial metric for pgd).
+    {components_}
+    {n_iter_}
+    {objective_}
     n_triplets_ : int
-        Number of triplets used (with "active": those in the last search at the learned L).
-    initial_train_accuracy_, train_accuracy_ : float
-        Leave-one-out ``n_neighbors``-NN accuracy on the training data under the starting and
-        the learned metric: whether the fit helped, at a glance. A warning is given when the
-        learned metric is worse by more than ``WORSE_THAN_START``.
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str, only when X has string feature names.
+        Number of triplets at the learned metric.
+    {initial_train_accuracy_}
+    {train_accuracy_}
+    {n_features_in_}
+    {feature_names_in_}
+
+    See Also
+    --------
+    NCA : Neighborhood components analysis, with the perturbation loss.
+    ARML : Adversarially robust metric learning, the robust peer.
+    TripletLMNN : The same objective on triplet constraints instead of labels.
+    robustdml.CertifiedKNN : The k-NN classifier under a learned metric, with certified radii.
+
+    Notes
+    -----
+    LMNN-PL minimizes over positive semi-definite :math:`M = L^\top L`
+
+    .. math::
+
+        \frac{\mu}{|B|} \sum_{(i, j) \in B} d_M^2(x_i, x_j)
+        + \frac{1 - \mu}{|T|} \sum_{(i, j, l) \in T} [1 + d_M^2(x_i, x_j) - d_M^2(x_i, x_l)]_+
+        + \frac{\lambda}{|T|} \sum_{(i, j, l) \in T} [\tau^2 - m_{ijl}(M)^2]_+
+        + r \, g(M_0) \frac{\|M - M_0\|_F^2}{\|M_0\|_F^2}
+
+    where B are the (point, target) pairs, T the triplets (point, target, impostor),
+    :math:`m_{ijl}` the adversarial margin (the L2 distance from :math:`x_i` to its closest
+    input that is as close to :math:`x_l` as to :math:`x_j`), :math:`M_0` the starting
+    metric and :math:`g(M_0)` the LMNN terms at the start. The sums over T are divided by
+    ``v |B|`` in every impostor mode (``|T|`` for "fixed", equal when every class is large
+    enough), so mu, lambda and tau mean the same in each. With "nearest" and "active" the
+    solver starts from the initial L rescaled to minimize the LMNN terms along its ray.
+
+    References
+    ----------
+    .. [1] X. Yang, Y. Guo, M. Dong and J.-H. Xue, "Towards Certified Robustness of Distance
+       Metric Learning", arXiv:2006.05945, 2020.
+    .. [2] K. Q. Weinberger and L. K. Saul, "Distance Metric Learning for Large Margin Nearest
+       Neighbor Classification", Journal of Machine Learning Research, 10:207-244, 2009.
 
     Examples
     --------
@@ -146,7 +112,8 @@ class LMNN(MetricLearner):
     (178, 13)
     """
 
-    #: Tolerance of each solver when ``tol=None``.
+    #: Tolerance of each solver when ``tol=None``. With followed impostors a tighter one costs
+    #: iterations for no accuracy (docs/user_guide/hyperparameters.md).
     DEFAULT_TOL = {"pgd": 1e-7, "lbfgs": 1e-6, "lbfgs, followed impostors": 1e-5}
 
     _parameter_constraints: dict = {
@@ -188,7 +155,24 @@ class LMNN(MetricLearner):
         self.regularisation = regularisation
 
     def losses(self):
-        """The terms of the objective, in order: LMNN, then the perturbation loss if weighted."""
+        """Return the terms of the objective: LMNN's, then the perturbation loss if weighted.
+
+        Returns
+        -------
+        list of TripletLoss
+            ``LMNNLoss(pull_weight)``, followed by :meth:`perturbation_losses`.
+
+        See Also
+        --------
+        robustdml.LMNNLoss : LMNN's pull and push terms.
+        robustdml.PerturbationLoss : The perturbation loss.
+
+        Examples
+        --------
+        >>> from robustdml import LMNN
+        >>> [type(loss).__name__ for loss in LMNN(perturbation_weight=1.0).losses()]
+        ['LMNNLoss', 'PerturbationLoss']
+        """
         return [LMNNLoss(self.pull_weight), *self.perturbation_losses()]
 
     _worse_advice = ("Lower pull_weight, raise regularisation, use impostors='nearest' (the "

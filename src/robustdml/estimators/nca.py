@@ -7,61 +7,78 @@ import numpy as np
 from .._compat import Interval
 from ..math import ActiveTriplets, TripletObjective, TripletSet
 from ..math.nca import NCALoss
-from ._learner import MetricLearner
+from ._learner import MetricLearner, fill_shared_docs
 
 
+@fill_shared_docs
 class NCA(MetricLearner):
-    """Neighbourhood components analysis (Goldberger et al., 2004), with the perturbation loss
-    of Yang et al. ("Towards Certified Robustness of Distance Metric Learning") when
-    ``perturbation_weight > 0``.
+    r"""Neighborhood components analysis, with the perturbation loss (NCA-PL).
 
-    Minimises over ``M = L^T L``::
-
-        -(1/n) sum_i p_i  +  lambda/(v |B|) sum_T [tau^2 - m_ijl(M)^2]_+
-
-    where ``p_i`` is the probability that the stochastic neighbour rule (point i picks j != i
-    with probability ``softmax_j(-d2_M(x_i, x_j))``) gives i its own class, and the triplets T
-    are those of ``LMNN()``: each point's ``n_neighbors`` nearest same-class points, each with
-    the point's ``n_impostors`` nearest other-class points under the current metric.
-
-    With ``perturbation_weight=0`` this is scikit-learn's ``NeighborhoodComponentsAnalysis``
-    (same objective up to the factor 1/n, same defaults ``max_iter=50``, ``tol=1e-5``), with
-    memory bounded by blocks of rows instead of an n x n matrix.
+    NCA [2]_ maximizes the expected leave-one-out accuracy of a stochastic nearest-neighbor
+    rule; with ``perturbation_weight > 0`` the perturbation loss of Yang et al. [1]_ asks
+    every triplet for an adversarial margin of at least tau. With ``perturbation_weight=0``
+    this is scikit-learn's ``NeighborhoodComponentsAnalysis`` (same objective up to the factor
+    1/n, same defaults ``max_iter=50`` and ``tol=1e-5``), with memory bounded by blocks of
+    rows instead of an n x n matrix.
 
     Parameters
     ----------
     n_neighbors : int, default=3
-        k, the targets of the perturbation loss's triplets (and the k of the training accuracy
-        reported).
+        The number k of targets of the perturbation loss's triplets (and the k of the training
+        accuracy reported).
     n_impostors : int, default=10
-        v, impostors per point of the perturbation loss's triplets.
-    perturbation_weight : float >= 0, default=0.0
-        lambda; 0 gives plain NCA.
-    perturbation_margin : float > 0, default=0.1
-        tau, in the units of the input features (a fraction of
-        ``robustdml.metrics.data_scale(X, y)``, as for LMNN).
-    solver : {"lbfgs", "pgd"}, default="lbfgs"
-    n_components : int, default=None
-    init : {"auto", "identity", "pca", "lda", "random"} or ndarray, default="auto"
-        "auto" is the identity unless ``n_components`` reduces, then PCA.
-    max_iter : int, default=50
-    tol : float, default=1e-5
-        L-BFGS-B stops when an iteration decreases the objective by less than
-        ``tol * max(|f|, 1)``.
-    smoothing : float >= 0, default=0.5
-        lbfgs: width of the quadratic smoothing of the perturbation hinge (units of tau^2).
-    callback, verbose, random_state
-        As :class:`robustdml.LMNN`.
+        The number v of impostors per point of the perturbation loss's triplets.
+    {perturbation_weight}
+    {perturbation_margin}
+    {solver}
+    {n_components}
+    {init}
+    {max_iter}
+    {tol}
+    {smoothing}
+    {callback}
+    {verbose}
+    {random_state}
 
     Attributes
     ----------
-    components_ : ndarray of shape (n_components, n_features)
-    n_iter_ : int
-    objective_ : ndarray
+    {components_}
+    {n_iter_}
+    {objective_}
     n_triplets_ : int
         Triplets of the perturbation loss at the learned metric (0 without it).
-    initial_train_accuracy_, train_accuracy_ : float
-        Leave-one-out ``n_neighbors``-NN accuracy on the training data, before and after.
+    {initial_train_accuracy_}
+    {train_accuracy_}
+    {n_features_in_}
+    {feature_names_in_}
+
+    See Also
+    --------
+    LMNN : Large-margin nearest neighbors, with the perturbation loss.
+    ARML : Adversarially robust metric learning.
+    sklearn.neighbors.NeighborhoodComponentsAnalysis : Scikit-learn's NCA.
+
+    Notes
+    -----
+    NCA-PL minimizes over :math:`M = L^\top L`
+
+    .. math::
+
+        -\frac{1}{n} \sum_i p_i
+        + \frac{\lambda}{v |B|} \sum_{(i, j, l) \in T} [\tau^2 - m_{ijl}(M)^2]_+
+
+    where :math:`p_i` is the probability that the stochastic neighbor rule (point i picks
+    :math:`j \neq i` with probability :math:`\mathrm{softmax}_j(-d_M^2(x_i, x_j))`) gives i
+    its own class, and the triplets T are those of ``LMNN()``: each point's ``n_neighbors``
+    nearest same-class points, each with the point's ``n_impostors`` nearest other-class
+    points under the current metric.
+
+    References
+    ----------
+    .. [1] X. Yang, Y. Guo, M. Dong and J.-H. Xue, "Towards Certified Robustness of Distance
+       Metric Learning", arXiv:2006.05945, 2020.
+    .. [2] J. Goldberger, S. Roweis, G. Hinton and R. Salakhutdinov, "Neighbourhood Components
+       Analysis", Advances in Neural Information Processing Systems 17, 2004.
 
     Examples
     --------

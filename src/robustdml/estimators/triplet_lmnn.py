@@ -7,7 +7,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._compat import Interval, _fit_context
 from ..math import LMNNLoss, TripletObjective, TripletSet
-from ._learner import MetricLearner
+from ._learner import MetricLearner, fill_shared_docs
 
 
 def _check_triplets(triplets, n_features=None):
@@ -22,42 +22,67 @@ def _check_triplets(triplets, n_features=None):
     return triplets
 
 
+@fill_shared_docs
 class TripletLMNN(MetricLearner):
-    """LMNN learned from triplet constraints instead of class labels, with the perturbation
-    loss of Yang et al. ("Towards Certified Robustness of Distance Metric Learning") when
-    ``perturbation_weight > 0``.
+    r"""LMNN learned from triplet constraints instead of class labels, with the perturbation loss.
 
     Each constraint ``(a, b, c)`` says that the anchor a should be closer to b than to c (as
-    metric-learn's triplet learners take them). The objective is LMNN's on these triplets,
-    b as the target and c as the impostor::
-
-        mu/|B| sum_B d2_M(a, b) + (1 - mu)/|T| sum_T [1 + d2_M(a, b) - d2_M(a, c)]_+
-        + lambda/|T| sum_T [tau^2 - m_abc(M)^2]_+ + r g(M0) ||M - M0||_F^2 / ||M0||_F^2
-
-    with m the adversarial margin of the triplet (the smallest perturbation of a that makes it
-    as close to c as to b) and the regulariser as in :class:`robustdml.LMNN`.
-
-    ``decision_function``, ``predict`` and ``score`` take triplets too, so scikit-learn's
-    cross-validation and grid search work on them (``GridSearchCV(TripletLMNN(), ...)
-    .fit(triplets)``).
+    metric-learn's triplet learners take them). The objective is LMNN's [2]_ on these
+    triplets, b as the target and c as the impostor, with the perturbation loss of Yang et al.
+    [1]_ when ``perturbation_weight > 0`` (see the Notes). ``decision_function``, ``predict``
+    and ``score`` take triplets too, so scikit-learn's cross-validation and grid search work
+    on them (``GridSearchCV(TripletLMNN(), ...).fit(triplets)``).
 
     Parameters
     ----------
-    pull_weight : float in [0, 1], default=0.25
-        mu.
-    perturbation_weight : float >= 0, default=0.0
-    perturbation_margin : float > 0, default=0.1
-    regularisation : float >= 0, default=0.1
-    solver, n_components, init, max_iter, tol, smoothing, callback, verbose, random_state
-        As :class:`robustdml.LMNN` ("lda" needs labels and is refused).
+    {pull_weight}
+    {perturbation_weight}
+    {perturbation_margin}
+    {regularisation}
+    {solver}
+    {n_components}
+    {init}
+    {max_iter}
+    {tol}
+    {smoothing}
+    {callback}
+    {verbose}
+    {random_state}
 
     Attributes
     ----------
-    components_ : ndarray of shape (n_components, n_features)
-    n_iter_ : int
-    objective_ : ndarray
+    {components_}
+    {n_iter_}
+    {objective_}
     n_triplets_ : int
-    n_features_in_ : int
+        Number of triplet constraints fitted.
+    {n_features_in_}
+
+    See Also
+    --------
+    LMNN : The same objective on triplets built from class labels.
+
+    Notes
+    -----
+    TripletLMNN minimizes
+
+    .. math::
+
+        \frac{\mu}{|B|} \sum_{(a, b) \in B} d_M^2(a, b)
+        + \frac{1 - \mu}{|T|} \sum_{(a, b, c) \in T} [1 + d_M^2(a, b) - d_M^2(a, c)]_+
+        + \frac{\lambda}{|T|} \sum_{(a, b, c) \in T} [\tau^2 - m_{abc}(M)^2]_+
+        + r \, g(M_0) \frac{\|M - M_0\|_F^2}{\|M_0\|_F^2}
+
+    with B the distinct (anchor, closer) pairs, :math:`m_{abc}` the adversarial margin of the
+    triplet (the smallest perturbation of a that makes it as close to c as to b) and the
+    regularizer as in :class:`LMNN`. ``init="lda"`` needs class labels and is refused.
+
+    References
+    ----------
+    .. [1] X. Yang, Y. Guo, M. Dong and J.-H. Xue, "Towards Certified Robustness of Distance
+       Metric Learning", arXiv:2006.05945, 2020.
+    .. [2] K. Q. Weinberger and L. K. Saul, "Distance Metric Learning for Large Margin Nearest
+       Neighbor Classification", Journal of Machine Learning Research, 10:207-244, 2009.
 
     Examples
     --------
@@ -110,7 +135,27 @@ class TripletLMNN(MetricLearner):
 
         Returns
         -------
-        self : TripletLMNN
+        TripletLMNN
+            The fitted learner, ``self``.
+
+        Raises
+        ------
+        ValueError
+            If ``triplets`` does not have shape (n_triplets, 3, n_features).
+
+        See Also
+        --------
+        score : Fraction of triplets the learned metric satisfies.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml import TripletLMNN
+        >>> triplets = np.array([[[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]],
+        ...                      [[1.0, 1.0], [2.0, 1.0], [1.0, 3.0]]])
+        >>> model = TripletLMNN().fit(triplets)
+        >>> model.components_.shape
+        (2, 2)
         """
         triplets = _check_triplets(triplets)
         n_triplets, _, n_features = triplets.shape
@@ -133,16 +178,32 @@ class TripletLMNN(MetricLearner):
         return self
 
     def decision_function(self, triplets):
-        """``d2_M(anchor, farther) - d2_M(anchor, closer)``: positive where the learned metric
-        agrees with the triplet.
+        """Return how much farther each triplet's third point is than its second.
 
         Parameters
         ----------
         triplets : array-like of shape (n_triplets, 3, n_features)
+            Each row (anchor, closer, farther).
 
         Returns
         -------
         ndarray of shape (n_triplets,)
+            ``d2_M(anchor, farther) - d2_M(anchor, closer)``: positive where the learned metric
+            agrees with the triplet.
+
+        See Also
+        --------
+        predict : The sign of this value.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml import TripletLMNN
+        >>> triplets = np.array([[[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]],
+        ...                      [[1.0, 1.0], [2.0, 1.0], [1.0, 3.0]]])
+        >>> model = TripletLMNN().fit(triplets)
+        >>> model.decision_function(triplets).shape
+        (2,)
         """
         check_is_fitted(self)
         triplets = _check_triplets(triplets, self.n_features_in_)
@@ -151,9 +212,62 @@ class TripletLMNN(MetricLearner):
                 - np.sum((embedded[:, 0] - embedded[:, 1]) ** 2, axis=1))
 
     def predict(self, triplets):
-        """+1 where the anchor is strictly closer to the second point than to the third, else -1."""
+        """Predict whether the learned metric satisfies each triplet.
+
+        Parameters
+        ----------
+        triplets : array-like of shape (n_triplets, 3, n_features)
+            Each row (anchor, closer, farther).
+
+        Returns
+        -------
+        ndarray of shape (n_triplets,)
+            +1 where the anchor is strictly closer to the second point than to the third,
+            else -1.
+
+        See Also
+        --------
+        decision_function : The difference of squared distances.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml import TripletLMNN
+        >>> triplets = np.array([[[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]],
+        ...                      [[1.0, 1.0], [2.0, 1.0], [1.0, 3.0]]])
+        >>> model = TripletLMNN().fit(triplets)
+        >>> model.predict(triplets)
+        array([1, 1])
+        """
         return np.where(self.decision_function(triplets) > 0, 1, -1)
 
     def score(self, triplets, y=None):
-        """Fraction of the triplets the learned metric satisfies."""
+        """Return the fraction of the triplets the learned metric satisfies.
+
+        Parameters
+        ----------
+        triplets : array-like of shape (n_triplets, 3, n_features)
+            Each row (anchor, closer, farther).
+        y : None
+            Ignored; present for scikit-learn's API.
+
+        Returns
+        -------
+        float
+            The fraction of triplets whose :meth:`predict` is +1.
+
+        See Also
+        --------
+        predict : The prediction per triplet.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml import TripletLMNN
+        >>> triplets = np.array([[[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]],
+        ...                      [[1.0, 1.0], [2.0, 1.0], [1.0, 3.0]]])
+        >>> model = TripletLMNN().fit(triplets)
+        >>> model.score(triplets)
+        1.0
+        """
         return float(np.mean(self.predict(triplets) == 1))

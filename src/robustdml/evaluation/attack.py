@@ -1,9 +1,9 @@
 """An empirical attack on k-NN predictions (any odd k): real adversarial examples.
 
 For each query z predicted c, rays leave z toward
-- the closed-form closest adversarial examples (docs/method.md, section 2) of the triplets
-  (z, a, b), a one of z's k neighbours of class c, b one of its nearest other-class training
-  points;
+- the closed-form closest adversarial examples (:doc:`/user_guide/method`, section 2) of the
+  triplets (z, a, b), a one of z's k neighbors of class c, b one of its nearest other-class
+  training points;
 - those other-class points themselves;
 - for every other class, the centroid of its s = (k + 1) // 2 points nearest to z.
 Each ray is scanned on a geometric grid of step lengths; the first flip of ``knn.predict`` is
@@ -29,16 +29,28 @@ GRID_CHUNK = 4
 
 @dataclass(frozen=True)
 class AttackResult:
-    """Outcome of :func:`knn_attack`.
+    """The outcome of :func:`knn_attack`.
 
-    Attributes
+    Parameters
     ----------
     norms : ndarray of shape (n_queries,)
         L2 norm of the perturbation found (0 for a point already misclassified, inf if none).
     examples : ndarray of shape (n_queries, n_features)
         The adversarial examples (the query itself where no attack was needed or found).
-    success : ndarray of bool
+    success : ndarray of shape (n_queries,)
         Whether ``knn.predict(examples)`` differs from the clean prediction (or the label).
+
+    See Also
+    --------
+    robustdml.knn_attack : The attack that returns it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustdml.evaluation import AttackResult
+    >>> result = AttackResult(np.array([0.5, np.inf]), np.zeros((2, 1)), np.array([True, False]))
+    >>> result.robust_error([0.1, 1.0])
+    array([0. , 0.5])
     """
 
     norms: np.ndarray
@@ -46,7 +58,30 @@ class AttackResult:
     success: np.ndarray
 
     def robust_error(self, radii):
-        """Fraction of queries with an adversarial example of norm <= each radius."""
+        """Return the fraction of queries with an adversarial example within each radius.
+
+        Parameters
+        ----------
+        radii : float or array-like of shape (n_radii,)
+            L2 radii.
+
+        Returns
+        -------
+        ndarray of shape (n_radii,)
+            The empirical robust error: the fraction of queries whose perturbation found has
+            norm at most the radius. It bounds the certified robust error from below.
+
+        See Also
+        --------
+        robustdml.CertifiedKNN.certified_robust_error : The certified counterpart.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.evaluation import AttackResult
+        >>> AttackResult(np.array([0.5]), np.zeros((1, 1)), np.array([True])).robust_error(1.0)
+        array([1.])
+        """
         radii = np.atleast_1d(np.asarray(radii, dtype=float))
         return (self.norms[None, :] <= radii[:, None]).mean(axis=1)
 
@@ -85,24 +120,58 @@ def _ray_targets(knn, X, predicted, n_impostors):
 def knn_attack(knn, X, y=None, *, n_impostors=5, n_grid=28, growth=1.25, n_bisect=30):
     """Search for the smallest L2 perturbation that changes each k-NN prediction.
 
+    For each query, rays lead toward the closed-form closest adversarial examples of its
+    triplets, toward its nearest other-class training points and toward the centroids of
+    other classes' nearest points; the first flip along each ray is bisected. Every example
+    returned is checked with ``knn.predict``: its norm bounds the minimal adversarial
+    perturbation from above, where the certified radius bounds it from below.
+
     Parameters
     ----------
     knn : CertifiedKNN
-        Fitted classifier to attack.
+        Fitted classifier to attack (any odd k).
     X : array-like of shape (n_queries, n_features)
-    y : array-like of shape (n_queries,), optional
+        Query points.
+    y : array-like of shape (n_queries,), default=None
         True labels: misclassified points get norm 0; otherwise the attack changes the
         prediction.
-    n_impostors : int
+    n_impostors : int, default=5
         Other-class training points per query used to build rays.
-    n_grid, growth : int, float
-        Step lengths ``growth**j * ||ray||`` for j = -n_grid/2 .. n_grid/2 - 1 are tried.
-    n_bisect : int
+    n_grid : int, default=28
+        Number of step lengths ``growth**j * ||ray||``, j = -n_grid/2 .. n_grid/2 - 1, tried
+        along each ray.
+    growth : float, default=1.25
+        Ratio of consecutive step lengths.
+    n_bisect : int, default=30
         Bisection steps that narrow the first flipping step of each ray.
 
     Returns
     -------
     AttackResult
+        The norms, the adversarial examples and whether each attack succeeded.
+
+    Raises
+    ------
+    TypeError
+        If ``knn`` is not a :class:`CertifiedKNN`.
+    ValueError
+        If y has the wrong shape.
+
+    See Also
+    --------
+    robustdml.CertifiedKNN.certified_radius : The lower bound the attack's norms are compared with.
+    robustdml.minimal_perturbation_1nn : The exact minimal perturbation for 1-NN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_iris
+    >>> from robustdml import CertifiedKNN, knn_attack
+    >>> X, y = load_iris(return_X_y=True)
+    >>> knn = CertifiedKNN(3).fit(X, y)
+    >>> result = knn_attack(knn, X[:5], y[:5])
+    >>> bool(np.all(result.norms >= knn.certified_radius(X[:5], y[:5])))
+    True
     """
     if not isinstance(knn, CertifiedKNN):
         raise TypeError("knn_attack needs a fitted CertifiedKNN.")

@@ -1,7 +1,8 @@
-"""Certified robustness of k-NN predictions under a Mahalanobis metric (docs/method.md, section 6).
+"""Certified robustness of k-NN predictions under a Mahalanobis metric.
 
-For a query z predicted as class c, with s = (k + 1) // 2, every training pair (a in c, b not in
-c) has the closed-form margin m(a, b) of docs/method.md, section 2 (the distance from z to
+The certificate is derived in :doc:`/user_guide/method` (section 6). For a query z predicted as
+class c, with s = (k + 1) // 2, every training pair (a in c, b not in c) has the closed-form
+margin m(a, b) of section 2 of that page (the distance from z to
 where b becomes as close as a). ``t(b)`` is the s-th largest m(a, b) over a, and the certified
 radius is the s-th smallest t(b) over b: no perturbation shorter than it changes the prediction.
 
@@ -128,23 +129,56 @@ class MetricGeometry:
 
 
 class CertifiedKNN(KNNClassifier):
-    """k-NN classifier under a learned Mahalanobis metric that certifies its predictions.
+    """The k-NN classifier under a learned metric, with certified radii of its predictions.
+
+    A prediction's certified radius is a length no L2 perturbation of the input below which
+    can change the prediction [1]_: the k-NN vote is decided by closed-form adversarial
+    margins of (query, same-class point, other-class point) triplets, and the radius is exact
+    for that vote, not a bound found by search. :doc:`/user_guide/certification` says what it
+    promises and :doc:`/user_guide/method` (section 6) derives it.
 
     Parameters
     ----------
     n_neighbors : int, default=3
-        k. Certification needs an odd k (a strict majority).
-    metric_learner : estimator with ``fit``, ``transform`` and ``components_``, default=None
-        A linear metric learner (LMNN, NCA, ...), cloned and fitted; None means Euclidean.
+        The number k of neighbors that vote. Certification needs an odd k (a strict
+        majority).
+    metric_learner : estimator or None, default=None
+        A linear metric learner with ``fit``, ``transform`` and ``components_`` (:class:`LMNN`,
+        :class:`NCA`, ...), cloned and fitted on the training data; None means the Euclidean
+        metric.
     memory : str, object with the ``joblib.Memory`` interface, or None, default=None
-        Cache of fitted metric learners (see :class:`~robustdml.KNNClassifier`).
+        Cache of fitted metric learners (see :class:`KNNClassifier`).
 
     Attributes
     ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    metric_learner_ : estimator or None
+        The fitted clone of ``metric_learner`` (None for the Euclidean metric).
+    embedding_ : ndarray of shape (n_samples, n_components)
+        The transformed training points.
+    y_ : ndarray of shape (n_samples,)
+        Training labels encoded as indices into ``classes_``.
     X_fit_ : ndarray of shape (n_samples, n_features)
         The training inputs.
     geometry_ : MetricGeometry
         The training points in the spaces the certificate works in.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the features seen during ``fit``; defined only when X has feature names
+        that are all strings.
+
+    See Also
+    --------
+    robustdml.knn_attack : Adversarial examples, an upper bound where the radius is a lower one.
+    robustdml.metrics.make_certified_scorer : Certified accuracy as a ``scoring=`` for
+        model selection.
+
+    References
+    ----------
+    .. [1] X. Yang, Y. Guo, M. Dong and J.-H. Xue, "Towards Certified Robustness of Distance
+       Metric Learning", arXiv:2006.05945, 2020.
 
     Examples
     --------
@@ -158,7 +192,44 @@ class CertifiedKNN(KNNClassifier):
     """
 
     def fit(self, X, y):
-        """Fit the metric learner, store the training set and its certificate geometry."""
+        """Fit the metric learner, store the training set and its certificate geometry.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training points.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        CertifiedKNN
+            The fitted classifier, ``self``.
+
+        Raises
+        ------
+        TypeError
+            If the fitted metric learner has no ``components_`` (it is not linear).
+        ValueError
+            If ``n_neighbors`` exceeds the number of training points.
+
+        Warns
+        -----
+        UserWarning
+            When y has one class only: every radius is then infinite.
+
+        See Also
+        --------
+        certified_radius : The certified radius of each prediction.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from robustdml import CertifiedKNN
+        >>> X, y = load_iris(return_X_y=True)
+        >>> CertifiedKNN(3).fit(X, y).X_fit_.shape
+        (150, 4)
+        """
         super().fit(X, y)
         if self.metric_learner_ is None:
             components = np.eye(self.n_features_in_)
@@ -177,23 +248,47 @@ class CertifiedKNN(KNNClassifier):
         return self
 
     def certified_radius(self, X, y=None, *, max_radius=None):
-        """Certified L2 radius of each prediction (docs/method.md, section 6).
+        """Return the certified L2 radius of each prediction.
+
+        The certificate is derived in :doc:`/user_guide/method` (section 6).
 
         Parameters
         ----------
         X : array-like of shape (n_queries, n_features)
-        y : array-like of shape (n_queries,), optional
+            Query points.
+        y : array-like of shape (n_queries,), default=None
             True labels: a misclassified point gets radius 0 (and costs no search).
-        max_radius : float >= 0, optional
+        max_radius : float >= 0, default=None
             Report ``min(radius, max_radius)`` (to rounding, 1e-14 relative): the search for
             a point stops once its radius is proven to reach ``max_radius``, which is all a
             certified accuracy at a given radius needs (the scorers use it) and is faster.
 
         Returns
         -------
-        radii : ndarray of shape (n_queries,)
-            No perturbation with L2 norm below ``radii[i]`` changes the prediction at X[i]
-            (and, with y, keeps it correct). 0 where the k neighbours give no strict majority.
+        ndarray of shape (n_queries,)
+            The radius of each query: no perturbation of L2 norm below it changes the
+            prediction (and, with y, keeps it correct). 0 where the k neighbors give no strict
+            majority.
+
+        Raises
+        ------
+        ValueError
+            If ``n_neighbors`` is even, ``max_radius`` is negative, y has the wrong shape, or
+            the squared distances overflow at the scale of X.
+
+        See Also
+        --------
+        certified_robust_error : The fraction of points not certified at given radii.
+        robustdml.knn_attack : Adversarial examples, whose norms bound the radii from above.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from robustdml import CertifiedKNN
+        >>> X, y = load_iris(return_X_y=True)
+        >>> knn = CertifiedKNN(3).fit(X, y)
+        >>> knn.certified_radius(X[:3], y[:3]).round(3)
+        array([1.355, 1.133, 1.292])
         """
         check_is_fitted(self)
         if self.n_neighbors % 2 == 0:
@@ -227,11 +322,41 @@ class CertifiedKNN(KNNClassifier):
         return radii
 
     def certified_robust_error(self, X, y, radii):
-        """Fraction of points misclassified or with certified radius <= each radius.
+        """Return the fraction of points misclassified or certified at most each radius.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features)
+            Query points.
+        y : array-like of shape (n_queries,)
+            True labels.
+        radii : float or array-like of shape (n_radii,)
+            L2 radii, each >= 0.
 
         Returns
         -------
-        errors : ndarray of shape (len(radii),)
+        ndarray of shape (n_radii,)
+            The certified robust error at each radius: the fraction of points that are
+            misclassified or whose certified radius is at most that radius.
+
+        Raises
+        ------
+        ValueError
+            If a radius is negative or not a number.
+
+        See Also
+        --------
+        certified_radius : The radius of each point.
+        robustdml.metrics.certified_accuracy_score : One minus this error, at one radius.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from robustdml import CertifiedKNN
+        >>> X, y = load_iris(return_X_y=True)
+        >>> knn = CertifiedKNN(3).fit(X, y)
+        >>> knn.certified_robust_error(X, y, radii=[0.0, 0.1]).round(3)
+        array([0.04 , 0.053])
         """
         certified = self.certified_radius(X, y)
         radii = np.atleast_1d(np.asarray(radii, dtype=float))

@@ -2,12 +2,13 @@
 
 The inputs that 1-NN gives to an other-class training point b, rather than to the predicted class
 c, form the polyhedron R_b = {x : d_M(x, b) <= d_M(x, a) for every a in c}; each constraint is
-the half-space of docs/method.md, section 2, affine in x. The minimal perturbation of z is
-min_b dist(z, R_b), each a least-distance quadratic program, solved exactly by the Lawson-Hanson
-reduction to non-negative least squares (SciPy's ``nnls``) with constraints added as they are
-violated. Screening: dist(z, R_b) >= t(b) = max_a m(a, b) (the 1-NN certificate,
-docs/method.md, section 6), so a b whose t(b) is not below the best distance found needs no
-program, and candidates are visited by distance with the same growing lower bound as the certifier.
+the half-space of :doc:`/user_guide/method` (section 2), affine in x. The minimal perturbation of
+z is min_b dist(z, R_b), each a least-distance quadratic program, solved exactly by the
+Lawson-Hanson reduction to non-negative least squares (SciPy's ``nnls``) with constraints added
+as they are violated. Screening: dist(z, R_b) >= t(b) = max_a m(a, b) (the 1-NN certificate,
+section 6 of that page), so a b whose t(b) is not below the best distance found needs no
+program, and candidates are visited by distance with the same growing lower bound as the
+certifier.
 
 Every tolerance is relative (the programs are solved on rows of unit norm, at the scale of the
 largest single constraint), so the answer scales with the data from 1e-8 to 1e8. A training point
@@ -106,13 +107,18 @@ def _flipping_example(knn, label, boundary, toward):
 
 
 def minimal_perturbation_1nn(knn, X):
-    """Exact L2 distance from each query to the nearest input that 1-NN labels differently.
+    """Find the exact L2 distance from each query to the nearest input 1-NN labels differently.
+
+    The inputs that 1-NN gives to an other-class training point b form a polyhedron; the
+    distance to each is a least-distance quadratic program, solved exactly, and the 1-NN
+    certificate screens out the points that cannot be nearer than the best found.
 
     Parameters
     ----------
     knn : CertifiedKNN
         Fitted with ``n_neighbors=1``.
     X : array-like of shape (n_queries, n_features)
+        Query points.
 
     Returns
     -------
@@ -122,6 +128,26 @@ def minimal_perturbation_1nn(knn, X):
         Adversarial examples just past the boundary (a relative step of at most 1e-3 of the
         distance to the other-class point), each checked to change ``knn.predict``; the query
         itself where no perturbation changes the prediction (norm inf).
+
+    Raises
+    ------
+    ValueError
+        If ``knn`` is not a :class:`CertifiedKNN` with ``n_neighbors=1``.
+
+    See Also
+    --------
+    robustdml.CertifiedKNN.certified_radius : The certified radius, a lower bound on this distance.
+    robustdml.knn_attack : An attack for any odd k.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustdml import CertifiedKNN, minimal_perturbation_1nn
+    >>> X, y = np.array([[0.0, 0.0], [2.0, 0.0]]), np.array([0, 1])
+    >>> knn = CertifiedKNN(1).fit(X, y)
+    >>> norms, examples = minimal_perturbation_1nn(knn, [[0.5, 0.0]])
+    >>> norms.round(6)
+    array([0.5])
     """
     if not isinstance(knn, CertifiedKNN) or knn.n_neighbors != 1:
         raise ValueError("minimal_perturbation_1nn needs a CertifiedKNN with n_neighbors=1.")

@@ -36,15 +36,19 @@ def _check_radius(radius):
 
 
 def certified_accuracy_score(estimator, X, y, radius, *, relative=False):
-    """Fraction of the points classified correctly with a certified radius above ``radius``:
-    no perturbation of L2 norm up to ``radius`` can make them wrong (1 - certified robust
-    error at ``radius``).
+    """Return the fraction of points classified correctly with a certified radius above radius.
+
+    No perturbation of L2 norm up to ``radius`` can make these points wrong: the score is 1
+    minus the certified robust error at ``radius``.
 
     Parameters
     ----------
-    estimator : fitted CertifiedKNN, or Pipeline ending in one
+    estimator : CertifiedKNN or Pipeline
+        A fitted :class:`CertifiedKNN`, or a fitted ``Pipeline`` ending in one.
     X : array-like of shape (n_samples, n_features)
+        Points, in the input space of ``estimator``.
     y : array-like of shape (n_samples,)
+        True labels.
     radius : float >= 0
         In the classifier's input space (after the pipeline's transforms). 0 gives the plain
         accuracy on points whose prediction is not a tie of the vote.
@@ -57,6 +61,29 @@ def certified_accuracy_score(estimator, X, y, radius, *, relative=False):
     Returns
     -------
     float
+        The certified accuracy.
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` is neither a :class:`CertifiedKNN` nor a ``Pipeline`` ending in one.
+    ValueError
+        If ``radius`` is negative or not finite.
+
+    See Also
+    --------
+    make_certified_scorer : This score as a ``scoring=`` for model selection.
+    robustdml.CertifiedKNN.certified_robust_error : The error at several radii.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from robustdml import CertifiedKNN
+    >>> from robustdml.metrics import certified_accuracy_score
+    >>> X, y = load_iris(return_X_y=True)
+    >>> knn = CertifiedKNN(3).fit(X, y)
+    >>> round(certified_accuracy_score(knn, X, y, radius=0.1), 3)
+    0.947
     """
     radius = _check_radius(radius)
     classifier, X = _split_pipeline(estimator, X)
@@ -69,8 +96,44 @@ def certified_accuracy_score(estimator, X, y, radius, *, relative=False):
 
 
 def noise_accuracy_score(estimator, X, y, sigma, n_draws=5, random_state=0):
-    """Accuracy when N(0, sigma^2 I) noise is added to X (mean over ``n_draws`` seeded draws),
-    in the space of X as given (a pipeline's transforms come after the noise)."""
+    """Return the accuracy when N(0, sigma^2 I) noise is added to X.
+
+    The noise is added in the space of X as given: a pipeline's transforms come after it.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A fitted classifier with ``predict``, or a pipeline ending in one.
+    X : array-like of shape (n_samples, n_features)
+        Clean points.
+    y : array-like of shape (n_samples,)
+        True labels.
+    sigma : float >= 0
+        Standard deviation of the noise.
+    n_draws : int, default=5
+        Independent noise draws, averaged.
+    random_state : int, RandomState instance or None, default=0
+        Seeds the noise.
+
+    Returns
+    -------
+    float
+        The mean accuracy over the draws.
+
+    See Also
+    --------
+    make_noise_scorer : This score as a ``scoring=`` for model selection.
+    robustdml.noise_error : The error at several sigmas, with its spread.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from robustdml import KNNClassifier
+    >>> from robustdml.metrics import noise_accuracy_score
+    >>> X, y = load_iris(return_X_y=True)
+    >>> round(noise_accuracy_score(KNNClassifier(3).fit(X, y), X, y, sigma=0.5), 3)
+    0.892
+    """
     return float(1.0 - noise_error(estimator, X, y, [sigma], n_draws, random_state)[0][0])
 
 
@@ -104,9 +167,34 @@ class NoiseScorer:
 
 
 def make_certified_scorer(radius, *, relative=False):
-    """A scorer for ``scoring=``: certified accuracy at ``radius`` (greater is better);
-    ``relative=True`` gives ``radius`` in units of the data scale of each fitted classifier's
-    training data (see :func:`certified_accuracy_score`).
+    """Make a scorer of the certified accuracy at a radius, for ``scoring=``.
+
+    Greater is better. Use it with ``GridSearchCV`` or ``cross_val_score`` on a
+    :class:`CertifiedKNN` or a ``Pipeline`` ending in one, to select a model for robustness
+    (see :doc:`/user_guide/hyperparameters`).
+
+    Parameters
+    ----------
+    radius : float >= 0
+        The L2 radius, in the classifier's input space (after a pipeline's transforms).
+    relative : bool, default=False
+        Give ``radius`` in units of :func:`data_scale` of each fitted classifier's training
+        data (see :func:`certified_accuracy_score`).
+
+    Returns
+    -------
+    callable
+        ``scorer(estimator, X, y)``, the :func:`certified_accuracy_score` at ``radius``.
+
+    Raises
+    ------
+    ValueError
+        If ``radius`` is negative or not finite.
+
+    See Also
+    --------
+    certified_accuracy_score : The score it computes.
+    make_noise_scorer : A scorer of the accuracy under random noise.
 
     Examples
     --------
@@ -127,18 +215,76 @@ def make_certified_scorer(radius, *, relative=False):
 
 
 def make_noise_scorer(sigma, n_draws=5, random_state=0):
-    """A scorer for ``scoring=``: accuracy under N(0, sigma^2 I) input noise, seeded."""
+    """Make a scorer of the accuracy under N(0, sigma^2 I) input noise, for ``scoring=``.
+
+    Parameters
+    ----------
+    sigma : float >= 0
+        Standard deviation of the noise.
+    n_draws : int, default=5
+        Independent noise draws, averaged.
+    random_state : int, RandomState instance or None, default=0
+        Seeds the noise, so that every candidate model sees the same draws.
+
+    Returns
+    -------
+    callable
+        ``scorer(estimator, X, y)``, the :func:`noise_accuracy_score` at ``sigma``.
+
+    Raises
+    ------
+    ValueError
+        If ``sigma`` is negative or not finite.
+
+    See Also
+    --------
+    noise_accuracy_score : The score it computes.
+    make_certified_scorer : A scorer of the certified accuracy.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.model_selection import cross_val_score
+    >>> from robustdml import KNNClassifier
+    >>> from robustdml.metrics import make_noise_scorer
+    >>> X, y = load_iris(return_X_y=True)
+    >>> scores = cross_val_score(KNNClassifier(3), X, y, scoring=make_noise_scorer(0.1), cv=3)
+    >>> scores.shape
+    (3,)
+    """
     return NoiseScorer(sigma, n_draws, random_state)
 
 
 def data_scale(X, y):
-    """Median over the points of the distance to the nearest point of another class: the scale
-    at which a perturbation starts to matter on this data.
+    """Return the median distance from a point to the nearest point of another class.
 
-    A radius or a perturbation margin given as a fraction of it means the same on any data set
-    and under any preprocessing: on unit-norm rows it is about 0.4 to 1, on features scaled to
-    [0, 1] anything from 0.3 (letter) to 8 (240 one-hot columns). The study certifies at
-    ``0.1 * data_scale`` and searches ``perturbation_margin`` in ``[0.02, 1] * data_scale``.
+    It is the scale at which a perturbation starts to matter on this data: a radius or a
+    perturbation margin given as a fraction of it means the same on any data set and under
+    any preprocessing. The study certifies at ``0.1 * data_scale`` and searches
+    ``perturbation_margin`` in ``[0.02, 1] * data_scale`` (see
+    :doc:`/user_guide/hyperparameters`).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The points, in the space where radii are measured.
+    y : array-like of shape (n_samples,)
+        Their labels; at least two classes.
+
+    Returns
+    -------
+    float
+        The median over the points of the Euclidean distance to the nearest point of another
+        class.
+
+    Raises
+    ------
+    ValueError
+        If y has fewer than two classes.
+
+    See Also
+    --------
+    make_certified_scorer : Takes a radius relative to this scale with ``relative=True``.
 
     Examples
     --------

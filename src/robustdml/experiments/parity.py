@@ -1,4 +1,5 @@
-"""The authors' protocol on their own data file (docs/method.md, section 5), for parity checks.
+"""The authors' protocol on their own data file (:doc:`/user_guide/method`, section 5), for
+parity checks.
 
 ``python -m robustdml.experiments.parity PATH/Australian.mat`` prints the 3-NN test accuracy
 (mean +- std over the file's splits) of LMNN-PL and LMNN with both solvers and of the Euclidean

@@ -1,4 +1,5 @@
-"""The evaluation protocol (docs/method.md, section 7), one (data set, method, split) cell.
+"""The evaluation protocol (:doc:`/user_guide/method`, section 7): one (data set, method, split)
+cell.
 
 A cell splits the data (or takes the source's own split), fits the preprocessing on the
 training part (or, as the authors did, on the whole data), tunes the method's hyper-parameters

@@ -1,9 +1,10 @@
 """Tables (Markdown, CSV) and plots (PNG) from stored records.
 
 ``write_reports(records, out)`` writes ``results.csv`` (one row per record), ``summary.csv``
-(mean and std per data set, method and metric), ``report.md`` (one table per metric, best in
-bold, and lmnn-pl's wins/ties/losses against every other method by a paired t-test over
-splits) and, when matplotlib is installed, ``plots/*.png``. ``combined_report`` counts the
+(mean and std per data set, method and metric), ``report.md`` (its conclusions, what its
+columns and method names mean, then one table per metric, best in bold, and lmnn-pl's
+wins/ties/losses against every other method by a paired t-test over splits) and, when
+matplotlib is installed, ``plots/*.png``. ``combined_report`` counts the
 data sets of several runs together (``robustdml summary``).
 """
 
@@ -96,6 +97,181 @@ def compare(focus, other):
     return "win" if difference.mean() < 0 else "loss"
 
 
+def means(values, metric):
+    """``{dataset: {method: mean over splits}}`` of ``metric`` (pairs without it left out)."""
+    return {dataset: {method: float(np.mean(list(by[metric].values())))
+                      for method, by in methods.items() if by[metric]}
+            for dataset, methods in values.items()}
+
+
+#: The headline numbers: metric and its short name in the terminal table.
+OVERVIEW = (("clean_error", "clean error"), ("robust_error_at_R", "robust error at R"),
+            ("median_certified_radius", "median radius"))
+
+
+def overview(records, max_rows=30):
+    """Plain text: the run's headline numbers, means over splits, per data set and method
+    (the best per data set starred) or, when that makes more than ``max_rows`` rows, per
+    method averaged over the data sets where every method ran (each weighs the same)."""
+    values = collect(records)
+    datasets = sorted(values)
+    methods = sorted({m for d in values.values() for m in d})
+    columns = [(metric, name) for metric, name in OVERVIEW
+               if any(values[d][m][metric] for d in datasets for m in methods)]
+    table = {metric: means(values, metric) for metric, _ in columns}
+    if len(datasets) * len(methods) <= max_rows:
+        rows = []
+        for dataset in datasets:
+            for method in methods:
+                cells = []
+                for metric, _ in columns:
+                    here = table[metric][dataset]
+                    if method not in here:
+                        cells.append("-")
+                        continue
+                    best = (max if higher_is_better(metric) else min)(here.values())
+                    star = "*" if len(here) > 1 and np.isclose(here[method], best) else " "
+                    cells.append(f"{here[method]:.3f}{star}")
+                rows.append([dataset if method == methods[0] else "", method, *cells])
+        heading = ["data set", "method"]
+        notes = ("Mean over splits; * the best on the data set. R: the reference radius, "
+                 "relative radius x the data set's scale (report.md defines them).")
+    else:
+        shared = [d for d in datasets if all(m in table[columns[0][0]][d] for m in methods)]
+        rows = [[method, *(f"{np.mean([table[metric][d][method] for d in shared]):.3f}"
+                           for metric, _ in columns)] for method in methods]
+        heading = ["method"]
+        notes = (f"Mean over splits, then over the {len(shared)} data sets every method ran "
+                 "on. R: the reference radius (report.md defines it).")
+    heading += [name for _, name in columns]
+    widths = [max(len(str(row[i])) for row in [heading, *rows]) for i in range(len(heading))]
+    lines = ["  ".join(text.rjust(width) if i >= len(heading) - len(columns) else
+                       text.ljust(width) for i, (text, width) in
+                       enumerate(zip(map(str, row), widths))).rstrip()
+             for row in [heading, *rows]]
+    return "\n".join(lines + ["", notes])
+
+
+#: The reference method the headline measures against.
+BASELINE = "euclidean"
+
+
+def _versus(values, metric, method, rival, datasets):
+    """"lower on W, no significant difference on T, higher on L" of ``method`` against
+    ``rival`` (paired t-tests over splits); None when no data set has enough splits."""
+    counts = {"win": 0, "tie": 0, "loss": 0}
+    for dataset in datasets:
+        ours, theirs = values[dataset][method][metric], values[dataset][rival][metric]
+        if higher_is_better(metric):
+            ours, theirs = ({s: -v for s, v in side.items()} for side in (ours, theirs))
+        outcome = compare(ours, theirs)
+        if outcome:
+            counts[outcome] += 1
+    if not sum(counts.values()):
+        return None
+    better, worse = ("larger", "smaller") if higher_is_better(metric) else ("lower", "higher")
+    return (f"{better} on {counts['win']}, no significant difference on {counts['tie']}, "
+            f"{worse} on {counts['loss']}")
+
+
+def headline(records):
+    """Markdown lines: which method is the most accurate and which the most robust, by how
+    much (against the runner-up and the Euclidean metric) and how sure (paired t-tests)."""
+    values = collect(records)
+    lines = ["## Summary", ""]
+    splits = sorted({len(by["clean_error"]) for d in values.values() for by in d.values()})
+    for metric, quality in (("clean_error", "accurate"), ("robust_error_at_R", "robust")):
+        table = means(values, metric)
+        methods = sorted({m for d in table.values() for m in d})
+        datasets = [d for d in sorted(table) if len(table[d]) == len(methods)]
+        if len(methods) < 2 or not datasets:
+            continue
+        overall = {m: np.mean([table[d][m] for d in datasets]) for m in methods}
+        ranked = sorted(methods, key=overall.get)
+        best, second = ranked[0], ranked[1]
+        firsts = sum(np.isclose(table[d][best], min(table[d].values())) for d in datasets)
+        digits = 3 if f"{overall[best]:.3f}" != f"{overall[second]:.3f}" else 4
+        text = (f"**Most {quality}: {best}**, {metric} {overall[best]:.{digits}f} on average "
+                f"over {len(datasets)} data set(s) (the lowest of all methods on {firsts}), "
+                f"against {overall[second]:.{digits}f} for the runner-up, {second}")
+        if BASELINE in methods and BASELINE not in (best, second):
+            text += f", and {overall[BASELINE]:.{digits}f} for the Euclidean metric"
+        if BASELINE in methods and best != BASELINE and overall[BASELINE] > 0:
+            text += f" ({1 - overall[best] / overall[BASELINE]:.0%} lower than the Euclidean's)"
+        text += "."
+        for rival in dict.fromkeys((second, BASELINE)):
+            verdict = (_versus(values, metric, best, rival, datasets)
+                       if rival in methods and rival != best else None)
+            if verdict:
+                text += f" Against {rival}, data set by data set, it is {verdict}."
+        lines += [text, ""]
+    if len(lines) > 2 and max(splits) < MIN_SPLITS:
+        lines += [f"{max(splits)} split(s) per data set are too few for a paired test (it "
+                  f"takes {MIN_SPLITS}): run more --splits to know how sure these are.", ""]
+    elif len(lines) > 2:
+        lines += [f"How sure: paired t-test over the splits of each data set "
+                  f"({'/'.join(map(str, splits))} here) at level {ALPHA}. With few splits only "
+                  "large differences are significant: more --splits make the answer surer.",
+                  ""]
+    return lines if len(lines) > 2 else []
+
+
+#: What each column of the report means (``{}``: filled from the configuration).
+GLOSSARY = {
+    "clean_error": "fraction of the test part that the k-NN classifier (k = {n_neighbors}) "
+                   "misclassifies.",
+    "noise_error@s": "the error when Gaussian noise of standard deviation s is "
+                   "added to every test point (mean over {noise_draws} draws).",
+    "certified_error@r": "the certified robust error at L2 radius r, the "
+                       "fraction of test points misclassified or with a certified radius of "
+                       "at most r. An upper bound on what any attack of norm r can do.",
+    "robust_error_at_R": "the certified robust error at the reference radius R = "
+                         "{relative_radius} x the data set's scale (R per data set below).",
+    "data scale": "the median distance from a training point to its nearest other-class "
+                  "training point, after preprocessing: radii in its units mean the same on "
+                  "every data set.",
+    "median_certified_radius": "the median over the test part of the certified radius: no "
+                               "perturbation of smaller L2 norm changes the prediction "
+                               "(0 for a misclassified point).",
+    "empirical_error@r": "the fraction of attacked test points (up to "
+                       "{attack_points}) that the attack misclassifies with a perturbation of "
+                       "norm at most r. A lower bound on the robust error; the certified "
+                       "error is an upper bound.",
+    "median_attack_norm": "the median norm of the smallest perturbation the attack found.",
+    "fit_seconds": "seconds of the final fit on the whole training part.",
+}
+#: What each method name means.
+METHOD_NAMES = {
+    "euclidean": "k-NN on the preprocessed features, no metric learned (the baseline).",
+    "lmnn": "LMNN (Weinberger and Saul), its pull weight and regularisation tuned.",
+    "lmnn-pl": "LMNN with the perturbation loss of Yang et al., LMNN's and the loss's "
+               "settings tuned together.",
+    "lmnn-pl-staged": "LMNN tuned first (as lmnn), then the perturbation loss's settings "
+                      "with LMNN's fixed (plain LMNN among the candidates).",
+    "nca": "scikit-learn's NeighborhoodComponentsAnalysis, untuned.",
+    "nca-pl": "NCA with the perturbation loss, the loss's settings tuned.",
+    "arml": "ARML (Wang et al. 2020), the robust metric learning peer, untuned as its authors "
+            "ran it.",
+}
+
+
+def glossary(records, config=None):
+    """Markdown lines defining the report's columns and the method names it uses."""
+    settings = {**{"n_neighbors": 3, "noise_draws": 5, "attack_points": 200,
+                   "relative_radius": 0.1}, **(config or {})}
+    present = {name.split("@")[0] for name in metric_names(records)} | {"data scale"}
+    lines = ["## Columns and names", ""]
+    lines += [f"- `{name}`: {text.format(**settings)}" for name, text in GLOSSARY.items()
+              if name.split("@")[0] in present]
+    methods = sorted({record["method"] for record in records})
+    lines += [""] + [f"- `{name}`: {METHOD_NAMES[name]}" for name in methods
+                     if name in METHOD_NAMES]
+    if any("_l" in name and "_t" in name for name in methods):
+        lines.append("- `<method>_l<lambda>_t<tau>` (a trade-off run): that method untuned, "
+                     "with perturbation weight lambda and margin tau x the data scale.")
+    return lines + [""]
+
+
 def _selection_notes(records, datasets):
     """How hyper-parameters were chosen, over what, and the robust radius R per data set."""
     lines = []
@@ -171,6 +347,8 @@ def markdown_report(records, config=None, runs=None):
     datasets = sorted(values)
     methods = sorted({m for d in values.values() for m in d})
     lines = ["# robustdml reproduce: results", ""]
+    lines += headline(records) + glossary(records, config)
+    lines += ["## Protocol and tables", ""]
     if config:
         lines += ["Protocol: " + ", ".join(f"{k} = {v}" for k, v in sorted(config.items())), ""]
     lines += _cost_notes(records, runs)
@@ -280,24 +458,30 @@ def write_csv(path, rows):
         writer.writerows(rows)
 
 
-#: A legend with more entries than this goes below its axes, in columns (a trade-off run has
-#: a method per setting; inside, its legend would cover the curves).
-LEGEND_INSIDE = 16
+#: Line styles cycled through the methods of a plot: colour, marker and dash pattern all
+#: differ, so that methods with equal numbers stay told apart.
+STYLES = tuple(zip(("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple",
+                    "tab:brown", "tab:pink", "tab:gray", "tab:olive", "tab:cyan"),
+                   "osD^vP*Xph", ("-", "--", "-.", ":") * 3))
+#: Each method's points are shifted sideways by this fraction of the x range times its
+#: position among the methods, so that equal curves do not hide one another.
+DODGE = 0.012
 
 
-def place_legends(axes, fontsize):
-    """A legend per axes: inside it, or below it when it has many entries. Returns whether
-    any went below (the figure is then saved with its bounding box grown to hold them)."""
-    below = False
-    for axis in axes:
-        count = len(axis.get_legend_handles_labels()[1])
-        if count <= LEGEND_INSIDE:
-            axis.legend(fontsize=fontsize)
-        else:
-            axis.legend(fontsize=fontsize - 1, loc="upper center", bbox_to_anchor=(0.5, -0.15),
-                        ncol=2)
-            below = True
-    return below
+def method_style(index):
+    color, marker, linestyle = STYLES[index % len(STYLES)]
+    return {"color": color, "marker": marker, "linestyle": linestyle, "markersize": 5,
+            "markerfacecolor": "none" if index >= len(STYLES) else color}
+
+
+def figure_legend(figure, axes, fontsize=8):
+    """One legend for the whole figure, below its panels, from the first panel's lines
+    (every panel draws the same methods in the same styles)."""
+    handles, labels = axes[0].get_legend_handles_labels()
+    if not labels:  # records without curves (e.g. clean error only): nothing to tell apart
+        return
+    figure.legend(handles, labels, loc="outside lower center", fontsize=fontsize,
+                  ncol=min(len(labels), 4 if len(labels) <= 12 else 6), frameon=False)
 
 
 def save_figure(figure, path, grow=False):
@@ -314,7 +498,8 @@ def save_figure(figure, path, grow=False):
 
 
 def plot_reports(records, out):
-    """PNG plots; returns their paths ([] without matplotlib)."""
+    """PNG plots, one per data set and a summary, each with one legend of the methods;
+    returns their paths ([] without matplotlib)."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -322,52 +507,57 @@ def plot_reports(records, out):
     except ImportError:
         return []
     values = collect(records)
+    methods = sorted({m for d in values.values() for m in d})
     plots = Path(out) / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     written = []
+    panels = (("noise_error", "error under Gaussian noise", "noise sigma"),
+              ("certified_error", "certified robust error", "L2 radius"),
+              ("empirical_error", "robust error under attack", "L2 radius"))
 
-    def curve(dataset, method, prefix, start):
-        series = sorted(((float(m.split("@")[1]), list(v.values()))
-                         for m, v in values[dataset][method].items()
-                         if m.startswith(prefix + "@") and v), key=lambda t: t[0])
+    def curve(dataset, method, prefix):
+        """x (0: clean) and the mean error over splits at each x."""
+        by = values[dataset][method]
+        series = sorted((float(m.split("@")[1]), list(v.values()))
+                        for m, v in by.items() if m.startswith(prefix + "@") and v)
         xs = [0.0] + [x for x, _ in series]
-        ys = [list(values[dataset][method][start].values())] + [v for _, v in series]
-        return np.array(xs), np.array([np.mean(v) for v in ys]), np.array([np.std(v) for v in ys])
+        ys = [list(by["clean_error"].values())] + [v for _, v in series]
+        return np.array(xs), np.array([np.mean(v) for v in ys])
+
+    def draw(axis, x, y, index, method):
+        shift = DODGE * (np.max(x) or 1.0) * (index - (len(methods) - 1) / 2)
+        axis.plot(x + shift, y, label=method, **method_style(index))
+
+    def finish(figure, axes, titles):
+        for axis, (title, xlabel) in zip(axes, titles):
+            axis.set(title=title, xlabel=xlabel, ylabel="error")
+            axis.grid(alpha=0.3)
+        figure_legend(figure, axes)
 
     for dataset in sorted(values):
-        figure, axes = plt.subplots(1, 2, figsize=(10, 4))
-        for method in sorted(values[dataset]):
-            x, mean, std = curve(dataset, method, "noise_error", "clean_error")
-            axes[0].errorbar(x, mean, yerr=std, marker="o", capsize=3, label=method)
-            x, mean, _ = curve(dataset, method, "certified_error", "clean_error")
-            line = axes[1].plot(x, mean, marker="o", label=f"{method} certified")[0]
-            x, mean, _ = curve(dataset, method, "empirical_error", "clean_error")
-            axes[1].plot(x, mean, linestyle="--", color=line.get_color(),
-                         label=f"{method} attack")
-        axes[0].set(title=f"{dataset}: error under Gaussian noise", xlabel="noise sigma",
-                    ylabel="error")
-        axes[1].set(title=f"{dataset}: robust error", xlabel="L2 radius", ylabel="error")
-        for axis in axes:
-            axis.grid(alpha=0.3)
-        grow = place_legends(axes, fontsize=7)
-        written.append(save_figure(figure, plots / f"{dataset}.png", grow))
+        shown = [p for p in panels if any(m.startswith(p[0] + "@")
+                                          for by in values[dataset].values() for m in by)]
+        if not shown:
+            continue
+        figure, axes = plt.subplots(1, len(shown), figsize=(4.5 * len(shown), 4),
+                                    squeeze=False, layout="constrained")
+        for axis, (prefix, _, _) in zip(axes[0], shown):
+            for index, method in enumerate(methods):
+                if method in values[dataset]:
+                    draw(axis, *curve(dataset, method, prefix), index, method)
+        finish(figure, axes[0], [(f"{dataset}: {title}", xlabel) for _, title, xlabel in shown])
+        written.append(save_figure(figure, plots / f"{dataset}.png", grow=True))
 
-    methods = sorted({m for d in values.values() for m in d})
-    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for method in methods:
-        for axis, (prefix, start) in zip(axes, [("noise_error", "clean_error"),
-                                                ("certified_error", "clean_error")]):
-            curves = [curve(d, method, prefix, start) for d in values if method in values[d]]
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+    for axis, (prefix, _, _) in zip(axes, panels):
+        for index, method in enumerate(methods):
+            curves = [curve(d, method, prefix) for d in values if method in values[d]]
             if curves and all(len(c[0]) == len(curves[0][0]) for c in curves):
-                axis.plot(curves[0][0], np.mean([c[1] for c in curves], axis=0), marker="o",
-                          label=method)
-    axes[0].set(title="mean over data sets: noise", xlabel="noise sigma", ylabel="error")
-    axes[1].set(title="mean over data sets: certified robust error", xlabel="L2 radius",
-                ylabel="error")
-    for axis in axes:
-        axis.grid(alpha=0.3)
-    grow = place_legends(axes, fontsize=8)
-    written.append(save_figure(figure, plots / "summary.png", grow))
+                draw(axis, curves[0][0], np.mean([c[1] for c in curves], axis=0), index,
+                     method)
+    finish(figure, axes, [("mean over data sets: " + title, xlabel)
+                          for _, title, xlabel in panels[:2]])
+    written.append(save_figure(figure, plots / "summary.png", grow=True))
     return written
 
 

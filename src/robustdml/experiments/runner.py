@@ -8,7 +8,6 @@ loses only the cells in flight, and a rerun skips every record already stored.
 import contextlib
 import hashlib
 import os
-import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -17,9 +16,10 @@ from pathlib import Path
 import numpy
 import scipy
 import sklearn
-from joblib import Parallel, delayed, parallel_config
+from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 
 from ..datasets import load
+from .progress import Progress
 from .protocol import ProtocolConfig, run_cell
 from .report import write_reports
 from .store import ResultStore, utc_now
@@ -27,23 +27,36 @@ from .store import ResultStore, utc_now
 
 @dataclass
 class RunSummary:
-    """What a run did: records computed and reused, failures, and the files it wrote."""
+    """What a run did: records computed and reused, failures, the files it wrote and its
+    wall time."""
 
     computed: int = 0
     reused: int = 0
     failures: list = field(default_factory=list)
     reports: list = field(default_factory=list)
+    seconds: float = 0.0
 
 
 def _cell(dataset_name, method, split, config, environment, memory):
-    """One cell in a worker: returns the record, or the error as text."""
+    """One cell in a worker: returns the record (or the error as text) and its seconds."""
     os.environ.update(environment)
+    start = time.perf_counter()
     try:
-        return run_cell(load(dataset_name), method, split, config, memory=memory)
+        record = run_cell(load(dataset_name), method, split, config, memory=memory)
     except Exception as error:  # reported by the driver, the run goes on
-        return {"dataset": dataset_name, "method": method.name, "split": split,
-                "error": f"{type(error).__name__}: {error}",
-                "traceback": traceback.format_exc()}
+        record = {"dataset": dataset_name, "method": method.name, "split": split,
+                  "error": f"{type(error).__name__}: {error}",
+                  "traceback": traceback.format_exc()}
+    return record, time.perf_counter() - start
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run: ``computed`` cells of it were saved, and ``stored`` of its
+    ``total`` cells are now in ``out``."""
+
+    def __init__(self, computed, stored, total, out):
+        super().__init__(computed, stored, total, out)
+        self.computed, self.stored, self.total, self.out = computed, stored, total, out
 
 
 @contextlib.contextmanager
@@ -68,15 +81,13 @@ def _backend(backend, scheduler):
                          "sequential.")
 
 
-def _progress(total, enabled):
-    """A tqdm bar on a terminal when tqdm is installed, else one line per finished cell."""
-    if not enabled:
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, unit="cell", file=sys.stderr, dynamic_ncols=True)
+def largest_first(cells, methods):
+    """``cells`` with the costliest first (larger data sets, then searched methods): a long
+    cell started last would run alone at the end while the other workers idle."""
+    def cost(cell):
+        dataset, method, split = cell
+        return -load(dataset).n_samples, dataset, -len(methods[method].stages), method, split
+    return sorted(cells, key=cost)
 
 
 #: The code a metric learner's fit runs (besides NumPy, SciPy and scikit-learn).
@@ -131,7 +142,7 @@ def reproduce(datasets, methods, config=None, out="results", *, jobs=1, backend=
         learner with the same settings on the same data (another k, another selection rule, a
         staged search's first stage) loads it instead. Workers must share the directory.
     progress : bool
-        Show a progress bar (tqdm) or per-cell lines.
+        Show live progress: a status line on a terminal, else a line per finished cell.
     log : callable
         Where messages go.
 
@@ -153,14 +164,14 @@ def reproduce(datasets, methods, config=None, out="results", *, jobs=1, backend=
                 if stored[cell] is None or not methods[cell[1]].is_current(stored[cell])]
         stale = sum(stored[cell] is not None for cell in todo)
         summary.reused = len(cells) - len(todo)
-        log(f"{len(cells)} cells ({len(datasets)} data sets x {len(methods)} methods x "
-            f"{config.n_splits} splits): {summary.reused} already in {store.root}, "
-            + (f"{stale} stored with another search space (rerun), " if stale else "")
-            + f"{len(todo)} to run with {jobs} job(s) on {backend}.")
+        if todo:
+            log(f"{len(cells)} cells ({len(datasets)} data sets x {len(methods)} methods x "
+                f"{config.n_splits} splits): {summary.reused} already in {store.root}, "
+                + (f"{stale} stored with another search space (rerun), " if stale else "")
+                + f"{len(todo)} to run with {jobs} job(s) on {backend}.")
         environment = {key: value for key, value in os.environ.items()
                        if key.startswith("ROBUSTDML_")}
         memory = None if fit_cache is None else fit_cache_location(fit_cache)
-        bar = _progress(len(todo), progress)
         # a rerun with nothing to do is not a run: logging it would change the report's Cost
         # line; the cache is recorded as the caller named it, not as this machine's path
         if todo:
@@ -168,30 +179,54 @@ def reproduce(datasets, methods, config=None, out="results", *, jobs=1, backend=
                           **({} if memory is None else
                              {"fit_cache": str(Path(fit_cache) / Path(memory).name)}))
         start = time.perf_counter()
-        with _backend(backend, scheduler):
-            results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
-                delayed(_cell)(d, methods[m], s, config, environment, memory)
-                for d, m, s in todo)
-            for done, record in enumerate(results, 1):
-                label = f"{record['dataset']} / {record['method']} / split {record['split']}"
-                if "error" in record:
-                    summary.failures.append(record)
-                    log(f"FAILED {label}: {record['error']}")
-                else:
-                    store.save(dict(record, finished_at=utc_now()))
-                    summary.computed += 1
-                if bar is not None:
-                    bar.set_postfix_str(label, refresh=False)
-                    bar.update()
-                elif progress and "error" not in record:
-                    log(f"[{done}/{len(todo)} {time.perf_counter() - start:.0f}s] {label}: "
-                        f"clean error {record['clean_error']:.3f}")
-        if bar is not None:
-            bar.close()
-        if todo:
-            store.log_run("end", computed=summary.computed, failed=len(summary.failures))
-        records = current_records(store, methods)
-        if records:
-            summary.reports = write_reports(records, store.root, config.to_dict(),
-                                            runs=store.runs())
+        try:
+            with _backend(backend, scheduler):
+                _run_cells(largest_first(todo, methods), methods, config, store, summary,
+                           environment, memory, jobs, progress, log)
+            if todo:
+                store.log_run("end", computed=summary.computed, failed=len(summary.failures))
+            records = current_records(store, methods)
+            if records:
+                summary.reports = write_reports(records, store.root, config.to_dict(),
+                                                runs=store.runs())
+        except KeyboardInterrupt:
+            raise RunInterrupted(summary.computed, summary.reused + summary.computed,
+                                 len(cells), store.root) from None
+        summary.seconds = time.perf_counter() - start
+        if not todo and summary.reports:
+            log(f"All {len(cells)} cells already done; report rebuilt at "
+                f"{store.root / 'report.md'}.")
     return summary
+
+
+def _run_cells(todo, methods, config, store, summary, environment, memory, jobs, progress,
+               log):
+    """Run the cells of ``todo`` in parallel, saving each record as it arrives."""
+    if not todo:
+        return
+    status = Progress(todo, effective_n_jobs(jobs)) if progress else None
+    say = log if status is None else status.message
+
+    def tasks():  # tells the display which cells the workers were handed, as they are
+        for cell in todo:
+            if status is not None:
+                status.dispatched(cell)
+            dataset, method, split = cell
+            yield delayed(_cell)(dataset, methods[method], split, config, environment, memory)
+
+    try:
+        results = Parallel(n_jobs=jobs, batch_size=1, return_as="generator_unordered")(tasks())
+        for record, seconds in results:
+            cell = (record["dataset"], record["method"], record["split"])
+            if "error" in record:
+                summary.failures.append(record)
+                say(f"FAILED {'/'.join(map(str, cell))}: {record['error']}")
+            else:
+                store.save(dict(record, finished_at=utc_now()))
+                summary.computed += 1
+            if status is not None:
+                status.finished(cell, seconds, "failed" if "error" in record else
+                                f"clean error {record['clean_error']:.3f}")
+    finally:
+        if status is not None:
+            status.close()

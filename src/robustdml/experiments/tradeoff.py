@@ -6,7 +6,7 @@ defaults are points beside them. The cells run through :func:`~.runner.reproduce
 resuming, parallel backends), and this module draws, per data set, clean error against certified
 robust error at R (and against noise error), marks the Pareto-optimal settings, and tables them.
 
-    robustdml tradeoff --datasets iris,wine --splits 3 --out docs/tradeoff
+    robustdml tradeoff --datasets iris,wine --splits 3 --out tradeoff
 """
 
 from collections import defaultdict

@@ -12,22 +12,44 @@ from threadpoolctl import ThreadpoolController
 TRIPLET_BLOCK = 1 << 16
 
 
-#: Up to this many features a k-d tree finds exact neighbours faster than brute force. Above
-#: it, brute force (BLAS) wins: 10x at 14 features, from 500 to 60,000 Gaussian points, where
-#: scikit-learn's ``algorithm="auto"`` still picks the tree (benchmarks of 2026-11-25).
+#: Up to this many features a k-d tree finds exact neighbors faster than brute force; above
+#: it brute force (BLAS) wins by far, where scikit-learn's ``algorithm="auto"`` would still
+#: pick the tree.
 KD_TREE_MAX_FEATURES = 6
 
 
 def exact_neighbors(n_neighbors, n_features):
-    """An unfitted exact ``NearestNeighbors`` with the faster search for ``n_features``."""
+    """Make an unfitted exact ``NearestNeighbors`` with the faster search for the dimension.
+
+    Parameters
+    ----------
+    n_neighbors : int
+        Neighbors to find.
+    n_features : int
+        Dimension of the points: a k-d tree up to ``KD_TREE_MAX_FEATURES``, brute force above.
+
+    Returns
+    -------
+    sklearn.neighbors.NearestNeighbors
+        The unfitted search.
+
+    See Also
+    --------
+    kneighbors : Query it on the right number of threads.
+
+    Examples
+    --------
+    >>> from robustdml.math import exact_neighbors
+    >>> exact_neighbors(3, 50)
+    NearestNeighbors(algorithm='brute', n_neighbors=3)
+    """
     algorithm = "kd_tree" if n_features <= KD_TREE_MAX_FEATURES else "brute"
     return NearestNeighbors(n_neighbors=n_neighbors, algorithm=algorithm)
 
 
 #: Neighbour searches over at most this many (query, reference) pairs run on one OpenMP
 #: thread: a second thread, competing with the BLAS threads still spinning after the previous
-#: product, costs more than it saves there (4,000 x 4,000 points, 50 features: one thread
-#: 74 ms, two 88 ms; 10,000 x 10,000: 421 ms and 243 ms; 2 cores, 2026-11-25).
+#: product, costs more than it saves there; larger searches gain from it.
 SERIAL_SEARCH_PAIRS = 1 << 24
 
 
@@ -37,8 +59,34 @@ def _thread_controller():
 
 
 def kneighbors(index, queries, **kwargs):
-    """``index.kneighbors(queries, **kwargs)`` for a fitted ``NearestNeighbors``, on one
-    OpenMP thread when the search is small (``SERIAL_SEARCH_PAIRS``)."""
+    """Query a fitted ``NearestNeighbors``, on one OpenMP thread when the search is small.
+
+    Parameters
+    ----------
+    index : sklearn.neighbors.NearestNeighbors
+        The fitted search.
+    queries : ndarray of shape (n_queries, n_features)
+        The query points.
+    **kwargs : dict
+        Passed to ``index.kneighbors``.
+
+    Returns
+    -------
+    tuple of ndarray or ndarray
+        What ``index.kneighbors(queries, **kwargs)`` returns.
+
+    See Also
+    --------
+    exact_neighbors : Make the search.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustdml.math import exact_neighbors, kneighbors
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
+    >>> kneighbors(exact_neighbors(2, 2).fit(X), X[:1], return_distance=False)
+    array([[0, 1]])
+    """
     small = len(queries) * index.n_samples_fit_ <= SERIAL_SEARCH_PAIRS
     with (_thread_controller().limit(limits=1, user_api="openmp") if small
           else contextlib.nullcontext()):
@@ -46,8 +94,7 @@ def kneighbors(index, queries, **kwargs):
 
 
 #: Fits on at most this many points run BLAS on one thread: their products are too small to
-#: gain from a second thread, which only adds contention (digits, 1,257 points: 0.70 s on
-#: one thread, 1.5 s on two; Fashion-MNIST 10,000 points: 15.1 s and 16.5 s; 2 cores).
+#: gain from a second thread, which only adds contention.
 SERIAL_FIT_SAMPLES = 20_000
 
 
@@ -67,11 +114,36 @@ def nearest_rows(reference, queries, n_neighbors):
 
 
 def knn_vote(labels, n_classes):
-    """Majority vote of neighbour labels (codes in ``range(n_classes)``, nearest first).
+    """Return the majority vote of neighbor labels, with the reference's tie rule.
 
     A tie is broken toward the tied class whose nearest member comes first (for k = 3, the
-    nearest neighbour's label: the rule of the paper's experiments). Returns the vote counts
-    (n_queries, n_classes) and the winning code per query.
+    nearest neighbor's label: the rule of the paper's experiments).
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_queries, n_neighbors)
+        The neighbors' class codes, in ``range(n_classes)``, nearest first.
+    n_classes : int
+        Number of classes.
+
+    Returns
+    -------
+    counts : ndarray of shape (n_queries, n_classes)
+        The votes per class.
+    winner : ndarray of shape (n_queries,)
+        The winning class code per query.
+
+    See Also
+    --------
+    robustdml.KNNClassifier : The classifier that votes so.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustdml.math import knn_vote
+    >>> counts, winner = knn_vote(np.array([[0, 1, 1], [2, 0, 1]]), 3)
+    >>> winner
+    array([1, 2])
     """
     rows = np.arange(labels.shape[0])
     counts = np.zeros((labels.shape[0], n_classes), dtype=int)
@@ -81,10 +153,36 @@ def knn_vote(labels, n_classes):
 
 
 def leave_one_out_accuracy(Z, y, n_neighbors):
-    """k-NN accuracy of every row of Z against all the other rows (Euclidean in Z).
+    """Return the leave-one-out k-NN accuracy of the rows of Z (Euclidean in Z).
 
-    ``y`` holds class codes ``0..n_classes-1``. A row's duplicates stay candidates; only the
-    row itself is left out.
+    Each row is classified by its k nearest other rows; a row's duplicates stay candidates,
+    only the row itself is left out.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_samples, n_features)
+        The points, already mapped to the space of the metric.
+    y : ndarray of shape (n_samples,)
+        Class codes ``0..n_classes-1``.
+    n_neighbors : int
+        The number k of neighbors (at most ``n_samples - 1``).
+
+    Returns
+    -------
+    float
+        The fraction of rows classified correctly.
+
+    See Also
+    --------
+    knn_vote : The vote, with its tie rule.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustdml.math import leave_one_out_accuracy
+    >>> Z = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+    >>> leave_one_out_accuracy(Z, np.array([0, 0, 1, 1]), 1)
+    1.0
     """
     n_neighbors = min(n_neighbors, len(Z) - 1)
     index = exact_neighbors(n_neighbors + 1, Z.shape[1]).fit(Z)

@@ -5,7 +5,8 @@ of every (anchor i, target j) pair, not over a fixed list of impostors. Only the
 margin contribute, and which those are depends on the metric, so :class:`ActiveTriplets`
 finds them again whenever the metric has moved far enough that its last search could have
 missed one. Every evaluation of the objective is then exact (up to the optional sampling
-below), and L-BFGS sees one consistent function.
+below), and L-BFGS sees one consistent function. :doc:`/user_guide/active_impostors` derives
+the bounds below.
 
 **Which impostors can contribute.** Each loss term bounds, per anchor, the learned-space
 distance beyond which an impostor adds nothing (``TripletLoss.impostor_reach``): for the LMNN
@@ -51,13 +52,11 @@ from .triplets import TripletSet, check_two_classes, target_neighbors
 SEARCH_BLOCK = 1 << 22
 
 #: Up to this many (anchor, other-class point) pairs, searching again at every new metric
-#: costs less than evaluating the losses over the extra candidates a slack would keep
-#: (digits, 1,257 points: 2.3x faster than slack 0.25, which keeps 8x more triplets).
+#: costs less than evaluating the losses over the many more candidates a slack would keep.
 EXACT_SEARCH_PAIRS = 1 << 24
 
-#: Slack of searches that are reused (Fashion-MNIST, PCA 50, 20,000 points, nearest
-#: impostors: 0.1 takes 7 searches and 24.8 s; 0.05 10 and 33 s; 0.25 keeps so many candidates
-#: that they are sampled, 31.9 s).
+#: Slack of searches that are reused: a smaller one needs more searches, a larger one keeps so
+#: many candidates that they have to be sampled.
 REUSE_SLACK = 0.1
 
 #: Singular-value cut-offs, relative to the largest, tried by the validity test.
@@ -80,32 +79,36 @@ class ActiveTriplets:
 
     Targets are fixed, as in LMNN: each point's ``n_neighbors`` nearest same-class points by
     Euclidean distance. Impostors are every other-class point within the losses' reach under
-    the current metric (see the module docstring for the bound and the validity test).
+    the current metric, found again only when the metric has moved so far that the last
+    search could have missed one (:doc:`/user_guide/active_impostors` derives the bound and
+    the validity test).
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
+        The training points.
     y : ndarray of shape (n_samples,)
-    n_neighbors : int
-        k, targets per point.
-    n_impostors : int
-        v: the normaliser ``v |B|`` (the paper's triplet count) and, with ``nearest_only``, the
-        number of impostors per anchor.
-    losses : sequence of TripletLoss
+        Their labels; at least two classes.
+    n_neighbors : int, default=3
+        The number k of targets per point.
+    n_impostors : int, default=10
+        The number v: the normaliser ``v |B|`` (the paper's triplet count) and, with
+        ``nearest_only``, the number of impostors per anchor.
+    losses : sequence of TripletLoss, default=()
         The terms whose impostors are sought; each must implement ``impostor_reach``.
-    nearest_only : bool
+    nearest_only : bool, default=False
         False: every impostor (the full LMNN objective). True: each anchor's ``n_impostors``
         nearest other-class points under the current metric (the paper's triplets, chosen
         again as the metric moves): each point then weighs at most ``k v`` triplets, however
         deep it lies in another class.
-    max_triplets : int
+    max_triplets : int, default=2_000_000
         Above this many candidate triplets, a pseudo-random subset of pairs is kept.
-    slack : float or None
+    slack : float or None, default=None
         A search keeps impostors up to ``(1 + slack)`` times the reach, so that the metric can
         move before the next search is needed. None: 0 (a new exact search at every metric,
         the fewest triplets) when a search covers at most ``EXACT_SEARCH_PAIRS`` pairs, else
         ``REUSE_SLACK``.
-    random_state : int
+    random_state : int, RandomState instance or None, default=0
         Seeds the pair subset.
 
     Attributes
@@ -116,6 +119,20 @@ class ActiveTriplets:
         Fraction of the (anchor, impostor) pairs kept (1: all).
     rate_changes : int
         How often the rate dropped after the first search (each time, the objective changed).
+
+    See Also
+    --------
+    TripletSet : Fixed triplets, the paper's.
+    robustdml.LMNN : Uses it with ``impostors="nearest"`` and ``impostors="active"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustdml.math import ActiveTriplets, LMNNLoss
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> active = ActiveTriplets(X, np.array([0, 0, 1, 1]), 1, 1, [LMNNLoss()], slack=0.1)
+    >>> active.at(np.eye(2)).n_triplets
+    8
     """
 
     def __init__(self, X, y, n_neighbors=3, n_impostors=10, losses=(), *, nearest_only=False,
@@ -138,7 +155,7 @@ class ActiveTriplets:
         order = np.argsort(anchors, kind="stable")
         self.pull_pairs = np.column_stack([anchors[order], targets[order]])
         n_samples = len(X)
-        #: pull pairs of anchor a are rows pull_start[a]:pull_start[a + 1]
+        # pull pairs of anchor a are rows pull_start[a]:pull_start[a + 1]
         self.pull_start = np.searchsorted(self.pull_pairs[:, 0], np.arange(n_samples + 1))
         self.n_targets = np.diff(self.pull_start)
         self.normaliser = float(n_impostors * len(self.pull_pairs))
@@ -150,7 +167,7 @@ class ActiveTriplets:
         self._last = None  # (L, triplets) of the last call: L-BFGS may ask twice
 
     def best_scale(self, L, pull_weight, n_candidates=40):
-        """The c > 0 minimising the LMNN objective along the ray ``c L`` (approximately).
+        """Return the c > 0 that approximately minimizes the LMNN terms along the ray ``c L``.
 
         With ``s = c^2`` and ``e = d2_il - d2_ij`` under L, the LMNN part is
         ``mu s mean_B d2_ij + (1 - mu)/(v|B|) sum [1 - s e]_+``, convex and piecewise linear in
@@ -161,6 +178,33 @@ class ActiveTriplets:
         so the slope is exact for ``1/s`` up to the last of them. At unit scale on unit-norm
         rows nearly every pair is inside the unit margin; rescaling first spares the solver
         (and the search) that start.
+
+        Parameters
+        ----------
+        L : ndarray of shape (n_components, n_features)
+            The starting metric's linear map.
+        pull_weight : float in [0, 1]
+            The weight mu of LMNN's pull term.
+        n_candidates : int, default=40
+            Other-class points per anchor considered as impostors.
+
+        Returns
+        -------
+        float
+            The scale c (1 when no candidate gives a positive kink).
+
+        See Also
+        --------
+        robustdml.LMNN : Starts from the rescaled L.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import ActiveTriplets, LMNNLoss
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+        >>> active = ActiveTriplets(X, np.array([0, 0, 1, 1]), 1, 1, [LMNNLoss()], slack=0.1)
+        >>> round(active.best_scale(np.eye(2), 0.5), 6)
+        1.0
         """
         embedded = self.X @ L.T
         anchor, target = self.pull_pairs[:, 0], self.pull_pairs[:, 1]
@@ -190,8 +234,33 @@ class ActiveTriplets:
         return float(np.sqrt(1.0 / kink))
 
     def reach(self, L, embedded=None):
-        """Per anchor, the distance under L beyond which no impostor contributes (-inf for
-        points that anchor nothing)."""
+        """Return, per anchor, the distance under L beyond which no impostor contributes.
+
+        Parameters
+        ----------
+        L : ndarray of shape (n_components, n_features)
+            The metric's linear map.
+        embedded : ndarray of shape (n_samples, n_components), default=None
+            ``X L^T``, if already computed.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            The largest ``impostor_reach`` of the losses; -inf for points that anchor nothing.
+
+        See Also
+        --------
+        TripletLoss.impostor_reach : The bound of each term.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import ActiveTriplets, LMNNLoss
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+        >>> active = ActiveTriplets(X, np.array([0, 0, 1, 1]), 1, 1, [LMNNLoss()], slack=0.1)
+        >>> active.reach(np.eye(2))
+        array([1.41421356, 1.41421356, 1.41421356, 1.41421356])
+        """
         embedded = self.X @ L.T if embedded is None else embedded
         sq_dist = rowwise_sq_dist(embedded, self.pull_pairs[:, 0], self.pull_pairs[:, 1])
         anchored = self.n_targets > 0
@@ -201,13 +270,41 @@ class ActiveTriplets:
         return np.where(anchored, reach, -np.inf)
 
     def covers(self, L, need):
-        """Whether the last search provably holds every impostor within ``need`` (per anchor)
-        of its anchor at L.
+        """Say whether the last search provably holds every impostor needed at L.
 
         The split of ``L_ref``'s row space into the directions bounded relatively (rho1) and
         the rest, bounded through the data's extent there (rho2), is tried at a few
         singular-value cut-offs: with all of an ill-conditioned ``L_ref``'s directions rho1
         would be useless, with none of them the data's whole diameter would count.
+
+        Parameters
+        ----------
+        L : ndarray of shape (n_components, n_features)
+            The metric's linear map.
+        need : ndarray of shape (n_samples,)
+            Per anchor, the distance under L within which every impostor must be held
+            (-inf or inf where none is needed).
+
+        Returns
+        -------
+        bool
+            True when the cached candidates provably hold them; False calls for a search.
+
+        See Also
+        --------
+        at : Searches again when this is False.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import ActiveTriplets, LMNNLoss
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+        >>> active = ActiveTriplets(X, np.array([0, 0, 1, 1]), 1, 1, [LMNNLoss()], slack=0.1)
+        >>> triplets = active.at(np.eye(2))
+        >>> active.covers(1.01 * np.eye(2), active.reach(1.01 * np.eye(2)))
+        True
+        >>> active.covers(2 * np.eye(2), active.reach(2 * np.eye(2)))
+        False
         """
         if self._reference is None or L.shape != self._reference[0].shape:
             return False
@@ -232,7 +329,31 @@ class ActiveTriplets:
         return False
 
     def at(self, L):
-        """The triplet set holding every contributing triplet at ``M = L^T L``."""
+        """Return the triplet set holding every contributing triplet at ``M = L^T L``.
+
+        Parameters
+        ----------
+        L : ndarray of shape (n_components, n_features)
+            The metric's linear map.
+
+        Returns
+        -------
+        TripletSet
+            The triplets, normalized by ``v |B|``.
+
+        See Also
+        --------
+        TripletSet.at : The same for fixed triplets.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import ActiveTriplets, LMNNLoss
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+        >>> active = ActiveTriplets(X, np.array([0, 0, 1, 1]), 1, 1, [LMNNLoss()], slack=0.1)
+        >>> active.at(np.eye(2)).n_triplets
+        8
+        """
         if self._last is not None and np.array_equal(L, self._last[0]):
             return self._last[1]
         embedded = self.X @ L.T

@@ -22,11 +22,31 @@ SMOOTHING_EPS = 1e-10
 class TripletGeometry:
     """Quantities of a triplet set under the metric ``M = L^T L``, computed on first use.
 
+    The per-pair and per-triplet quantities (distances, gaps, margins' denominators) are
+    computed once and shared by every loss of an objective.
+
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
+        The data the triplets index.
     triplets : TripletSet
+        The triplets.
     L : ndarray of shape (n_components, n_features)
+        The metric's linear map.
+
+    See Also
+    --------
+    TripletLoss : The terms evaluated on it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustdml.math import TripletGeometry, build_triplets
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+    >>> triplets = build_triplets(X, np.array([0, 0, 1, 1]), n_neighbors=1, n_impostors=1)
+    >>> geometry = TripletGeometry(X, triplets, np.eye(2))
+    >>> geometry.gap
+    array([8., 8., 8., 8.])
     """
 
     def __init__(self, X, triplets, L):
@@ -36,34 +56,122 @@ class TripletGeometry:
 
     @cached_property
     def M(self):
+        """The Mahalanobis matrix ``L^T L``, of shape (n_features, n_features).
+
+        See Also
+        --------
+        embedded : The data mapped by L.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import TripletGeometry, TripletSet
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
+        >>> geometry = TripletGeometry(X, TripletSet.from_indices([0], [1], [2]), np.eye(2))
+        >>> geometry.M
+        array([[1., 0.],
+               [0., 1.]])
+        """
         return self.L.T @ self.L
 
     @cached_property
     def embedded(self):
-        """``X L^T``: Euclidean distances here are d_M in input space."""
+        """The data mapped by L, ``X L^T``: Euclidean distances here are d_M in input space.
+
+        See Also
+        --------
+        M : The Mahalanobis matrix.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import TripletGeometry, TripletSet
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
+        >>> geometry = TripletGeometry(X, TripletSet.from_indices([0], [1], [2]), np.eye(2))
+        >>> geometry.embedded.shape
+        (3, 2)
+        """
         return self.X @ self.L.T
 
     @cached_property
     def pull_sq_dist(self):
-        """d2_M over the (anchor, target) pairs."""
+        """The squared learned distances d2_M of the (anchor, target) pairs.
+
+        See Also
+        --------
+        push_sq_dist : The same over the (anchor, impostor) pairs.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import TripletGeometry, TripletSet
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
+        >>> geometry = TripletGeometry(X, TripletSet.from_indices([0], [1], [2]), np.eye(2))
+        >>> geometry.pull_sq_dist
+        array([1.])
+        """
         pairs = self.triplets.pull_pairs
         return rowwise_sq_dist(self.embedded, pairs[:, 0], pairs[:, 1])
 
     @cached_property
     def push_sq_dist(self):
-        """d2_M over the (anchor, impostor) pairs."""
+        """The squared learned distances d2_M of the (anchor, impostor) pairs.
+
+        See Also
+        --------
+        pull_sq_dist : The same over the (anchor, target) pairs.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import TripletGeometry, TripletSet
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
+        >>> geometry = TripletGeometry(X, TripletSet.from_indices([0], [1], [2]), np.eye(2))
+        >>> geometry.push_sq_dist
+        array([9.])
+        """
         pairs = self.triplets.push_pairs
         return rowwise_sq_dist(self.embedded, pairs[:, 0], pairs[:, 1])
 
     @cached_property
     def gap(self):
-        """Delta = d2_M(anchor, impostor) - d2_M(anchor, target), per triplet."""
+        """The gap ``Delta = d2_M(anchor, impostor) - d2_M(anchor, target)`` of each triplet.
+
+        See Also
+        --------
+        direction_sq_norm : The other ingredient of the margin.
+        margin : The adversarial margin, from the gap and q.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import TripletGeometry, TripletSet
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
+        >>> geometry = TripletGeometry(X, TripletSet.from_indices([0], [1], [2]), np.eye(2))
+        >>> geometry.gap
+        array([8.])
+        """
         return (self.push_sq_dist[self.triplets.push_index]
                 - self.pull_sq_dist[self.triplets.pull_index])
 
     @cached_property
     def direction_sq_norm(self):
-        """q = ||M (target - impostor)||^2, per triplet."""
+        """The squared norm ``q = ||M (target - impostor)||^2`` of each triplet.
+
+        See Also
+        --------
+        gap : The other ingredient of the margin.
+        margin : The adversarial margin, from the gap and q.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import TripletGeometry, TripletSet
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
+        >>> geometry = TripletGeometry(X, TripletSet.from_indices([0], [1], [2]), np.eye(2))
+        >>> geometry.direction_sq_norm
+        array([10.])
+        """
         mapped = self.embedded @ self.L  # rows x_i^T M
         if self.triplets.blocks is None:
             return rowwise_sq_dist(mapped, self.triplets.targets, self.triplets.impostors)
@@ -80,8 +188,34 @@ class TripletGeometry:
         return np.concatenate(parts)
 
     def margin(self, eps=None):
-        """Adversarial margin of every triplet (docs/method.md, section 2); ``eps`` None
-        measures it exactly (scale-relative guard), a number smooths it as the loss does."""
+        """Return the adversarial margin of every triplet.
+
+        Parameters
+        ----------
+        eps : float or None, default=None
+            Added to the margin's squared denominator: None measures the margin exactly (with
+            the scale-relative :func:`degeneracy_guard`), a number smooths it as the
+            perturbation loss does.
+
+        Returns
+        -------
+        ndarray of shape (n_triplets,)
+            The margins (:doc:`/user_guide/method`, section 2).
+
+        See Also
+        --------
+        adversarial_margin : The same margin of explicit points.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import TripletGeometry, build_triplets
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+        >>> triplets = build_triplets(X, np.array([0, 0, 1, 1]), n_neighbors=1, n_impostors=1)
+        >>> geometry = TripletGeometry(X, triplets, np.eye(2))
+        >>> geometry.margin().round(4)
+        array([1.2649, 1.2649, 1.2649, 1.2649])
+        """
         if eps is None:
             metric_norm = np.linalg.norm(self.L, 2) ** 2 if self.L.size else 0.0
             eps = degeneracy_guard(metric_norm, self.pull_sq_dist[self.triplets.pull_index],
@@ -89,62 +223,272 @@ class TripletGeometry:
         return margin_from_gap(self.gap, self.direction_sq_norm, eps)
 
     def scatter(self, pull_weights, push_weights):
-        """Gradient of ``sum_B w d2_M(pull pair) + sum w d2_M(push pair)`` w.r.t. M."""
+        """Return the gradient of a weighted sum of pair distances with respect to M.
+
+        Parameters
+        ----------
+        pull_weights : float or ndarray of shape (n_pull,)
+            The weight of each (anchor, target) pair.
+        push_weights : ndarray of shape (n_push,)
+            The weight of each (anchor, impostor) pair.
+
+        Returns
+        -------
+        ndarray of shape (n_features, n_features)
+            The gradient of ``sum_B w d2_M(pull pair) + sum w d2_M(push pair)``.
+
+        See Also
+        --------
+        per_pull_pair : Sums per-triplet weights onto the pull pairs.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import TripletGeometry, build_triplets
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+        >>> triplets = build_triplets(X, np.array([0, 0, 1, 1]), n_neighbors=1, n_impostors=1)
+        >>> geometry = TripletGeometry(X, triplets, np.eye(2))
+        >>> geometry.scatter(1.0, np.zeros(4))
+        array([[0., 0.],
+               [0., 4.]])
+        """
         return self.triplets.pair_pattern.scatter(
             self.X, np.concatenate([np.broadcast_to(pull_weights, len(self.triplets.pull_pairs)),
                                     push_weights]))
 
     def gap_and_direction_gradient(self, gap_weights, direction_weights):
-        """Gradient w.r.t. M of ``sum_T g_t Delta_t + h_t q_t`` at fixed weights g and h:
-        ``dDelta = T_il T_il^T - T_ij T_ij^T`` and ``dq = M v v^T + v v^T M`` with
+        """Return the gradient with respect to M of weighted gaps and margin denominators.
+
+        The gradient of ``sum_T g_t Delta_t + h_t q_t`` at fixed weights g and h, with
+        ``dDelta = T_il T_il^T - T_ij T_ij^T`` and ``dq = M v v^T + v v^T M`` for
         ``v = target - impostor``. Any loss that is a function of the gap and of q (the two
-        ingredients of the margin) differentiates through it (docs/method.md, section 9)."""
+        ingredients of the margin) differentiates through it (:doc:`/user_guide/method`,
+        section 9).
+
+        Parameters
+        ----------
+        gap_weights : ndarray of shape (n_triplets,)
+            The weights g of the gaps.
+        direction_weights : ndarray of shape (n_triplets,)
+            The weights h of the squared denominators q.
+
+        Returns
+        -------
+        ndarray of shape (n_features, n_features)
+            The gradient.
+
+        See Also
+        --------
+        scatter : The gradient of weighted pair distances.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import TripletGeometry, build_triplets
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+        >>> triplets = build_triplets(X, np.array([0, 0, 1, 1]), n_neighbors=1, n_impostors=1)
+        >>> geometry = TripletGeometry(X, triplets, np.eye(2))
+        >>> geometry.gap_and_direction_gradient(np.ones(4), np.zeros(4))
+        array([[36.,  0.],
+               [ 0., -4.]])
+        """
         gradient = self.scatter(pull_weights=-self.per_pull_pair(gap_weights),
                                 push_weights=self.per_push_pair(gap_weights))
         cross = self.M @ self.triplets.spread_pattern.scatter(self.X, direction_weights)
         return gradient + cross + cross.T
 
     def per_pull_pair(self, triplet_weights):
-        """Sum per-triplet weights onto the triplets' (anchor, target) pairs."""
+        """Sum per-triplet weights onto the triplets' (anchor, target) pairs.
+
+        Parameters
+        ----------
+        triplet_weights : ndarray of shape (n_triplets,)
+            A weight per triplet.
+
+        Returns
+        -------
+        ndarray of shape (n_pull,)
+            The sum of the weights of each pull pair's triplets.
+
+        See Also
+        --------
+        per_push_pair : The same onto the (anchor, impostor) pairs.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import TripletGeometry, build_triplets
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+        >>> triplets = build_triplets(X, np.array([0, 0, 1, 1]), n_neighbors=1, n_impostors=1)
+        >>> geometry = TripletGeometry(X, triplets, np.eye(2))
+        >>> geometry.per_pull_pair(np.ones(4))
+        array([1., 1., 1., 1.])
+        """
         return np.bincount(self.triplets.pull_index, triplet_weights,
                            minlength=len(self.triplets.pull_pairs))
 
     def per_push_pair(self, triplet_weights):
-        """Sum per-triplet weights onto the triplets' (anchor, impostor) pairs."""
+        """Sum per-triplet weights onto the triplets' (anchor, impostor) pairs.
+
+        Parameters
+        ----------
+        triplet_weights : ndarray of shape (n_triplets,)
+            A weight per triplet.
+
+        Returns
+        -------
+        ndarray of shape (n_push,)
+            The sum of the weights of each push pair's triplets.
+
+        See Also
+        --------
+        per_pull_pair : The same onto the (anchor, target) pairs.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import TripletGeometry, build_triplets
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+        >>> triplets = build_triplets(X, np.array([0, 0, 1, 1]), n_neighbors=1, n_impostors=1)
+        >>> geometry = TripletGeometry(X, triplets, np.eye(2))
+        >>> geometry.per_push_pair(np.ones(4))
+        array([1., 1., 1., 1.])
+        """
         return np.bincount(self.triplets.push_index, triplet_weights,
                            minlength=len(self.triplets.push_pairs))
 
 
 class TripletLoss:
-    """A term of a triplet objective: ``value_and_gradient(geometry) -> (float, (p, p) array)``.
+    """A term of a triplet objective, the base of the losses.
 
-    Subclasses return the term's value and its gradient with respect to a symmetric M.
-    ``smoothing`` > 0 asks for a continuously differentiable variant (for quasi-Newton solvers).
+    Subclasses implement ``value_and_gradient(geometry, smoothing)``, the term's value and
+    its gradient with respect to a symmetric M, and, to be used with impostors that follow the
+    metric, ``impostor_reach``.
+
+    See Also
+    --------
+    TripletObjective : The sum of triplet losses.
+    LMNNLoss : LMNN's terms.
+    PerturbationLoss : The perturbation loss.
+
+    Examples
+    --------
+    >>> from robustdml.math import LMNNLoss, TripletLoss
+    >>> isinstance(LMNNLoss(), TripletLoss)
+    True
     """
 
+    def __init_subclass__(cls, **kwargs):
+        # An override without a docstring of its own gets the base's, which is what it
+        # implements: Sphinx shows it anyway, and numpydoc's validation reads ``__doc__``.
+        super().__init_subclass__(**kwargs)
+        for name in ("value_and_gradient", "impostor_reach"):
+            method = vars(cls).get(name)
+            if method is not None and method.__doc__ is None:
+                method.__doc__ = getattr(TripletLoss, name).__doc__
+
     def value_and_gradient(self, geometry, smoothing=0.0):
-        raise NotImplementedError
+        """Return the term's value and its gradient with respect to a symmetric M.
+
+        Parameters
+        ----------
+        geometry : TripletGeometry
+            The data, the triplets and the metric.
+        smoothing : float, default=0.0
+            Width of the quadratic smoothing of the term's hinges, relative to their margin;
+            0 evaluates the exact (non-smooth) term. Quasi-Newton solvers need a smooth one.
+
+        Returns
+        -------
+        value : float
+            The term's value.
+        gradient : ndarray of shape (n_features, n_features)
+            Its gradient with respect to M.
+
+        See Also
+        --------
+        TripletObjective.value_and_gradient_M : The sum over an objective's terms.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import LMNNLoss, TripletGeometry, build_triplets
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+        >>> triplets = build_triplets(X, np.array([0, 0, 1, 1]), n_neighbors=1, n_impostors=1)
+        >>> value, gradient = LMNNLoss(0.5).value_and_gradient(
+        ...     TripletGeometry(X, triplets, np.eye(2)))
+        >>> float(value)
+        0.5
+        """
 
     def impostor_reach(self, target_sq_dist, L):
-        """Per anchor, a learned-space distance beyond which no impostor adds to this term.
+        """Return, per anchor, a learned-space distance beyond which no impostor adds to the term.
 
-        ``target_sq_dist`` is each anchor's largest squared distance to one of its targets under
-        ``M = L^T L``. The full objective (:mod:`.impostors`) needs it to find every
-        contributing impostor; a term that cannot bound it cannot be used there.
+        The full objective (:class:`ActiveTriplets`) needs it to find every contributing
+        impostor; a term that cannot bound it cannot be used there.
+
+        Parameters
+        ----------
+        target_sq_dist : ndarray of shape (n_anchors,)
+            Each anchor's largest squared distance to one of its targets under ``M = L^T L``.
+        L : ndarray of shape (n_components, n_features)
+            The metric's linear map.
+
+        Returns
+        -------
+        ndarray of shape (n_anchors,)
+            The distances.
+
+        Raises
+        ------
+        NotImplementedError
+            If the term cannot bound the distance of its impostors.
+
+        See Also
+        --------
+        ActiveTriplets : The impostor search that uses it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import LMNNLoss
+        >>> LMNNLoss().impostor_reach(np.array([1.0, 3.0]), np.eye(2))
+        array([1.41421356, 2.        ])
         """
         raise NotImplementedError(f"{type(self).__name__} does not bound the distance of its "
                                   "impostors; use it with fixed triplets.")
 
 
 class LMNNLoss(TripletLoss):
-    """The LMNN objective of docs/method.md, section 4, without regularisers.
+    """The LMNN objective, without regularizers.
 
     ``mu/|B| sum_B d2_M(x_i, x_j) + (1 - mu)/|T| sum_T [1 + d2_M(x_i, x_j) - d2_M(x_i, x_l)]_+``
+    (:doc:`/user_guide/method`, section 4), after Weinberger and Saul [1]_.
 
     Parameters
     ----------
-    pull_weight : float in [0, 1]
-        mu, the weight of the pull term (the push term gets ``1 - mu``).
+    pull_weight : float in [0, 1], default=0.5
+        The weight mu of the pull term (the push term gets ``1 - mu``).
+
+    See Also
+    --------
+    robustdml.LMNN : The learner that minimizes it.
+    PerturbationLoss : The term that adds robustness.
+
+    References
+    ----------
+    .. [1] K. Q. Weinberger and L. K. Saul, "Distance Metric Learning for Large Margin Nearest
+       Neighbor Classification", Journal of Machine Learning Research, 10:207-244, 2009.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustdml.math import LMNNLoss, TripletGeometry, build_triplets
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+    >>> triplets = build_triplets(X, np.array([0, 0, 1, 1]), n_neighbors=1, n_impostors=1)
+    >>> geometry = TripletGeometry(X, triplets, np.eye(2))
+    >>> float(LMNNLoss(0.5).value_and_gradient(geometry)[0])
+    0.5
     """
 
     def __init__(self, pull_weight=0.5):
@@ -168,20 +512,43 @@ class LMNNLoss(TripletLoss):
 
 
 class PerturbationLoss(TripletLoss):
-    """The perturbation loss of docs/method.md, section 3, a regulariser for any triplet objective.
+    """The perturbation loss, a regularizer for any triplet objective.
 
     ``weight/|T| sum_T [tau^2 - m^2]_+`` with m the adversarial margin of the triplet (m = 0 for a
-    violated triplet, whose term is the constant tau^2). It pushes every margin up to ``tau``.
+    violated triplet, whose term is the constant tau^2). It pushes every margin up to ``tau``
+    [1]_ (:doc:`/user_guide/method`, section 3).
 
     Parameters
     ----------
-    weight : float >= 0
-        lambda.
-    margin : float > 0
-        tau, the desired adversarial margin, in input-space units.
-    eps : float
+    weight : float >= 0, default=1.0
+        The weight lambda.
+    margin : float > 0, default=0.1
+        The desired adversarial margin tau, in input-space units.
+    eps : float, default=1e-10
         Added to the squared denominator of the margin, as in the reference implementation:
         a smoothing in the units of ``||M (x_j - x_l)||^2``, negligible on standardised data.
+
+    See Also
+    --------
+    adversarial_margin : The margin it asks for.
+    robustdml.LMNN : LMNN with this loss, when ``perturbation_weight > 0``.
+
+    References
+    ----------
+    .. [1] X. Yang, Y. Guo, M. Dong and J.-H. Xue, "Towards Certified Robustness of Distance
+       Metric Learning", arXiv:2006.05945, 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustdml.math import PerturbationLoss, TripletGeometry, build_triplets
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+    >>> triplets = build_triplets(X, np.array([0, 0, 1, 1]), n_neighbors=1, n_impostors=1)
+    >>> geometry = TripletGeometry(X, triplets, np.eye(2))
+    >>> geometry.margin().round(4)
+    array([1.2649, 1.2649, 1.2649, 1.2649])
+    >>> round(float(PerturbationLoss(weight=1.0, margin=2.0).value_and_gradient(geometry)[0]), 4)
+    2.4
     """
 
     def __init__(self, weight=1.0, margin=0.1, eps=SMOOTHING_EPS):
@@ -201,26 +568,49 @@ class PerturbationLoss(TripletLoss):
         return value, geometry.gap_and_direction_gradient(-0.5 * a * coef, 0.25 * a ** 2 * coef)
 
     def impostor_reach(self, target_sq_dist, L):
-        """With a = d_M(x_i, x_j), b = d_M(x_i, x_l) and s = ||L||_2, the margin's denominator
-        obeys ||M (x_j - x_l)|| <= s d_M(x_j, x_l) <= s (a + b), so
-        m >= (b^2 - a^2) / (2 (s (a + b) + sqrt(eps))). Every b >= a + 2 tau s + c with
-        c = sqrt(2 tau sqrt(eps)) (so c^2 <= c (a + b)) then gives m >= tau: no loss."""
+        # With a = d_M(x_i, x_j), b = d_M(x_i, x_l) and s = ||L||_2, the margin's denominator
+        # obeys ||M (x_j - x_l)|| <= s d_M(x_j, x_l) <= s (a + b), so
+        # m >= (b^2 - a^2) / (2 (s (a + b) + sqrt(eps))). Every b >= a + 2 tau s + c with
+        # c = sqrt(2 tau sqrt(eps)) (so c^2 <= c (a + b)) then gives m >= tau: no loss.
         tau = self.margin
         return (np.sqrt(target_sq_dist) + 2.0 * tau * np.linalg.norm(L, 2)
                 + np.sqrt(2.0 * tau * np.sqrt(self.eps)))
 
 
 class SignedMarginLoss(TripletLoss):
-    """``-weight/|T| sum_T Delta / (2 sqrt(q + eps))``: minus the mean *signed* adversarial
-    margin (negative for violated triplets), the objective of ARML (Wang et al., "Provably
-    Robust Metric Learning", NeurIPS 2020; gradient: docs/method.md, section 9). Unlike the perturbation loss it has no target
-    margin: every triplet keeps pulling its margin up, and violated ones count by how far.
+    """Minus the mean signed adversarial margin, the objective of ARML.
+
+    ``-weight/|T| sum_T Delta / (2 sqrt(q + eps))``, where the signed margin is negative for
+    violated triplets [1]_ (gradient: :doc:`/user_guide/method`, section 9). Unlike the
+    perturbation loss it has no target margin: every triplet keeps pulling its margin up, and
+    violated ones count by how far.
 
     Parameters
     ----------
-    weight : float >= 0
-    eps : float
+    weight : float >= 0, default=1.0
+        The weight of the term.
+    eps : float, default=1e-10
         Added to q, as in the perturbation loss.
+
+    See Also
+    --------
+    robustdml.ARML : The learner that minimizes it.
+    PerturbationLoss : The hinge on the margin that LMNN-PL adds.
+
+    References
+    ----------
+    .. [1] L. Wang, X. Liu, J. Yi, Y. Jiang and C.-J. Hsieh, "Provably Robust Metric
+       Learning", Advances in Neural Information Processing Systems 33, 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustdml.math import SignedMarginLoss, TripletGeometry, build_triplets
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+    >>> triplets = build_triplets(X, np.array([0, 0, 1, 1]), n_neighbors=1, n_impostors=1)
+    >>> geometry = TripletGeometry(X, triplets, np.eye(2))
+    >>> round(float(SignedMarginLoss().value_and_gradient(geometry)[0]), 4)
+    -1.2649
     """
 
     def __init__(self, weight=1.0, eps=SMOOTHING_EPS):
@@ -237,7 +627,7 @@ class SignedMarginLoss(TripletLoss):
 
 
 class StartRegulariser(TripletLoss):
-    """``weight * scale * ||M - M0||_F^2 / ||M0||_F^2``: keeps the metric near its start.
+    """The term ``weight * scale * ||M - M0||_F^2 / ||M0||_F^2``, which keeps M near its start.
 
     A full-rank metric has p^2 parameters; with few points per feature the triplet terms can
     be driven down by stretching directions that only fit the training set. This term makes
@@ -247,9 +637,25 @@ class StartRegulariser(TripletLoss):
     Parameters
     ----------
     weight : float >= 0
+        The weight of the term, relative to ``scale``.
     M0 : ndarray of shape (n_features, n_features)
         The starting metric.
-    scale : float > 0
+    scale : float > 0, default=1.0
+        The cost of moving M by its own size, at ``weight=1``.
+
+    See Also
+    --------
+    TripletObjective.add_start_regulariser : Adds it with the other terms' value as scale.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustdml.math import StartRegulariser, TripletGeometry, build_triplets
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+    >>> triplets = build_triplets(X, np.array([0, 0, 1, 1]), n_neighbors=1, n_impostors=1)
+    >>> geometry = TripletGeometry(X, triplets, 2 * np.eye(2))
+    >>> float(StartRegulariser(0.1, np.eye(2)).value_and_gradient(geometry)[0])
+    0.9
     """
 
     def __init__(self, weight, M0, scale=1.0):
@@ -267,17 +673,38 @@ class StartRegulariser(TripletLoss):
 
 
 class TripletObjective:
-    """Sum of triplet losses over a data set and its triplets.
+    """The sum of triplet losses over a data set and its triplets.
+
+    Its gradient with respect to L (``M = L^T L``) is ``2 L G`` by the chain rule, where G is
+    the gradient with respect to M.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
+        The data the triplets index.
     triplets : TripletSet or ActiveTriplets
         Fixed triplets, or the full objective's triplets found under each evaluated metric
         (anything whose ``at(L)`` gives the triplet set to use at L).
     losses : sequence of TripletLoss
-    smoothing : float
+        The terms.
+    smoothing : float, default=0.0
         Passed to every loss; 0 evaluates the exact (non-smooth) objective.
+
+    See Also
+    --------
+    TripletLoss : The terms.
+    robustdml.LMNN : A learner that minimizes one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustdml.math import LMNNLoss, TripletObjective, build_triplets
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+    >>> triplets = build_triplets(X, np.array([0, 0, 1, 1]), n_neighbors=1, n_impostors=1)
+    >>> objective = TripletObjective(X, triplets, [LMNNLoss(0.5)])
+    >>> value, gradient = objective.value_and_gradient_L(np.eye(2))
+    >>> float(value)
+    0.5
     """
 
     def __init__(self, X, triplets, losses, smoothing=0.0):
@@ -287,16 +714,71 @@ class TripletObjective:
         self.smoothing = smoothing
 
     def add_start_regulariser(self, weight, L0, n_reference_terms=1):
-        """Append ``StartRegulariser(weight, L0^T L0, scale)``, ``scale`` the value at L0 of the
-        first ``n_reference_terms`` losses (so that the weight is relative to them, and other
-        terms such as the perturbation loss keep their weight against them)."""
+        """Append a :class:`StartRegulariser` whose weight is relative to the other terms.
+
+        The regularizer is ``StartRegulariser(weight, L0^T L0, scale)``, with ``scale`` the
+        value at L0 of the first ``n_reference_terms`` losses, so that the weight is relative
+        to them and other terms, such as the perturbation loss, keep their weight against them.
+
+        Parameters
+        ----------
+        weight : float >= 0
+            The regularisation r.
+        L0 : ndarray of shape (n_components, n_features)
+            The starting L.
+        n_reference_terms : int, default=1
+            How many of the losses, from the first, set the scale.
+
+        See Also
+        --------
+        StartRegulariser : The term added.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import LMNNLoss, TripletObjective, build_triplets
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+        >>> triplets = build_triplets(X, np.array([0, 0, 1, 1]), n_neighbors=1, n_impostors=1)
+        >>> objective = TripletObjective(X, triplets, [LMNNLoss(0.5)])
+        >>> objective.add_start_regulariser(0.1, np.eye(2))
+        >>> len(objective.losses)
+        2
+        """
         reference = TripletObjective(self.X, self.triplets, self.losses[:n_reference_terms],
                                      smoothing=self.smoothing)
         self.losses.append(StartRegulariser(weight, L0.T @ L0,
                                             reference.value_and_gradient_M(L0)[0]))
 
     def value_and_gradient_M(self, L):
-        """Objective at ``M = L^T L`` and its gradient w.r.t. symmetric M."""
+        """Return the objective at ``M = L^T L`` and its gradient with respect to symmetric M.
+
+        Parameters
+        ----------
+        L : ndarray of shape (n_components, n_features)
+            The metric's linear map.
+
+        Returns
+        -------
+        value : float
+            The objective.
+        gradient : ndarray of shape (n_features, n_features)
+            Its gradient with respect to M.
+
+        See Also
+        --------
+        value_and_gradient_L : The gradient with respect to L.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import LMNNLoss, TripletObjective, build_triplets
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+        >>> triplets = build_triplets(X, np.array([0, 0, 1, 1]), n_neighbors=1, n_impostors=1)
+        >>> objective = TripletObjective(X, triplets, [LMNNLoss(0.5)])
+        >>> objective.value_and_gradient_M(np.eye(2))[1]
+        array([[0. , 0. ],
+               [0. , 0.5]])
+        """
         geometry = TripletGeometry(self.X, self.triplets.at(L), L)
         value, gradient = 0.0, np.zeros((self.X.shape[1],) * 2)
         for loss in self.losses:
@@ -306,6 +788,34 @@ class TripletObjective:
         return value, gradient
 
     def value_and_gradient_L(self, L):
-        """Objective at ``M = L^T L`` and its gradient w.r.t. L (``2 L G``)."""
+        """Return the objective at ``M = L^T L`` and its gradient with respect to L.
+
+        Parameters
+        ----------
+        L : ndarray of shape (n_components, n_features)
+            The metric's linear map.
+
+        Returns
+        -------
+        value : float
+            The objective.
+        gradient : ndarray of shape (n_components, n_features)
+            Its gradient with respect to L, ``2 L G`` for the gradient G with respect to M.
+
+        See Also
+        --------
+        value_and_gradient_M : The gradient with respect to M.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import LMNNLoss, TripletObjective, build_triplets
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+        >>> triplets = build_triplets(X, np.array([0, 0, 1, 1]), n_neighbors=1, n_impostors=1)
+        >>> objective = TripletObjective(X, triplets, [LMNNLoss(0.5)])
+        >>> objective.value_and_gradient_L(2 * np.eye(2))[1]
+        array([[0., 0.],
+               [0., 2.]])
+        """
         value, gradient = self.value_and_gradient_M(L)
         return value, 2.0 * L @ gradient

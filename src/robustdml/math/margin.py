@@ -1,4 +1,4 @@
-"""The adversarial margin of docs/method.md, section 2: one closed form, used everywhere.
+"""The adversarial margin (:doc:`/user_guide/method`, section 2): one closed form, used everywhere.
 
 For a triplet (anchor x_i, target x_j, impostor x_l) under d2_M(a, b) = (a - b)^T M (a - b),
 the points equally far from x_j and x_l form a hyperplane with normal M (x_j - x_l).  The
@@ -25,21 +25,42 @@ DEGENERACY_RTOL = 1e-20
 
 
 def degeneracy_guard(metric_norm, target_sq_dist, impostor_sq_dist):
-    """The scale-relative guard for :func:`margin_from_gap`.
+    """Return the scale-relative guard that keeps a near-degenerate margin finite.
+
+    A triplet whose target and impostor the metric can hardly tell apart has a vanishing
+    denominator; the guard, added to it, is ``DEGENERACY_RTOL`` times a quantity in its units,
+    so that it never depends on the scale of the data.
 
     Parameters
     ----------
     metric_norm : float
-        ``||M||_2`` (the squared spectral norm of L).
-    target_sq_dist, impostor_sq_dist : array-like
-        ``d2_M`` from each anchor to its target and to its impostor.
+        ``||M||_2``, the squared spectral norm of L.
+    target_sq_dist : array-like
+        ``d2_M`` from each anchor to its target.
+    impostor_sq_dist : array-like
+        ``d2_M`` from each anchor to its impostor.
+
+    Returns
+    -------
+    ndarray
+        ``DEGENERACY_RTOL * metric_norm * (target_sq_dist + impostor_sq_dist)``.
+
+    See Also
+    --------
+    margin_from_gap : The margin the guard is added to.
+
+    Examples
+    --------
+    >>> from robustdml.math import degeneracy_guard
+    >>> float(degeneracy_guard(1.0, 1.0, 4.0))
+    5e-20
     """
     return DEGENERACY_RTOL * metric_norm * (np.asarray(target_sq_dist)
                                             + np.asarray(impostor_sq_dist))
 
 
 def margin_from_gap(gap, direction_sq_norm, eps=0.0):
-    """Closed-form adversarial margin from its two ingredients.
+    """Return the closed-form adversarial margin from its two ingredients.
 
     Parameters
     ----------
@@ -53,10 +74,22 @@ def margin_from_gap(gap, direction_sq_norm, eps=0.0):
 
     Returns
     -------
-    margin : ndarray
-        ``max(gap, 0) / (2 sqrt(direction_sq_norm + eps))``: the L2 distance from the anchor to
-        the hyperplane where target and impostor are equally far, 0 for violated triplets and
-        where the denominator vanishes (then target and impostor tie everywhere: gap = 0).
+    ndarray
+        The margin ``max(gap, 0) / (2 sqrt(direction_sq_norm + eps))``: the L2 distance from the
+        anchor to the hyperplane where target and impostor are equally far, 0 for violated
+        triplets and where the denominator vanishes (then target and impostor tie everywhere:
+        gap = 0).
+
+    See Also
+    --------
+    adversarial_margin : The margin of triplets of points.
+    degeneracy_guard : The ``eps`` of a measurement.
+
+    Examples
+    --------
+    >>> from robustdml.math import margin_from_gap
+    >>> margin_from_gap([3.0, -1.0], 4.0)
+    array([0.75, 0.  ])
     """
     numerator = np.maximum(np.asarray(gap, dtype=float), 0.0)
     denominator = 2.0 * np.sqrt(np.asarray(direction_sq_norm, dtype=float) + eps)
@@ -81,18 +114,26 @@ def as_mahalanobis(M=None, L=None):
 
 
 def adversarial_margin(anchors, targets, impostors, *, M=None, L=None, return_examples=False):
-    """Adversarial margins of many triplets at once (docs/method.md, section 2).
+    """Return the adversarial margins of many triplets at once.
+
+    The adversarial margin of a triplet (anchor, target, impostor) is the L2 distance from the
+    anchor to the closest input that is as close to the impostor as to the target under the
+    metric [1]_; :doc:`/user_guide/method` (section 2) derives its closed form.
 
     Parameters
     ----------
-    anchors, targets, impostors : array-like of shape (n_triplets, n_features)
-        Row ``t`` of each is one triplet (anchor ``x_i``, target ``x_j``, impostor ``x_l``).
-        Rows broadcast, so a single anchor of shape (1, n_features) may face many pairs.
+    anchors : array-like of shape (n_triplets, n_features)
+        Row ``t`` is the anchor ``x_i`` of triplet t. Rows broadcast, so a single anchor of
+        shape (1, n_features) may face many pairs.
+    targets : array-like of shape (n_triplets, n_features)
+        The targets ``x_j``, same-class points the anchor should stay closer to.
+    impostors : array-like of shape (n_triplets, n_features)
+        The impostors ``x_l``, other-class points.
     M : array-like of shape (n_features, n_features), optional
         PSD Mahalanobis matrix. Give exactly one of ``M`` and ``L``.
     L : array-like of shape (n_components, n_features), optional
         Linear map with ``M = L^T L``.
-    return_examples : bool
+    return_examples : bool, default=False
         Also return the closest adversarial examples.
 
     Returns
@@ -103,6 +144,31 @@ def adversarial_margin(anchors, targets, impostors, *, M=None, L=None, return_ex
     examples : ndarray of shape (n_triplets, n_features)
         Only with ``return_examples``: ``x_i + gap M (x_l - x_j) / (2 (||M (x_l - x_j)||^2 + eps))``,
         the closest point to the anchor on that hyperplane (the anchor itself if violated).
+
+    Raises
+    ------
+    ValueError
+        If not exactly one of M and L is given, M is not square and symmetric, or the points
+        do not have the metric's number of features.
+
+    See Also
+    --------
+    robustdml.PerturbationLoss : The loss that asks these margins to reach tau.
+    robustdml.CertifiedKNN : Certified radii of k-NN, built from these margins.
+
+    References
+    ----------
+    .. [1] X. Yang, Y. Guo, M. Dong and J.-H. Xue, "Towards Certified Robustness of Distance
+       Metric Learning", arXiv:2006.05945, 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustdml import adversarial_margin
+    >>> margin, example = adversarial_margin([[0.0, 0.0]], [[0.0, 1.0]], [[2.0, 0.0]],
+    ...                                      M=np.eye(2), return_examples=True)
+    >>> margin.round(4), example.round(4)
+    (array([0.6708]), array([[ 0.6, -0.3]]))
     """
     M, _ = as_mahalanobis(M, L)
     anchors, targets, impostors = (

@@ -1,7 +1,7 @@
 """Solvers for triplet objectives over Mahalanobis metrics.
 
-``projected_subgradient`` is the authors' solver (docs/method.md, section 4) step for step;
-``lbfgs`` minimises the same objective in L with SciPy's L-BFGS-B.
+``projected_subgradient`` is the authors' solver (:doc:`/user_guide/method`, section 4) step
+for step; ``lbfgs`` minimizes the same objective in L with SciPy's L-BFGS-B.
 Both report each iterate to ``callback(L, iteration, value)``; both return
 ``(L, n_iter, converged, values, message)``, the message saying why they stopped.
 """

@@ -20,26 +20,61 @@ from ._linalg import PairPattern, nearest_rows
 class TripletSet:
     """Triplets (anchor i, target j, impostor l) over the rows of one data matrix.
 
-    Attributes
+    A triplet set is stored as its two pair lists, so that distances are computed once per
+    pair, not once per triplet.
+
+    Parameters
     ----------
     pull_pairs : ndarray of shape (n_pull, 2)
         The (anchor, target) pairs ``B`` of the pull term.
     push_pairs : ndarray of shape (n_push, 2)
         The (anchor, impostor) pairs.
-    pull_index, push_index : ndarray of shape (n_triplets,)
-        For each triplet, the row of its (anchor, target) pair in ``pull_pairs`` and of its
-        (anchor, impostor) pair in ``push_pairs``; both pairs share the anchor.
+    pull_index : ndarray of shape (n_triplets,)
+        For each triplet, the row of its (anchor, target) pair in ``pull_pairs``.
+    push_index : ndarray of shape (n_triplets,)
+        For each triplet, the row of its (anchor, impostor) pair in ``push_pairs``; both
+        pairs share the anchor.
     n_samples : int
         Number of rows of the data matrix the indices refer to.
-    normaliser : float or None
+    normaliser : float or None, default=None
         What the triplet sums are divided by; None means ``n_triplets`` (the paper's
-        ``1/|T|``). The full objective (:mod:`.impostors`) holds only the triplets that
+        ``1/|T|``). The full objective (:class:`ActiveTriplets`) holds only the triplets that
         contribute and divides by the fixed ``v |B|`` instead, so that a triplet weighs the same
         in both.
-    blocks : tuple of (targets, impostors) or None
+    blocks : tuple of (ndarray, ndarray) or None, default=None
         When the triplets are every target x every impostor of each anchor, in that order, block
         after block: per block, ``targets`` (n_anchors, k) and ``impostors`` (n_anchors, v).
         Lets per-triplet quantities be computed per anchor with batched products.
+
+    Attributes
+    ----------
+    n_triplets : int
+        Number of triplets.
+    anchors : ndarray of shape (n_triplets,)
+        The anchor of each triplet.
+    targets : ndarray of shape (n_triplets,)
+        The target of each triplet.
+    impostors : ndarray of shape (n_triplets,)
+        The impostor of each triplet.
+    triplet_normaliser : float
+        What the sums over triplets are divided by.
+
+    Raises
+    ------
+    ValueError
+        If a triplet's pull and push pairs do not share the anchor.
+
+    See Also
+    --------
+    build_triplets : The reference's fixed triplets of labeled data.
+    ActiveTriplets : Triplets that follow the metric.
+
+    Examples
+    --------
+    >>> from robustdml.math import TripletSet
+    >>> triplets = TripletSet.from_indices([0, 0], [1, 1], [2, 3])
+    >>> triplets.n_triplets, triplets.pull_pairs.tolist()
+    (2, [[0, 1]])
     """
 
     pull_pairs: np.ndarray
@@ -59,7 +94,36 @@ class TripletSet:
     def from_indices(cls, anchors, targets, impostors, n_samples=None):
         """Build a triplet set from explicit (anchor, target, impostor) index arrays.
 
-        ``n_samples`` defaults to the largest index + 1.
+        Parameters
+        ----------
+        anchors : array-like of int
+            The anchor of each triplet.
+        targets : array-like of int
+            The target of each triplet.
+        impostors : array-like of int
+            The impostor of each triplet.
+        n_samples : int, default=None
+            Number of rows of the data matrix; None takes the largest index + 1.
+
+        Returns
+        -------
+        TripletSet
+            The triplets, each distinct pair stored once.
+
+        Raises
+        ------
+        ValueError
+            If the three index arrays differ in length.
+
+        See Also
+        --------
+        build_triplets : Triplets from labeled data.
+
+        Examples
+        --------
+        >>> from robustdml.math import TripletSet
+        >>> TripletSet.from_indices([0], [1], [2]).n_samples
+        3
         """
         anchors, targets, impostors = (np.asarray(a, dtype=np.intp).ravel()
                                        for a in (anchors, targets, impostors))
@@ -76,39 +140,160 @@ class TripletSet:
 
     @property
     def n_triplets(self):
+        """Number of triplets.
+
+        See Also
+        --------
+        triplet_normaliser : What the sums over triplets are divided by.
+
+        Examples
+        --------
+        >>> from robustdml.math import TripletSet
+        >>> triplets = TripletSet.from_indices([0, 0], [1, 1], [2, 3])
+        >>> triplets.n_triplets
+        2
+        """
         return self.pull_index.shape[0]
 
     def at(self, L):
-        """The triplets of the objective at ``M = L^T L``: fixed triplets are the same at every L
-        (the full objective's :class:`~robustdml.math.impostors.ActiveTriplets` are not)."""
+        """Return the triplets of the objective at ``M = L^T L``: fixed triplets, ``self``.
+
+        The full objective's :class:`ActiveTriplets` change with L; fixed triplets do not.
+
+        Parameters
+        ----------
+        L : ndarray of shape (n_components, n_features)
+            The metric's linear map (unused).
+
+        Returns
+        -------
+        TripletSet
+            ``self``.
+
+        See Also
+        --------
+        ActiveTriplets.at : The triplets that follow the metric.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from robustdml.math import TripletSet
+        >>> triplets = TripletSet.from_indices([0], [1], [2])
+        >>> triplets.at(np.eye(2)) is triplets
+        True
+        """
         return self
 
     @property
     def triplet_normaliser(self):
-        """Divisor of the sums over triplets (``1/|T|`` unless ``normaliser`` says otherwise)."""
+        """The divisor of the sums over triplets: ``n_triplets`` unless ``normaliser`` is set.
+
+        See Also
+        --------
+        n_triplets : Number of triplets.
+
+        Examples
+        --------
+        >>> from robustdml.math import TripletSet
+        >>> triplets = TripletSet.from_indices([0, 0], [1, 1], [2, 3])
+        >>> triplets.triplet_normaliser
+        2
+        """
         return self.n_triplets if self.normaliser is None else self.normaliser
 
     @cached_property
     def pair_pattern(self):
-        """Pattern of the pull pairs followed by the push pairs."""
+        """The sparsity pattern of the pull pairs followed by the push pairs.
+
+        Its ``scatter(X, weights)`` sums the weighted outer products of the pairs' differences,
+        the gradient of weighted squared distances with respect to M.
+
+        See Also
+        --------
+        spread_pattern : The pattern of the (target, impostor) pairs.
+
+        Examples
+        --------
+        >>> from robustdml.math import TripletSet
+        >>> triplets = TripletSet.from_indices([0, 0], [1, 1], [2, 3])
+        >>> import numpy as np
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+        >>> triplets.pair_pattern.scatter(X, np.array([1.0, 0.0, 0.0]))
+        array([[0., 0.],
+               [0., 1.]])
+        """
         pairs = np.vstack([self.pull_pairs, self.push_pairs])
         return PairPattern(pairs[:, 0], pairs[:, 1], self.n_samples)
 
     @cached_property
     def spread_pattern(self):
-        """Pattern of the (target, impostor) pair of every triplet."""
+        """The sparsity pattern of the (target, impostor) pair of every triplet.
+
+        See Also
+        --------
+        pair_pattern : The pattern of the pull and push pairs.
+
+        Examples
+        --------
+        >>> from robustdml.math import TripletSet
+        >>> triplets = TripletSet.from_indices([0, 0], [1, 1], [2, 3])
+        >>> import numpy as np
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+        >>> triplets.spread_pattern.scatter(X, np.array([1.0, 0.0]))
+        array([[ 9., -3.],
+               [-3.,  1.]])
+        """
         return PairPattern(self.targets, self.impostors, self.n_samples)
 
     @property
     def anchors(self):
+        """The anchor of each triplet, a row of the data matrix.
+
+        See Also
+        --------
+        n_triplets : Number of triplets.
+
+        Examples
+        --------
+        >>> from robustdml.math import TripletSet
+        >>> triplets = TripletSet.from_indices([0, 0], [1, 1], [2, 3])
+        >>> triplets.anchors
+        array([0, 0])
+        """
         return self.pull_pairs[self.pull_index, 0]
 
     @property
     def targets(self):
+        """The target of each triplet, a row of the data matrix.
+
+        See Also
+        --------
+        n_triplets : Number of triplets.
+
+        Examples
+        --------
+        >>> from robustdml.math import TripletSet
+        >>> triplets = TripletSet.from_indices([0, 0], [1, 1], [2, 3])
+        >>> triplets.targets
+        array([1, 1])
+        """
         return self.pull_pairs[self.pull_index, 1]
 
     @property
     def impostors(self):
+        """The impostor of each triplet, a row of the data matrix.
+
+        See Also
+        --------
+        n_triplets : Number of triplets.
+
+        Examples
+        --------
+        >>> from robustdml.math import TripletSet
+        >>> triplets = TripletSet.from_indices([0, 0], [1, 1], [2, 3])
+        >>> triplets.impostors
+        array([2, 3])
+        """
         return self.push_pairs[self.push_index, 1]
 
 
@@ -164,18 +349,47 @@ def build_triplets(X, y, n_neighbors=3, n_impostors=10, *, anchors=None, candida
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features)
+        The points.
     y : array-like of shape (n_samples,)
-    n_neighbors, n_impostors : int
-        k and v.
-    anchors, candidates : array-like of int, optional
-        Rows that anchor triplets, and rows that may serve as targets and impostors (default:
-        all rows for both, the training triplets). Anchoring held-out rows on training
-        candidates gives the triplets of test points.
+        Their labels.
+    n_neighbors : int, default=3
+        The number k of targets per anchor.
+    n_impostors : int, default=10
+        The number v of impostors per anchor.
+    anchors : array-like of int, default=None
+        Rows that anchor triplets; None: all rows.
+    candidates : array-like of int, default=None
+        Rows that may serve as targets and impostors; None: all rows. Anchoring held-out
+        rows on training candidates gives the triplets of test points.
 
     Returns
     -------
     TripletSet
         ``n_anchors * n_neighbors * n_impostors`` triplets when every class is large enough.
+
+    Raises
+    ------
+    ValueError
+        If no triplet can be formed (fewer than two classes, or no class with two points).
+
+    Warns
+    -----
+    UserWarning
+        When a class has at most ``n_neighbors`` points.
+
+    See Also
+    --------
+    TripletSet.from_indices : Triplets from explicit indices.
+    adversarial_margin : The margin of each triplet.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from robustdml import build_triplets
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+    >>> triplets = build_triplets(X, np.array([0, 0, 1, 1]), n_neighbors=1, n_impostors=2)
+    >>> triplets.n_triplets
+    8
     """
     X, y = check_X_y(X, y, dtype=float)
     everyone = np.arange(len(X))
