@@ -1,11 +1,15 @@
 """pyproject.toml against what it claims: the floors are the versions `make test-compat` tests,
-and the build backend understands the metadata (`make dist` checks the built archives)."""
+the build backend understands the metadata, the version has one source (`make dist` checks the
+built archives)."""
 
 import re
 from pathlib import Path
 
 import pytest
 from packaging.version import Version
+
+import robustdml
+from robustdml.cli import build_parser
 
 tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
 
@@ -39,3 +43,16 @@ def test_build_backend_reads_the_spdx_license(pyproject):
     assert floors(pyproject["build-system"]["requires"])["setuptools"] >= Version("77")
     for name in pyproject["project"]["license-files"]:
         assert (REPO / name).read_text().startswith("MIT License")
+
+
+def test_version_comes_from_one_place(pyproject, capsys):
+    assert "version" in pyproject["project"]["dynamic"]
+    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {
+        "attr": "robustdml.__version__"}
+    with pytest.raises(SystemExit) as stop:
+        build_parser().parse_args(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out == f"robustdml {robustdml.__version__}\n"
+    # the citation names the release it cites
+    cited = re.search(r"^version: (\S+)$", (REPO / "CITATION.cff").read_text(), re.M)[1]
+    assert cited == robustdml.__version__

@@ -7,7 +7,7 @@
    there) and none of the study records or docs.
 3. The wheel alone: installed into a fresh virtual environment, the quick start runs from a
    folder outside the repository (so the installed package is imported, not ``src/``), and so
-   does ``robustdml --help``.
+   do ``robustdml --help`` and ``robustdml --version``.
 
 Usage: ``python tools/check_dist.py dist``; exits non-zero with the reasons on failure.
 """
@@ -139,6 +139,12 @@ def check_installed(wheel):
         if not usage.startswith("usage: robustdml"):
             return [f"`robustdml --help` printed {usage[:200]!r}"]
         print(usage.splitlines()[0])
+        version = subprocess.run([str(environment / "bin" / "robustdml"), "--version"],
+                                 cwd=workdir, check=True, capture_output=True, text=True).stdout
+        expected = wheel.name.split("-")[1]
+        if version.split() != ["robustdml", expected]:
+            return [f"`robustdml --version` printed {version!r}; expected robustdml {expected}"]
+        print(version.strip())
     return []
 
 
