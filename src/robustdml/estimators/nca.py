@@ -116,12 +116,13 @@ class NCA(MetricLearner):
         "warm_start": ["boolean"],
     }
 
+    #: scikit-learn's NCA calls back with L flattened.
     _flat_callback = True
 
     def __init__(self, n_neighbors=3, *, n_impostors=10, perturbation_weight=0.0,
                  perturbation_margin=0.1, solver="lbfgs", n_components=None, init="auto",
-                 warm_start=False, max_iter=50, tol=None, smoothing=0.5, callback=None, verbose=0,
-                 random_state=None):
+                 warm_start=False, max_iter=50, tol=None, smoothing=0.5, callback=None,
+                 verbose=0, random_state=None):
         super().__init__(perturbation_weight=perturbation_weight,
                          perturbation_margin=perturbation_margin, solver=solver,
                          n_components=n_components, init=init, max_iter=max_iter, tol=tol,
@@ -133,7 +134,8 @@ class NCA(MetricLearner):
 
     def _auto_init(self, X, y, n_components):
         """scikit-learn's NCA rule: the labels' discriminant directions when they are enough,
-        else the leading principal ones when they reduce the dimension, else the identity."""
+        else the leading principal ones when they reduce the dimension, else the identity (pgd
+        keeps the reference's start, M = I)."""
         if self.solver == "pgd":
             return super()._auto_init(X, y, n_components)
         n_samples, n_features = X.shape
@@ -144,6 +146,7 @@ class NCA(MetricLearner):
         return "identity"
 
     def _initial_components(self, X, y=None):
+        """The previous ``components_`` when ``warm_start`` asks to continue, else ``init``'s."""
         if self.warm_start and hasattr(self, "components_"):
             if self.components_.shape[1] != X.shape[1]:
                 raise ValueError(
