@@ -6,11 +6,12 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.datasets import load_iris, load_wine
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.neighbors import NeighborhoodComponentsAnalysis
 from sklearn.preprocessing import StandardScaler
 
-from robustdml import NCA, CertifiedKNN, KNNClassifier
+from robustdml import ARML, LMNN, NCA, CertifiedKNN, KNNClassifier
 from robustdml.math import (NCALoss, PerturbationLoss, TripletObjective, TripletSet,
                             build_triplets)
 from robustdml.math import nca as nca_module
@@ -119,3 +120,40 @@ def test_perturbation_loss_enlarges_certified_radii():
         medians.append(np.median(knn.certified_radius(X, y)))
         assert (knn.metric_learner_.n_triplets_ > 0) == (weight > 0)
     assert medians[1] > 1.05 * medians[0]
+
+
+def test_auto_start_is_scikit_learn_s_for_nca_only():
+    """NCA's "auto" takes LDA's directions when n_components <= n_classes - 1, as scikit-learn's
+    NCA does; LMNN and ARML keep PCA there, and pgd keeps the reference's M = I."""
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    lda = NCA(n_components=2, init="lda")._initial_components(X, y)
+    np.testing.assert_allclose(NCA(n_components=2)._initial_components(X, y), lda)
+    pca = LMNN(n_components=2, init="pca", random_state=0)._initial_components(X, y)
+    assert not np.allclose(np.abs(pca), np.abs(lda))
+    for learner in (LMNN(n_components=2, random_state=0), ARML(n_components=2, random_state=0)):
+        np.testing.assert_allclose(learner._initial_components(X, y), pca)
+    np.testing.assert_allclose(NCA(n_components=2, solver="pgd")._initial_components(X, y),
+                               np.eye(4))
+
+
+def test_warm_start_continues_from_the_last_fit():
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    seen = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = NCA(warm_start=True, max_iter=3).fit(X, y)
+        accuracy, objective = model.train_accuracy_, model.objective_[-1]
+        # n_components and init are ignored when continuing, as in scikit-learn
+        model.set_params(max_iter=1, n_components=2, init="random",
+                         callback=lambda L, n_iter: seen.append((L.shape, n_iter)))
+        model.fit(X, y)
+        cold = NCA(max_iter=1, n_components=2, init="random", random_state=0).fit(X, y)
+    assert model.components_.shape == (4, 4)
+    assert model.initial_train_accuracy_ == accuracy
+    assert model.objective_[-1] <= objective < cold.objective_[-1]
+    assert seen == [((16,), 1)]  # flattened, as scikit-learn's NCA passes it
+    with pytest.raises(ValueError, match="take 4 features; X has 3.*warm_start=False"):
+        model.fit(X[:, :3], y)
+    assert cold.components_.shape == (2, 4)

@@ -86,7 +86,9 @@ SHARED_DOCS = {
         "objective."),
     "callback": (
         "callable or None",
-        "Called after every iteration as ``callback(L, n_iter)`` with the current L."),
+        "Called after every iteration as ``callback(L, n_iter)`` with the current L as a "
+        "matrix (``NCA`` passes it flattened, as scikit-learn's NCA does) and the number of "
+        "iterations run."),
     "verbose": (
         "int",
         "0 prints nothing; 1 prints progress at least every 2 seconds and a summary "
@@ -443,10 +445,7 @@ class MetricLearner(_RefusesMetricLearnArguments, MahalanobisMixin, BaseEstimato
                 raise ValueError(f"init has shape {L0.shape}; expected "
                                  f"(n_components, n_features) = {(n_components, n_features)}.")
             return L0
-        init = self.init
-        if init == "auto":  # the reference's pgd starts at M = I whatever n_components
-            init = ("identity" if n_components == n_features or self.solver == "pgd"
-                    else "pca")
+        init = self._auto_init(X, y, n_components) if self.init == "auto" else self.init
         if init == "identity":
             return np.eye(n_features if self.solver == "pgd" else n_components, n_features)
         if init == "random":  # as scikit-learn's NCA and metric-learn draw it
@@ -462,6 +461,13 @@ class MetricLearner(_RefusesMetricLearnArguments, MahalanobisMixin, BaseEstimato
                 rows.append(self._pca_rows(X, n_components - n_lda))
             return np.vstack(rows)
         return self._pca_rows(X, n_components)
+
+    def _auto_init(self, X, y, n_components):
+        """The start "auto" stands for: the identity when no reduction is asked (and for pgd:
+        the reference's starts at M = I whatever ``n_components``), PCA otherwise."""
+        if n_components == X.shape[1] or self.solver == "pgd":
+            return "identity"
+        return "pca"
 
     def _pca_rows(self, X, n_components):
         """The leading principal directions, zero rows where the data have fewer."""
@@ -551,6 +557,9 @@ class MetricLearner(_RefusesMetricLearnArguments, MahalanobisMixin, BaseEstimato
     #: Whether ``fit`` takes class labels (False for learners that take triplets).
     _learns_from_labels = True
 
+    #: Whether ``callback`` gets L flattened (as scikit-learn's NCA passes it) or as a matrix.
+    _flat_callback = False
+
     def _progress_reporter(self, start):
         """``report(L, iteration, value)`` for the solvers: counts iterations across restarts,
         prints progress (verbose=1: the first iteration, then every ``PROGRESS_SECONDS``;
@@ -569,6 +578,6 @@ class MetricLearner(_RefusesMetricLearnArguments, MahalanobisMixin, BaseEstimato
                 sys.stdout.flush()
                 state["printed"] = now
             if self.callback is not None:
-                self.callback(L, state["iterations"])
+                self.callback(L.ravel() if self._flat_callback else L, state["iterations"])
 
         return report

@@ -18,8 +18,10 @@ class NCA(MetricLearner):
     rule; with ``perturbation_weight > 0`` the perturbation loss of Yang et al. [1]_ asks
     every triplet for an adversarial margin of at least tau. With ``perturbation_weight=0``
     this is scikit-learn's ``NeighborhoodComponentsAnalysis`` (same objective up to the factor
-    1/n, same defaults ``max_iter=50`` and ``tol=1e-5``), with memory bounded by blocks of
-    rows instead of an n x n matrix.
+    1/n, same defaults ``max_iter=50`` and ``tol=1e-5``, same ``init="auto"`` rule,
+    ``warm_start`` and callback), with memory bounded by blocks of rows instead of an n x n
+    matrix. Its first positional parameter is ``n_neighbors``, scikit-learn's is
+    ``n_components``: pass that one by name.
 
     Parameters
     ----------
@@ -32,11 +34,24 @@ class NCA(MetricLearner):
     {perturbation_margin}
     {solver}
     {n_components}
-    {init}
+    init : {"auto", "identity", "pca", "lda", "random"} or ndarray, default="auto"
+        The initial L. "auto" chooses as scikit-learn's NCA does: "lda" when ``n_components <=
+        min(n_features, n_classes - 1)``, otherwise "pca" when ``n_components < min(n_features,
+        n_samples)``, otherwise "identity" (pgd: always the identity). "lda" takes the
+        discriminant directions of scikit-learn's ``LinearDiscriminantAnalysis``, then PCA's;
+        "random" a standard normal draw seeded by ``random_state``; an array of shape
+        (n_components, n_features) is used as it is.
+    warm_start : bool, default=False
+        When True and the learner was fitted before, ``fit`` starts from the previous
+        ``components_`` (``n_components`` and ``init`` are then ignored), as scikit-learn's NCA
+        does; X must have as many features as before.
     {max_iter}
     {tol}
     {smoothing}
-    {callback}
+    callback : callable or None, default=None
+        Called after every iteration as ``callback(L, n_iter)`` with the current L flattened
+        row by row, as scikit-learn's NCA passes it (the other learners pass the matrix), and
+        the number of iterations run.
     {verbose}
     {random_state}
 
@@ -98,12 +113,16 @@ class NCA(MetricLearner):
         **MetricLearner._parameter_constraints,
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "n_impostors": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
     }
+
+    #: scikit-learn's NCA calls back with L flattened.
+    _flat_callback = True
 
     def __init__(self, n_neighbors=3, *, n_impostors=10, perturbation_weight=0.0,
                  perturbation_margin=0.1, solver="lbfgs", n_components=None, init="auto",
-                 max_iter=50, tol=None, smoothing=0.5, callback=None, verbose=0,
-                 random_state=None):
+                 warm_start=False, max_iter=50, tol=None, smoothing=0.5, callback=None,
+                 verbose=0, random_state=None):
         super().__init__(perturbation_weight=perturbation_weight,
                          perturbation_margin=perturbation_margin, solver=solver,
                          n_components=n_components, init=init, max_iter=max_iter, tol=tol,
@@ -111,6 +130,31 @@ class NCA(MetricLearner):
                          random_state=random_state)
         self.n_neighbors = n_neighbors
         self.n_impostors = n_impostors
+        self.warm_start = warm_start
+
+    def _auto_init(self, X, y, n_components):
+        """scikit-learn's NCA rule: the labels' discriminant directions when they are enough,
+        else the leading principal ones when they reduce the dimension, else the identity (pgd
+        keeps the reference's start, M = I)."""
+        if self.solver == "pgd":
+            return super()._auto_init(X, y, n_components)
+        n_samples, n_features = X.shape
+        if n_components <= min(n_features, np.unique(y).size - 1):
+            return "lda"
+        if n_components < min(n_features, n_samples):
+            return "pca"
+        return "identity"
+
+    def _initial_components(self, X, y=None):
+        """The previous ``components_`` when ``warm_start`` asks to continue, else ``init``'s."""
+        if self.warm_start and hasattr(self, "components_"):
+            if self.components_.shape[1] != X.shape[1]:
+                raise ValueError(
+                    f"warm_start=True continues from the previous fit, whose components_ take "
+                    f"{self.components_.shape[1]} features; X has {X.shape[1]}. Fit on data "
+                    f"with the same features or set warm_start=False.")
+            return self.components_
+        return super()._initial_components(X, y)
 
     def _fit_metric(self, X, y, L0):
         perturbation = self.perturbation_losses()
