@@ -25,6 +25,7 @@ class NCA(MetricLearner):
 
     Parameters
     ----------
+    {n_components}
     n_neighbors : int, default=3
         The number k of targets of the perturbation loss's triplets (and the k of the training
         accuracy reported).
@@ -33,7 +34,6 @@ class NCA(MetricLearner):
     {perturbation_weight}
     {perturbation_margin}
     {solver}
-    {n_components}
     init : {"auto", "identity", "pca", "lda", "random"} or ndarray, default="auto"
         The initial L. "auto" chooses as scikit-learn's NCA does: "lda" when ``n_components <=
         min(n_features, n_classes - 1)``, otherwise "pca" when ``n_components < min(n_features,
@@ -119,8 +119,10 @@ class NCA(MetricLearner):
     #: scikit-learn's NCA calls back with L flattened.
     _flat_callback = True
 
-    def __init__(self, n_neighbors=3, *, n_impostors=10, perturbation_weight=0.0,
-                 perturbation_margin=0.1, solver="lbfgs", n_components=None, init="auto",
+    # n_components first, as in scikit-learn's NeighborhoodComponentsAnalysis: NCA(2) means
+    # the same in both
+    def __init__(self, n_components=None, *, n_neighbors=3, n_impostors=10,
+                 perturbation_weight=0.0, perturbation_margin=0.1, solver="lbfgs", init="auto",
                  warm_start=False, max_iter=50, tol=None, smoothing=0.5, callback=None,
                  verbose=0, random_state=None):
         super().__init__(perturbation_weight=perturbation_weight,
