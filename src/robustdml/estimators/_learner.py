@@ -615,9 +615,11 @@ class MetricLearner(SavedStateMixin, MahalanobisMixin, BaseEstimator):
     def _store(self, result):
         """Set ``components_``, ``n_iter_``, ``objective_`` and ``n_triplets_`` from a
         :class:`FitResult` (pgd learns a full M; a reduction keeps its leading
-        eigen-directions, the first rows)."""
+        eigen-directions, the first rows). L is stored C-contiguous, as a model file gives it
+        back, so that a loaded learner computes bit for bit what the fitted one did."""
         L = result.components
-        self.components_ = L[:self.n_components] if self.solver == "pgd" else L
+        self.components_ = np.ascontiguousarray(L[:self.n_components] if self.solver == "pgd"
+                                                else L, dtype=float)
         self.n_iter_ = result.n_iter
         self.objective_ = np.asarray(result.objective)
         self.n_triplets_ = result.n_triplets
