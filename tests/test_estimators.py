@@ -7,9 +7,10 @@ from contextlib import redirect_stdout
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.datasets import load_iris, make_classification
+from sklearn.datasets import load_iris, load_wine, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -356,3 +357,20 @@ def test_knn_majority_and_errors():
     assert list(knn.predict([[0.05], [4.0]])) == ["a", "b"]
     with pytest.raises(ValueError, match="n_neighbors=5"):
         KNNClassifier(5).fit(X, y)
+
+
+@pytest.mark.filterwarnings("error")
+def test_lmnn_pl_stopped_by_an_impostor_swap_converges_without_warning():
+    """On this split L-BFGS-B's line search failed where two impostors of a point tie as the
+    10th nearest (the perturbation loss jumps as they trade places); a restart gains nothing
+    there, so the fit has converged: no ConvergenceWarning, the same metric as before."""
+    X, y = load_wine(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=3,
+                                                        stratify=y)
+    scaler = StandardScaler().fit(X_train)
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    lmnn = LMNN(perturbation_weight=10, perturbation_margin=0.3).fit(X_train, y_train)
+    # where the failed line search stopped (before the restart, with a warning): 0.1265422836
+    assert lmnn.objective_[-1] == pytest.approx(0.1265422836, rel=1e-7)
+    knn = KNeighborsClassifier(3).fit(lmnn.transform(X_train), y_train)
+    assert knn.score(lmnn.transform(X_test), y_test) == pytest.approx(53 / 54)

@@ -108,7 +108,7 @@ def test_a_step_that_overflows_keeps_the_last_finite_metric():
     assert np.all(np.isfinite(model.components_))
 
 
-def test_a_failed_line_search_says_why_and_keeps_the_metric():
+def test_a_failed_line_search_restarts_past_the_kink():
     from robustdml.math.optimize import lbfgs
 
     def kinked(L):  # max |L_ij|: a kink at every point where two entries tie
@@ -117,9 +117,10 @@ def test_a_failed_line_search_says_why_and_keeps_the_metric():
 
     start = np.array([[1.0, -2.0], [0.5, 3.0]])
     L, n_iter, converged, values, message = lbfgs(kinked, start, max_iter=100, tol=1e-12)
-    assert not converged and n_iter < 100
-    assert "line search found no lower objective" in message and "smoothing" in message
-    assert kinked(L)[0] < kinked(start)[0]
+    # one L-BFGS-B run stops at a kink with objective 1.64; the restarts go on to 1.12 and
+    # stop where a restart gains less than tol
+    assert converged and n_iter < 100 and "restart" in message
+    assert kinked(L)[0] < 1.2 and values[-1] == kinked(L)[0]
 
 
 def test_n_neighbors_above_a_class_size_warns_and_works():

@@ -9,7 +9,7 @@ from sklearn.datasets import load_iris
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 
-from robustdml import LMNN
+from robustdml import LMNN, NCA, TripletLMNN
 
 
 @pytest.fixture(scope="module")
@@ -54,10 +54,31 @@ def test_lda_start_is_discriminant(iris):
     np.testing.assert_allclose(L0[:2], lda.scalings_[:, :2].T)
 
 
-@pytest.mark.parametrize("name, value", [("k", 3), ("learn_rate", 1e-7),
-                                         ("regularization", 0.5), ("convergence_tol", 1e-3),
-                                         ("min_iter", 50), ("preprocessor", None)])
-def test_metric_learn_names_we_do_not_take_fail_clearly(name, value):
-    """The README's table says what to write instead of each."""
-    with pytest.raises(TypeError, match=name):
+@pytest.mark.parametrize("name, value, advice", [
+    ("k", 3, r"n_neighbors=3"),
+    ("learn_rate", 1e-7, r"no step size"),
+    ("regularization", 0.5, r"pull_weight=.*0\.09091 \(n_impostors=10\).*impostors='active'"),
+    ("convergence_tol", 1e-3, r"tol=0\.001"),
+    ("min_iter", 50, r"no minimum"),
+    ("preprocessor", None, r"Pipeline"),
+])
+def test_metric_learn_names_we_do_not_take_fail_clearly(name, value, advice):
+    """The error names the robustdml argument to use, as the README's table does."""
+    with pytest.raises(TypeError, match=f"metric-learn's argument.*{name}=.*{advice}"):
         LMNN(**{name: value})
+
+
+def test_metric_learn_advice_uses_the_arguments_given():
+    with pytest.raises(TypeError, match=r"k=5: pass n_neighbors=5.*0\.04762 \(n_impostors=20\)"):
+        LMNN(k=5, regularization=0.5, n_impostors=20)
+
+
+@pytest.mark.parametrize("learner, advice", [(NCA, "Pipeline"), (TripletLMNN, "as points")])
+def test_other_learners_explain_preprocessor(learner, advice):
+    with pytest.raises(TypeError, match=f"preprocessor=None: .*{advice}"):
+        learner(preprocessor=None)
+
+
+def test_unknown_arguments_still_fail_as_python_says():
+    with pytest.raises(TypeError, match="unexpected keyword argument 'n_neighbours'"):
+        LMNN(n_neighbours=3)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from joblib import cpu_count
 
+from . import __version__
 from .datasets import SPECS, SUITES, DataUnavailable, available
 from .datasets.sources import no_fetching
 from .experiments.protocol import ProtocolConfig, default_methods
@@ -159,6 +160,7 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="robustdml", description="Robust distance metric learning: reproduce the study "
         "of Yang et al. (certified robustness of DML) on offline data sets.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("reproduce", help="run the study and write tables and plots")

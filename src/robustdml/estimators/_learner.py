@@ -220,8 +220,32 @@ class FitResult:
     n_triplets: int = 0
 
 
+class _RefusesMetricLearnArguments:
+    """Gives metric-learn's arguments the robustdml one to use, as a TypeError, instead of
+    Python's bare "unexpected keyword argument" from ``__init__``."""
+
+    #: metric-learn arguments this learner does not take, each with a function of the value
+    #: passed (and all the keyword arguments) saying what to pass instead.
+    _metric_learn_arguments: dict = {
+        "preprocessor": lambda value, arguments: (
+            "robustdml learners take X itself: put the preprocessing in a Pipeline before "
+            "the learner"),
+    }
+
+    def __new__(cls, *args, **kwargs):
+        # a base of its own, so that inspect.signature (numpydoc, Sphinx) still reads the
+        # learners' __init__; clone, get_params and pickle never pass such an argument
+        advice = [f"{name}={value!r}: {cls._metric_learn_arguments[name](value, kwargs)}"
+                  for name, value in kwargs.items() if name in cls._metric_learn_arguments]
+        if advice:
+            raise TypeError(f"{cls.__name__} does not take metric-learn's argument(s) "
+                            + "; ".join(advice) + ".")
+        return super().__new__(cls)
+
+
 @fill_shared_docs
-class MetricLearner(SavedStateMixin, MahalanobisMixin, BaseEstimator):
+class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMixin,
+                    BaseEstimator):
     """Base of robustdml's linear metric learners, which learn ``M = L^T L``.
 
     A new learner subclasses it and implements one method, ``_fit_metric``; ``fit``, the

@@ -126,6 +126,17 @@ class LMNN(MetricLearner):
         "regularisation": [Interval(Real, 0, None, closed="left")],
     }
 
+    _metric_learn_arguments: dict = {
+        **MetricLearner._metric_learn_arguments,
+        "k": lambda value, arguments: f"pass n_neighbors={value!r}",
+        "regularization": lambda value, arguments: _pull_weight_advice(value, arguments),
+        "convergence_tol": lambda value, arguments: (
+            f"pass tol={value!r} (L-BFGS's relative decrease of the objective)"),
+        "learn_rate": lambda value, arguments: "drop it: L-BFGS needs no step size",
+        "min_iter": lambda value, arguments: (
+            "drop it: L-BFGS needs no minimum number of iterations"),
+    }
+
     def __init__(self, n_neighbors=3, *, n_impostors=10, pull_weight=0.25,
                  perturbation_weight=0.0, perturbation_margin=0.1, impostors="nearest",
                  max_triplets=2_000_000, regularisation=0.1, solver="lbfgs",
@@ -206,3 +217,15 @@ class LMNN(MetricLearner):
                 "margin of 1 is meaningless at that scale and the solver would over- or "
                 "underflow. Standardise X first (sklearn.preprocessing.StandardScaler, or "
                 "robustdml.preprocessing.paper_preprocessing()).")
+
+
+def _pull_weight_advice(regularization, arguments):
+    """What metric-learn's ``regularization`` (c, the weight of the summed push term) is in
+    LMNN's terms, whose push and pull are means: ``pull_weight = (1 - c) / (1 - c + c v)``."""
+    n_impostors = arguments.get("n_impostors", LMNN.__init__.__kwdefaults__["n_impostors"])
+    formula = "pull_weight=(1 - c) / (1 - c + c * n_impostors)"
+    if isinstance(regularization, Real) and 0 <= regularization <= 1 and n_impostors:
+        c = float(regularization)
+        formula += f", here {(1 - c) / (1 - c + c * n_impostors):.4g} (n_impostors={n_impostors})"
+    return (f"pass {formula}, and impostors='active' for metric-learn's full objective "
+            "(LMNN's regularisation is another term: the pull towards the starting metric)")

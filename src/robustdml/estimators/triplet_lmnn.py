@@ -107,6 +107,12 @@ class TripletLMNN(MetricLearner):
         "regularisation": [Interval(Real, 0, None, closed="left")],
     }
 
+    _metric_learn_arguments: dict = {
+        "preprocessor": lambda value, arguments: (
+            "pass the triplets as points, shape (n_triplets, 3, n_features) (X[indices] for "
+            "triplets of indices), preprocessed beforehand"),
+    }
+
     def __init__(self, *, pull_weight=0.25, perturbation_weight=0.0, perturbation_margin=0.1,
                  regularisation=0.1, solver="lbfgs", n_components=None, init="auto",
                  max_iter=1000, tol=None, smoothing=0.5, callback=None, verbose=0,

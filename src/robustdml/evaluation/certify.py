@@ -305,8 +305,9 @@ class CertifiedKNN(KNNClassifier):
         limit = np.inf if max_radius is None else float(max_radius)
         if not limit >= 0:
             raise ValueError(f"max_radius must be a number >= 0, got {max_radius}.")
+        # the vote sees X as given, so a DataFrame's feature names are checked against fit's
+        _, predicted = self._vote(X)
         X = validate_numeric(self, X, reset=False, dtype=float)
-        predicted = np.searchsorted(self.classes_, self.predict(X))
         radii = np.zeros(len(X))
         searched = np.arange(len(X))
         if y is not None:

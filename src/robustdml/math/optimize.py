@@ -105,8 +105,25 @@ def lbfgs(value_and_gradient_L, L0, *, max_iter=1000, tol=1e-7, callback=None):
             callback(intermediate_result.x.reshape(shape), len(values), values[-1])
 
     gtol = STATIONARY / max(1.0, np.abs(start).max(initial=0.0))
+    options = {"ftol": tol, "gtol": gtol}
     result = minimize(fun, start, jac=True, method="L-BFGS-B", callback=report,
-                      options={"maxiter": max_iter, "ftol": tol, "gtol": gtol})
+                      options={**options, "maxiter": max_iter})
+    n_iter = result.nit
+    # A failed line search follows L-BFGS's direction from its curvature memory; where the
+    # objective has a kink, or jumps (followed impostors trade places), that direction can
+    # cross it at once. A restart from the point reached (no memory: steepest descent) either
+    # goes on, or decreases the objective by no more than L-BFGS-B's own ftol test allows:
+    # then no lower objective is within the solver's reach and the point counts as converged.
+    while result.status == ABNORMAL and n_iter < max_iter and np.all(np.isfinite(result.x)):
+        before = result.fun
+        result = minimize(fun, result.x, jac=True, method="L-BFGS-B", callback=report,
+                          options={**options, "maxiter": max_iter - n_iter})
+        n_iter += result.nit
+        if before - result.fun <= tol * max(abs(before), abs(result.fun), 1.0):
+            result.status, result.message = 0, (
+                "converged: a restart of L-BFGS-B from the point where its line search "
+                "failed decreased the objective by less than tol")
+            break
     x, converged, message = result.x, result.status == 0, str(result.message)
     if not np.all(np.isfinite(x)):
         x, converged = best[1], False
@@ -116,4 +133,4 @@ def lbfgs(value_and_gradient_L, L0, *, max_iter=1000, tol=1e-7, callback=None):
         message = ("the line search found no lower objective, the metric reached is kept: a kink "
                    "of the hinges stops it, so a larger smoothing helps, or a larger tol "
                    f"accepts the metric as converged; L-BFGS-B says {message!r}")
-    return x.reshape(shape), result.nit, converged, values, message
+    return x.reshape(shape), n_iter, converged, values, message
