@@ -293,12 +293,12 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
     **What the subclass declares.** Every parameter in its ``__init__``, the shared ones
     passed to ``super().__init__`` (scikit-learn reads them from the signature); its own
     constraints added to ``_parameter_constraints``; its docstring entries, with ``{name}``
-    lines for the shared ones and :func:`fill_shared_docs` as class decorator. Optional, with
-    the default in brackets: ``_accuracy_neighbors``, the k of the training accuracy (3;
-    :class:`~robustdml.LMNN` uses its ``n_neighbors``); ``_worse_advice``, what the warning
-    of a metric worse than its start advises; ``DEFAULT_TOL``, the tolerance per solver
-    when ``tol=None``; ``_saved_attributes``, the fitted attributes model files keep (those
-    ``fit`` sets; add any the learner sets itself).
+    lines for the shared ones and ``fill_shared_docs`` (of this module) as class decorator.
+    Optional, with the default in brackets: ``_accuracy_neighbors``, the k of the training
+    accuracy (3; :class:`~robustdml.LMNN` uses its ``n_neighbors``); ``_worse_advice``, what
+    the warning of a metric worse than its start advises; ``DEFAULT_TOL``, the tolerance per
+    solver when ``tol=None``; ``_saved_attributes``, the fitted attributes model files keep
+    (those ``fit`` sets; add any the learner sets itself).
 
     **What the base class does.** ``fit`` validates the parameters, X and y, computes the
     initial L, calls ``_fit_metric``, sets ``components_``, ``n_iter_``, ``objective_`` and
