@@ -55,6 +55,14 @@ def test_certification_guide_blocks_run(capsys):
     assert "certifiedknn__metric_learner__pull_weight" in printed
 
 
+def test_learners_guide_example_prints_what_the_page_shows(capsys):
+    """The "Writing a new learner" example: a learner defined on the page fits, certifies,
+    saves and loads."""
+    printed, shown = run_python_blocks(README.parent / "docs" / "user_guide" / "learners.md",
+                                       capsys)
+    assert shown and all(output in printed for output in shown)
+
+
 def test_api_reference_lists_every_public_name():
     """docs/api.md has an autosummary entry for every name the package and its public
     submodules export (a name documented at the top level counts for its submodule too)."""

@@ -15,10 +15,39 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from robustdml import ARML, LMNN, NCA, KNNClassifier
+from robustdml import ARML, LMNN, NCA, CertifiedKNN, KNNClassifier, TripletLMNN
 from robustdml.math import (LMNNLoss, PerturbationLoss, TripletGeometry, TripletObjective,
                             build_triplets)
 from robustdml.math.optimize import psd_factor
+
+#: Why TripletLMNN fails the checks that fit it: every one of them passes X of shape
+#: (n_samples, n_features), which a learner of triplets refuses.
+NOT_TRIPLETS = ("the check fits 2-D X of shape (n_samples, n_features); TripletLMNN fits "
+                "triplets of shape (n_triplets, 3, n_features) and refuses X with a "
+                "ValueError saying so")
+
+#: The checks TripletLMNN fails, each for the reason above (measured with scikit-learn 1.9:
+#: every other check passes).
+TRIPLET_CHECKS = [
+    "check_dict_unchanged", "check_dont_overwrite_parameters", "check_dtype_object",
+    "check_estimators_dtypes", "check_estimators_fit_returns_self", "check_estimators_nan_inf",
+    "check_estimators_overwrite_params", "check_estimators_pickle",
+    "check_f_contiguous_array_estimator", "check_fit2d_1feature", "check_fit2d_1sample",
+    "check_fit2d_predict1d", "check_fit_check_is_fitted", "check_fit_idempotent",
+    "check_fit_score_takes_y", "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance", "check_n_features_in",
+    "check_n_features_in_after_fitting", "check_pipeline_consistency",
+    "check_positive_only_tag_during_fit", "check_readonly_memmap_input",
+    "check_transformer_data_not_an_array", "check_transformer_general",
+    "check_transformer_n_iter", "check_transformer_preserve_dtypes",
+]
+
+
+def expected_failed_checks(estimator):
+    """scikit-learn's checks that do not apply to ``estimator``, with why."""
+    if isinstance(estimator, TripletLMNN):
+        return dict.fromkeys(TRIPLET_CHECKS, NOT_TRIPLETS)
+    return {}
 
 
 @parametrize_with_checks([
@@ -30,9 +59,12 @@ from robustdml.math.optimize import psd_factor
     # already optimal, so the fit rightly runs 0 iterations, where that check asks for 1
     NCA(perturbation_weight=1.0, n_components=1, init="pca"),
     ARML(max_rounds=2),
+    TripletLMNN(),
     KNNClassifier(),
     KNNClassifier(metric_learner=LMNN(perturbation_weight=1.0)),
-])
+    CertifiedKNN(),
+    CertifiedKNN(metric_learner=LMNN(perturbation_weight=1.0)),
+], expected_failed_checks=expected_failed_checks)
 def test_scikit_learn_contract(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

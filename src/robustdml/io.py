@@ -1,9 +1,12 @@
 """Safe model files: fitted estimators as NumPy ``.npz`` archives read without pickle.
 
-A file holds a JSON header (format name and version, estimator class, parameters, attribute
-names) and plain numeric or string arrays; loading never runs code from the file, and only the
-classes listed in :data:`SAVED_ATTRIBUTES` can be restored. A damaged, truncated, foreign or
-newer file raises :class:`ModelFileError` saying which.
+A file holds a JSON header (format name and version, estimator class and module, parameters,
+attribute names) and plain numeric or string arrays. Each estimator declares what a file keeps
+of it (:class:`~robustdml.estimators.SavedStateMixin`); loading builds only classes that
+declare it and are already defined in the running program (plus the scikit-learn estimators
+of :data:`SCIKIT_LEARN_ATTRIBUTES`), looked up by name, so it never imports a module or runs
+code named in the file. A damaged, truncated, foreign or newer file raises
+:class:`ModelFileError` saying which.
 """
 
 import json
@@ -21,26 +24,54 @@ from sklearn.neighbors import NeighborhoodComponentsAnalysis
 from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
-from .estimators import ARML, NCA, KNNClassifier, LMNN, TripletLMNN
-from .evaluation import CertifiedKNN
-from .evaluation.certify import MetricGeometry
+from .estimators import SavedStateMixin
 
 FORMAT = "robustdml-model"
 FORMAT_VERSION = 1
 
-#: Fitted attributes stored per class (derived state is rebuilt on load).
-_LEARNED = ["components_", "n_iter_", "objective_", "n_triplets_", "n_features_in_"]
-_LABELLED = _LEARNED + ["initial_train_accuracy_", "train_accuracy_"]
-SAVED_ATTRIBUTES = {
-    LMNN: _LABELLED,
-    NCA: _LABELLED,
-    ARML: _LABELLED + ["n_rounds_"],
-    TripletLMNN: _LEARNED,
-    NeighborhoodComponentsAnalysis: ["components_", "n_iter_", "n_features_in_"],
-    KNNClassifier: ["classes_", "y_", "embedding_", "n_features_in_"],
-    CertifiedKNN: ["classes_", "y_", "embedding_", "n_features_in_", "X_fit_"],
+#: The fitted attributes stored of scikit-learn's estimators that model files hold, which
+#: cannot declare them themselves (robustdml's estimators declare ``_saved_attributes``).
+SCIKIT_LEARN_ATTRIBUTES = {
+    NeighborhoodComponentsAnalysis: ("components_", "n_iter_", "n_features_in_"),
 }
-_CLASSES = {cls.__name__: cls for cls in SAVED_ATTRIBUTES}
+
+
+def _saved_attributes(cls):
+    """The fitted attributes a file keeps of ``cls``, or None when model files cannot hold
+    it."""
+    if issubclass(cls, SavedStateMixin):
+        return tuple(cls._saved_attributes)
+    return SCIKIT_LEARN_ATTRIBUTES.get(cls)
+
+
+def _loadable_classes():
+    """Every class a file may name: the subclasses of SavedStateMixin defined so far (a new
+    estimator joins by subclassing it), then scikit-learn's of SCIKIT_LEARN_ATTRIBUTES."""
+    found, pending = [], [SavedStateMixin]
+    while pending:
+        for subclass in pending.pop().__subclasses__():
+            if subclass not in found:
+                found.append(subclass)
+                pending.append(subclass)
+    return found + list(SCIKIT_LEARN_ATTRIBUTES)
+
+
+def _find_class(entry, path):
+    """The class an entry names: by name among the loadable classes, by module too when
+    several share the name (an entry without one, written before files kept the module,
+    names robustdml's or scikit-learn's own)."""
+    name, module = entry.get("class"), entry.get("module")
+    matches = [cls for cls in _loadable_classes() if cls.__name__ == name]
+    if len(matches) > 1:
+        matches = [cls for cls in matches if cls.__module__ == module
+                   or module is None and cls.__module__.split(".")[0] in ("robustdml", "sklearn")]
+    if len(matches) != 1:
+        where = f" from {module}" if module else ""
+        raise ModelFileError(
+            f"{path} holds a {name!r}{where}, which is not among the classes robustdml can "
+            "load: a model file names a class, it never imports one. Import the module that "
+            "defines it (a subclass of robustdml.estimators.SavedStateMixin) before loading.")
+    return matches[0]
 
 
 class ModelFileError(ValueError):
@@ -72,9 +103,12 @@ def _describe(estimator, arrays, prefix, fitted=True):
     """Header entry of one estimator (its parameters, and its fitted state if ``fitted``);
     its arrays go into ``arrays`` under ``prefix``."""
     cls = type(estimator)
-    if cls not in SAVED_ATTRIBUTES:
-        raise TypeError(f"Cannot save a {cls.__name__}: model files hold "
-                        f"{', '.join(_CLASSES)}.")
+    attributes = _saved_attributes(cls)
+    if attributes is None:
+        raise TypeError(f"Cannot save a {cls.__name__}: model files hold robustdml's "
+                        "estimators (subclasses of robustdml.estimators.SavedStateMixin, "
+                        "which declare their saved state) and scikit-learn's "
+                        f"{', '.join(c.__name__ for c in SCIKIT_LEARN_ATTRIBUTES)}.")
     params, nested = {}, {}
     for name, value in estimator.get_params(deep=False).items():
         if isinstance(value, BaseEstimator):
@@ -90,13 +124,25 @@ def _describe(estimator, arrays, prefix, fitted=True):
             warnings.warn(f"{cls.__name__}.{name} ({type(value).__name__}) cannot be stored "
                           "safely; it is saved as None.", UserWarning, stacklevel=3)
             params[name] = None
-    entry = {"class": cls.__name__, "params": params, "fitted": {}, "nested": nested}
+    entry = {"class": cls.__name__, "module": cls.__module__, "params": params, "fitted": {},
+             "nested": nested}
     if not fitted:
         return entry
     check_is_fitted(estimator)
-    for name in SAVED_ATTRIBUTES[cls] + (["feature_names_in_"]
-                                         if hasattr(estimator, "feature_names_in_") else []):
-        value = np.asarray(getattr(estimator, name))
+    fitted_estimators = {}  # written after the arrays, as files have always been
+    for name in attributes + (("feature_names_in_",)
+                              if hasattr(estimator, "feature_names_in_") else ()):
+        if not hasattr(estimator, name):
+            raise TypeError(f"{cls.__name__} declares {name} in _saved_attributes, but the "
+                            "fitted estimator has no such attribute; set it in fit or drop it "
+                            "from the declaration.")
+        value = getattr(estimator, name)
+        if value is None:  # not written: loading sets a declared attribute it lacks to None
+            continue
+        if isinstance(value, BaseEstimator):
+            fitted_estimators[name] = value
+            continue
+        value = np.asarray(value)
         if value.dtype == object:
             value = value.astype(str) if all(isinstance(v, str) for v in value.ravel()) \
                 else None
@@ -105,9 +151,8 @@ def _describe(estimator, arrays, prefix, fitted=True):
                                 "numeric or string arrays.")
         arrays[f"{prefix}fit/{name}"] = value
         entry["fitted"][name] = f"{prefix}fit/{name}"
-    learner = getattr(estimator, "metric_learner_", None)
-    if learner is not None:
-        nested["metric_learner_"] = _describe(learner, arrays, f"{prefix}metric_learner_/")
+    for name, value in fitted_estimators.items():
+        nested[name] = _describe(value, arrays, f"{prefix}{name}/")
     return entry
 
 
@@ -121,9 +166,11 @@ def save(estimator, path):
     Parameters
     ----------
     estimator : estimator
-        A fitted :class:`LMNN`, :class:`NCA`, :class:`ARML`, :class:`TripletLMNN`,
-        scikit-learn's ``NeighborhoodComponentsAnalysis``, :class:`KNNClassifier` or
-        :class:`CertifiedKNN` (with a metric learner among these).
+        A fitted robustdml estimator (:class:`LMNN`, :class:`NCA`, :class:`ARML`,
+        :class:`TripletLMNN`, :class:`KNNClassifier`, :class:`CertifiedKNN`, or any subclass
+        of :class:`~robustdml.estimators.SavedStateMixin`, such as a new
+        :class:`~robustdml.estimators.MetricLearner`), or scikit-learn's
+        ``NeighborhoodComponentsAnalysis``; a k-NN classifier's metric learner among these.
     path : str or path-like
         Where to write the file.
 
@@ -131,7 +178,7 @@ def save(estimator, path):
     ------
     TypeError
         If the estimator (or its metric learner) is not a class model files hold, or a
-        fitted attribute mixes types.
+        fitted attribute it declares is missing or mixes types.
 
     Warns
     -----
@@ -173,26 +220,32 @@ def save(estimator, path):
         raise
 
 
-def _build(entry, archive, path):
-    cls = _CLASSES.get(entry.get("class"))
-    if cls is None:
-        raise ModelFileError(f"{path} holds a {entry.get('class')!r}, which robustdml does not "
-                             "load.")
+def _build(entry, archive, path, fitted=True):
+    """The estimator of an entry: built from its parameters (nested estimators among them
+    unfitted), its declared attributes set (nested ones fitted), derived state rebuilt."""
+    cls = _find_class(entry, path)
+    attributes = _saved_attributes(cls)
     params = {name: archive[value["array"]] if isinstance(value, dict) else value
               for name, value in entry["params"].items()}
-    nested = {name: _build(value, archive, path) for name, value in entry["nested"].items()}
+    nested = {name: _build(value, archive, path, fitted=name.endswith("_"))
+              for name, value in entry["nested"].items()}
     params.update({name: value for name, value in nested.items() if not name.endswith("_")})
     estimator = cls(**params)
+    if not fitted:
+        return estimator
+    state = {name: None for name in attributes}
+    state.update({name: value for name, value in nested.items() if name.endswith("_")})
     for name, key in entry["fitted"].items():
         value = archive[key]
-        setattr(estimator, name, value.item() if value.ndim == 0 else value)
-    if isinstance(estimator, KNNClassifier):
-        estimator.metric_learner_ = nested.get("metric_learner_")
-        estimator._build_index()
-        if isinstance(estimator, CertifiedKNN):
-            components = (np.eye(estimator.n_features_in_) if estimator.metric_learner_ is None
-                          else estimator.metric_learner_.components_)
-            estimator.geometry_ = MetricGeometry(components, estimator.X_fit_)
+        state[name] = value.item() if value.ndim == 0 else value
+    undeclared = set(state) - set(attributes) - {"feature_names_in_"}
+    if undeclared:
+        raise ModelFileError(f"{path} stores {', '.join(sorted(undeclared))} for a "
+                             f"{cls.__name__}, which does not declare it.")
+    for name, value in state.items():
+        setattr(estimator, name, value)
+    if isinstance(estimator, SavedStateMixin):
+        estimator._restore_derived()
     return estimator
 
 
@@ -214,7 +267,9 @@ def load(path):
     FileNotFoundError
         No file at ``path``.
     ModelFileError
-        Not a robustdml model file, damaged or truncated, or written by a newer format.
+        Not a robustdml model file, damaged or truncated, written by a newer format, or
+        naming a class that is not defined in the running program (see
+        :class:`~robustdml.estimators.SavedStateMixin`).
 
     See Also
     --------

@@ -1,6 +1,6 @@
 """scikit-learn estimators built on :mod:`robustdml.math`."""
 
-from ._base import MahalanobisMixin
+from ._base import MahalanobisMixin, SavedStateMixin
 from ._learner import FitResult, MetricLearner
 from .arml import ARML
 from .knn import KNNClassifier
@@ -9,4 +9,4 @@ from .nca import NCA
 from .triplet_lmnn import TripletLMNN
 
 __all__ = ["ARML", "FitResult", "KNNClassifier", "LMNN", "MahalanobisMixin", "MetricLearner",
-           "NCA", "TripletLMNN"]
+           "NCA", "SavedStateMixin", "TripletLMNN"]

@@ -1,4 +1,5 @@
-"""What every learned Mahalanobis metric offers, with metric-learn's names."""
+"""What every learned Mahalanobis metric offers, with metric-learn's names, and what every
+estimator that model files hold declares."""
 
 import warnings
 
@@ -19,6 +20,46 @@ def validate_numeric(estimator, X, y="no_validation", **kwargs):
                              "encode them (e.g. sklearn.preprocessing.OneHotEncoder) or drop "
                              "them first.")
     return validate_data(estimator, X, y, **kwargs)
+
+
+class SavedStateMixin:
+    """What a model file stores of a fitted estimator, declared by the estimator itself.
+
+    :func:`robustdml.save` writes an estimator's constructor parameters and the fitted
+    attributes named in ``_saved_attributes``; :func:`robustdml.load` builds the estimator
+    from its parameters, sets those attributes and calls ``_restore_derived`` to rebuild
+    anything computed from them (a neighbor index, say). A fitted attribute that holds an
+    estimator (the ``metric_learner_`` of a :class:`~robustdml.KNNClassifier`) is saved as
+    a nested entry; one that is None is not written and comes back as None. Subclassing this
+    mixin, directly or through :class:`~robustdml.estimators.MetricLearner` or
+    :class:`~robustdml.KNNClassifier`, is how an estimator joins the classes model files
+    hold (see :doc:`/user_guide/model_files`).
+
+    See Also
+    --------
+    robustdml.save : Write a fitted estimator to a model file.
+    robustdml.load : Read it back.
+
+    Examples
+    --------
+    >>> from robustdml import LMNN
+    >>> from robustdml.estimators import SavedStateMixin
+    >>> issubclass(LMNN, SavedStateMixin)
+    True
+    >>> "components_" in LMNN._saved_attributes
+    True
+    """
+
+    #: The fitted attributes a model file stores (numbers, arrays of numbers or strings, None,
+    #: or a fitted estimator that is itself a ``SavedStateMixin``).
+    _saved_attributes: tuple = ()
+
+    def _restore_derived(self):
+        """Rebuild what the fitted state derives from the saved attributes, after loading.
+
+        :func:`robustdml.load` calls it once the parameters and ``_saved_attributes`` are
+        set; the default has nothing to rebuild.
+        """
 
 
 class MahalanobisMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):

@@ -3,10 +3,12 @@ from" plus "its loss terms".
 
 :class:`MetricLearner` owns the parameters common to all learners (the perturbation loss, the
 solver, the initial L, iterations and tolerance, smoothing, progress and callback, random state)
-and their constraints, the initialisation, progress reporting, one minimiser that returns a
-:class:`FitResult`, convergence warnings and the training-accuracy check. Their documentation is
-written once here (``SHARED_DOCS``) and filled into each learner's docstring by
-:func:`fill_shared_docs`, with each learner's own defaults.
+and their constraints, input validation, the initialization, progress reporting, one minimizer
+that returns a :class:`FitResult`, convergence warnings, the training-accuracy check and the
+state model files keep. A learner implements one hook, ``_fit_metric`` (the contract is in
+:class:`MetricLearner`'s Notes). The shared documentation is written once here
+(``SHARED_DOCS``) and filled into each learner's docstring by :func:`fill_shared_docs`, with
+each learner's own defaults.
 """
 
 import inspect
@@ -27,10 +29,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 
 from .._compat import Interval, StrOptions, _fit_context
-from ..math import PerturbationLoss, leave_one_out_accuracy
+from ..math import ActiveTriplets, PerturbationLoss, TripletObjective, leave_one_out_accuracy
 from ..math._linalg import serial_blas
 from ..math.optimize import lbfgs, projected_subgradient
-from ._base import MahalanobisMixin, validate_numeric
+from ._base import MahalanobisMixin, SavedStateMixin, validate_numeric
 
 
 #: The parameters and fitted attributes the learners share, by name: (type, description).
@@ -176,7 +178,10 @@ def fill_shared_docs(cls):
 
 @dataclass
 class FitResult:
-    """What one minimization returns.
+    """What one minimization returns, and what a learner's ``_fit_metric`` returns to ``fit``.
+
+    ``fit`` sets ``components_`` (for pgd, the first ``n_components`` rows), ``n_iter_``,
+    ``objective_`` and ``n_triplets_`` from it, and warns when ``converged`` is False.
 
     Parameters
     ----------
@@ -192,6 +197,9 @@ class FitResult:
         Why the solver stopped.
     seconds : float
         Wall-clock time of the minimization.
+    n_triplets : int, default=0
+        Triplets of the objective at the final L (the minimizer counts them for a
+        :class:`~robustdml.math.TripletObjective`); 0 for a learner without triplets.
 
     See Also
     --------
@@ -211,6 +219,7 @@ class FitResult:
     objective: list
     message: str
     seconds: float
+    n_triplets: int = 0
 
 
 class _RefusesMetricLearnArguments:
@@ -237,14 +246,14 @@ class _RefusesMetricLearnArguments:
 
 
 @fill_shared_docs
-class MetricLearner(_RefusesMetricLearnArguments, MahalanobisMixin, BaseEstimator):
+class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMixin,
+                    BaseEstimator):
     """Base of robustdml's linear metric learners, which learn ``M = L^T L``.
 
-    A subclass lists every parameter in its ``__init__`` (scikit-learn reads them from its
-    signature), passes the shared ones to ``super().__init__``, adds its own constraints to
-    ``_parameter_constraints`` and implements ``_fit_metric``: it builds the objective (an
-    object with ``value_and_gradient_L`` and ``value_and_gradient_M``, such as
-    :class:`robustdml.math.TripletObjective`) and minimizes it with ``_minimise``.
+    A new learner subclasses it and implements one method, ``_fit_metric``; ``fit``, the
+    shared parameters, ``transform`` and the metric-learn surface, model files and
+    :class:`~robustdml.CertifiedKNN` then work as for :class:`~robustdml.LMNN`. The contract
+    is in the Notes; :doc:`/user_guide/learners` has an example.
 
     Parameters
     ----------
@@ -266,6 +275,40 @@ class MetricLearner(_RefusesMetricLearnArguments, MahalanobisMixin, BaseEstimato
     robustdml.NCA : Neighborhood components analysis, with the perturbation loss.
     robustdml.ARML : Adversarially robust metric learning.
     robustdml.TripletLMNN : LMNN from triplet constraints.
+
+    Notes
+    -----
+    **What a learner implements.** ``_fit_metric(X, y, initial_components)`` returns a
+    :class:`FitResult`. It usually builds an objective (such as a
+    :class:`~robustdml.math.TripletObjective` of its triplets, its own loss terms and
+    :meth:`perturbation_losses`) and returns ``self._minimize(objective,
+    initial_components, len(X))``, which runs the chosen solver; a learner with a closed
+    form may build the :class:`FitResult` itself.
+
+    **What it may assume.** X is a float array of shape (n_samples, n_features), validated
+    by scikit-learn (finite, at least two rows); y holds the labels as given, with at least
+    two classes; ``initial_components`` is the L that ``init`` and ``n_components`` ask for
+    (with pgd and an identity start, all ``n_features`` rows). The parameters are
+    attributes, unchanged since ``__init__``; random draws take
+    ``sklearn.utils.check_random_state(self.random_state)``.
+
+    **What the subclass declares.** Every parameter in its ``__init__``, the shared ones
+    passed to ``super().__init__`` (scikit-learn reads them from the signature); its own
+    constraints added to ``_parameter_constraints``; its docstring entries, with ``{name}``
+    lines for the shared ones and ``fill_shared_docs`` (of this module) as class decorator.
+    Optional, with the default in brackets: ``_accuracy_neighbors``, the k of the training
+    accuracy (3; :class:`~robustdml.LMNN` uses its ``n_neighbors``); ``_worse_advice``, what
+    the warning of a metric worse than its start advises; ``DEFAULT_TOL``, the tolerance per
+    solver when ``tol=None``; ``_saved_attributes``, the fitted attributes model files keep
+    (those ``fit`` sets; add any the learner sets itself).
+
+    **What the base class does.** ``fit`` validates the parameters, X and y, computes the
+    initial L, calls ``_fit_metric``, sets ``components_``, ``n_iter_``, ``objective_`` and
+    ``n_triplets_`` from the result, the leave-one-out training accuracies before and after
+    (with a warning when the fit lost more than ``WORSE_THAN_START``), prints the verbose
+    summary and warns when the solver did not converge. ``_minimize`` reports progress,
+    calls ``callback`` and restarts a run whose :class:`~robustdml.math.ActiveTriplets`
+    changed their sample rate during it.
 
     Examples
     --------
@@ -316,10 +359,12 @@ class MetricLearner(_RefusesMetricLearnArguments, MahalanobisMixin, BaseEstimato
     #: than the starting one.
     _worse_advice = "Lower perturbation_weight or keep the starting metric."
 
-    @property
-    def _accuracy_neighbors(self):
-        """k of the leave-one-out training accuracy reported."""
-        return self.n_neighbors
+    #: k of the leave-one-out k-NN training accuracy (a learner with targets per point
+    #: overrides it with a property returning its ``n_neighbors``).
+    _accuracy_neighbors = 3
+
+    _saved_attributes = ("components_", "n_iter_", "objective_", "n_triplets_",
+                         "n_features_in_", "initial_train_accuracy_", "train_accuracy_")
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -365,9 +410,13 @@ class MetricLearner(_RefusesMetricLearnArguments, MahalanobisMixin, BaseEstimato
         (4, 4)
         """
         X, y = self._validate_labelled(X, y)
-        result, triplets, L0 = self._fit_metric(X, y, self._initial_components(X, y))
+        L0 = self._initial_components(X, y)
+        result = self._fit_metric(X, y, L0)
+        if not isinstance(result, FitResult):
+            raise TypeError(f"{type(self).__name__}._fit_metric returned a "
+                            f"{type(result).__name__}; it must return a FitResult (see "
+                            "MetricLearner's Notes).")
         self._store(result)
-        self.n_triplets_ = triplets.at(result.components).n_triplets
         k = self._accuracy_neighbors
         self._check_training_accuracy(X, np.unique(y, return_inverse=True)[1], L0, k,
                                       self._worse_advice)
@@ -375,10 +424,49 @@ class MetricLearner(_RefusesMetricLearnArguments, MahalanobisMixin, BaseEstimato
                              f"{self.initial_train_accuracy_:.4f} -> {self.train_accuracy_:.4f}")
         return self
 
-    def _fit_metric(self, X, y, L0):
-        """Build the objective and minimise it from ``L0``: return the :class:`FitResult`, the
-        triplets (anything with ``at(L)``) and the start actually used."""
-        raise NotImplementedError
+    def _fit_metric(self, X, y, initial_components):
+        """Learn L from validated data: the one method a learner implements.
+
+        ``fit`` calls it between its validation and initialization and its bookkeeping; the
+        class's Notes give the whole contract.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Training points: float, finite, at least two rows.
+        y : ndarray of shape (n_samples,)
+            Class labels as given to ``fit``; at least two classes.
+        initial_components : ndarray of shape (n_components, n_features)
+            The starting L that ``init`` and ``n_components`` ask for (pgd from the
+            identity: all ``n_features`` rows).
+
+        Returns
+        -------
+        FitResult
+            The learned L and the solver's record, as :meth:`_minimize` returns them.
+
+        Raises
+        ------
+        NotImplementedError
+            In this base class: a learner implements it.
+
+        See Also
+        --------
+        _minimize : Minimize an objective with the chosen solver.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from robustdml import LMNN
+        >>> X, y = load_iris(return_X_y=True)
+        >>> result = LMNN()._fit_metric(X, y, np.eye(4))
+        >>> result.components.shape, result.converged
+        ((4, 4), True)
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement _fit_metric(X, y, "
+                                  "initial_components), returning a FitResult (see "
+                                  "MetricLearner's Notes).")
 
     def _summary(self):
         """What the verbose summary adds after the solver's figures."""
@@ -480,23 +568,63 @@ class MetricLearner(_RefusesMetricLearnArguments, MahalanobisMixin, BaseEstimato
     def _default_tol(self):
         return self.DEFAULT_TOL[self.solver]
 
-    def _minimise(self, objective, L0, n_samples, *, report=None, max_iter=None):
-        """Minimise ``objective`` from ``L0`` with the chosen solver, for at most ``max_iter``
-        (default: the parameter) iterations; ``report`` (from :meth:`_progress_reporter`) lets
-        several runs share one progress count.
+    def _minimize(self, objective, initial_components, n_samples, *, report=None,
+                  max_iter=None):
+        """Minimize an objective from an initial L with the chosen solver.
 
-        The run is restarted (with the iterations left) while the objective's triplets changed
-        their sample rate during it (``rate_changes``), since the objective changed with it.
-        BLAS runs on one thread for small data (``n_samples``), where threads only contend.
+        The solver is ``solver`` with ``tol`` (or ``DEFAULT_TOL``); it reports progress as
+        ``verbose`` asks and calls ``callback``. A run is restarted (with the iterations
+        left) while the :class:`~robustdml.math.ActiveTriplets` of a
+        :class:`~robustdml.math.TripletObjective` changed their sample rate during it, since
+        the objective changed with it. BLAS runs on one thread for small data, where threads
+        only contend.
+
+        Parameters
+        ----------
+        objective : object
+            Has ``value_and_gradient_L(L)`` (for lbfgs) and ``value_and_gradient_M(L)`` (for
+            pgd), each returning the value and its gradient with respect to L or to M
+            (a :class:`~robustdml.math.TripletObjective` has both).
+        initial_components : ndarray of shape (n_components, n_features)
+            The starting L.
+        n_samples : int
+            Number of training points (decides whether BLAS runs on one thread).
+        report : callable or None, default=None
+            From ``_progress_reporter``, for several runs that share one progress count;
+            None starts a new count.
+        max_iter : int or None, default=None
+            Iterations allowed; None takes the ``max_iter`` parameter.
+
+        Returns
+        -------
+        FitResult
+            The final L and the solver's record, with ``n_triplets`` counted for a
+            :class:`~robustdml.math.TripletObjective` (0 otherwise).
+
+        See Also
+        --------
+        _fit_metric : The hook that calls it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from robustdml import LMNN
+        >>> from robustdml.math import LMNNLoss, TripletObjective, build_triplets
+        >>> X, y = load_iris(return_X_y=True)
+        >>> objective = TripletObjective(X, build_triplets(X, y), [LMNNLoss(0.5)])
+        >>> result = LMNN()._minimize(objective, np.eye(4), len(X))
+        >>> result.n_triplets
+        4500
         """
         tol = self._default_tol() if self.tol is None else self.tol
         max_iter = self.max_iter if max_iter is None else max_iter
         start = time.perf_counter()
         report = self._progress_reporter(start) if report is None else report
-        L, n_iter, values = L0, 0, []
+        L, n_iter, values = initial_components, 0, []
         with serial_blas(n_samples):
             while True:
-                changes = getattr(objective.triplets, "rate_changes", 0)
+                changes = _rate_changes(objective)
                 if self.solver == "pgd":
                     L, steps, converged, part, message = projected_subgradient(
                         objective.value_and_gradient_M, L, max_iter=max_iter - n_iter,
@@ -507,18 +635,24 @@ class MetricLearner(_RefusesMetricLearnArguments, MahalanobisMixin, BaseEstimato
                         tol=tol, callback=report)
                 n_iter += steps
                 values += part
-                if (getattr(objective.triplets, "rate_changes", 0) == changes
-                        or n_iter >= max_iter or steps == 0):
+                if _rate_changes(objective) == changes or n_iter >= max_iter or steps == 0:
                     break
-        return FitResult(L, n_iter, converged, values, message, time.perf_counter() - start)
+        n_triplets = (objective.triplets.at(L).n_triplets
+                      if isinstance(objective, TripletObjective) else 0)
+        return FitResult(L, n_iter, converged, values, message, time.perf_counter() - start,
+                         n_triplets)
 
     def _store(self, result):
-        """Set ``components_``, ``n_iter_`` and ``objective_`` from a :class:`FitResult` (pgd
-        learns a full M; a reduction keeps its leading eigen-directions, the first rows)."""
+        """Set ``components_``, ``n_iter_``, ``objective_`` and ``n_triplets_`` from a
+        :class:`FitResult` (pgd learns a full M; a reduction keeps its leading
+        eigen-directions, the first rows). L is stored C-contiguous, as a model file gives it
+        back, so that a loaded learner computes bit for bit what the fitted one did."""
         L = result.components
-        self.components_ = L[:self.n_components] if self.solver == "pgd" else L
+        self.components_ = np.ascontiguousarray(L[:self.n_components] if self.solver == "pgd"
+                                                else L, dtype=float)
         self.n_iter_ = result.n_iter
         self.objective_ = np.asarray(result.objective)
+        self.n_triplets_ = result.n_triplets
 
     def _finish(self, result, summary=""):
         """Print the verbose summary and warn when the solver did not converge."""
@@ -581,3 +715,12 @@ class MetricLearner(_RefusesMetricLearnArguments, MahalanobisMixin, BaseEstimato
                 self.callback(L.ravel() if self._flat_callback else L, state["iterations"])
 
         return report
+
+
+def _rate_changes(objective):
+    """How often the triplets of ``objective`` changed their sample rate so far: only
+    :class:`ActiveTriplets` do (fixed triplets and other objectives never change)."""
+    if isinstance(objective, TripletObjective) and isinstance(objective.triplets,
+                                                              ActiveTriplets):
+        return objective.triplets.rate_changes
+    return 0

@@ -117,13 +117,13 @@ class ARML(MetricLearner):
         self.n_impostors = n_impostors
         self.max_rounds = max_rounds
 
-    _accuracy_neighbors = 3
+    _saved_attributes = (*MetricLearner._saved_attributes, "n_rounds_")
 
-    def _fit_metric(self, X, y, L0):
+    def _fit_metric(self, X, y, initial_components):
         losses = [SignedMarginLoss(), *self.perturbation_losses()]
         smoothing = self._solver_smoothing
         report = self._progress_reporter(time.perf_counter())
-        L, n_iter, values, seen, seconds = L0, 0, [], set(), 0.0
+        L, n_iter, values, seen, seconds = initial_components, 0, [], set(), 0.0
         for round_ in range(1, self.max_rounds + 1):
             # neighbours under the current metric: Euclidean in the embedded space
             triplets = build_triplets(X @ L.T, y, self.n_neighbors, self.n_impostors)
@@ -133,14 +133,14 @@ class ARML(MetricLearner):
             if key in seen or n_iter >= self.max_iter:
                 break
             seen.add(key)
-            result = self._minimise(TripletObjective(X, triplets, losses, smoothing), L, len(X),
+            result = self._minimize(TripletObjective(X, triplets, losses, smoothing), L, len(X),
                                     report=report, max_iter=self.max_iter - n_iter)
             L, n_iter, seconds = result.components, n_iter + result.n_iter, seconds + result.seconds
             values += result.objective
         self.n_rounds_ = round_
         # the last run's convergence, over every round's iterations
-        return (FitResult(L, n_iter, result.converged, values, result.message, seconds),
-                triplets, L0)
+        return FitResult(L, n_iter, result.converged, values, result.message, seconds,
+                         triplets.n_triplets)
 
     def _summary(self):
         return f"; {self.n_triplets_} triplets, {self.n_rounds_} neighbour searches"

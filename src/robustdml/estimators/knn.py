@@ -9,10 +9,10 @@ from sklearn.utils.validation import check_is_fitted, check_memory
 
 from .._compat import HasMethods, Interval, _fit_context
 from ..math import exact_neighbors, kneighbors, knn_vote
-from ._base import validate_numeric
+from ._base import SavedStateMixin, validate_numeric
 
 
-class KNNClassifier(ClassifierMixin, BaseEstimator):
+class KNNClassifier(SavedStateMixin, ClassifierMixin, BaseEstimator):
     """The k-nearest-neighbor classifier under the metric of a metric learner.
 
     A tie between classes is broken toward the tied class whose nearest member among the k
@@ -74,6 +74,8 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         "memory": [None, str, HasMethods(["cache"])],
     }
 
+    _saved_attributes = ("classes_", "y_", "embedding_", "n_features_in_", "metric_learner_")
+
     def __init__(self, n_neighbors=3, metric_learner=None, *, memory=None):
         self.n_neighbors = n_neighbors
         self.metric_learner = metric_learner
@@ -129,9 +131,13 @@ class KNNClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _build_index(self):
-        """The neighbour index over ``embedding_`` (rebuilt, not stored, by ``robustdml.io``)."""
+        """The neighbour index over ``embedding_``."""
         self._index = exact_neighbors(self.n_neighbors, self.embedding_.shape[1]).fit(
             self.embedding_)
+
+    def _restore_derived(self):
+        """The index is rebuilt after loading, not stored."""
+        self._build_index()
 
     def _embed(self, X):
         if self.metric_learner_ is None:

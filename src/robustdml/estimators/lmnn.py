@@ -178,7 +178,12 @@ class LMNN(MetricLearner):
     _worse_advice = ("Lower pull_weight, raise regularisation, use impostors='nearest' (the "
                      "default), or keep the starting metric.")
 
-    def _fit_metric(self, X, y, L0):
+    @property
+    def _accuracy_neighbors(self):
+        return self.n_neighbors
+
+    def _fit_metric(self, X, y, initial_components):
+        L0 = initial_components
         losses = self.losses()
         if self.impostors == "fixed":
             triplets = build_triplets(X, y, self.n_neighbors, self.n_impostors)
@@ -196,7 +201,7 @@ class LMNN(MetricLearner):
         objective = TripletObjective(X, triplets, losses, smoothing=smoothing)
         if self.regularisation > 0:
             objective.add_start_regulariser(self.regularisation, L0)
-        return self._minimise(objective, L0, len(X)), triplets, L0
+        return self._minimize(objective, L0, len(X))
 
     def _default_tol(self):
         followed = self.solver == "lbfgs" and self.impostors != "fixed"

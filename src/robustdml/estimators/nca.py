@@ -158,7 +158,11 @@ class NCA(MetricLearner):
             return self.components_
         return super()._initial_components(X, y)
 
-    def _fit_metric(self, X, y, L0):
+    @property
+    def _accuracy_neighbors(self):
+        return self.n_neighbors
+
+    def _fit_metric(self, X, y, initial_components):
         perturbation = self.perturbation_losses()
         if perturbation:
             triplets = ActiveTriplets(X, y, self.n_neighbors, self.n_impostors, perturbation,
@@ -168,4 +172,4 @@ class NCA(MetricLearner):
         labels = np.unique(y, return_inverse=True)[1]
         objective = TripletObjective(X, triplets, [NCALoss(labels), *perturbation],
                                      smoothing=self._solver_smoothing)
-        return self._minimise(objective, L0, len(X)), triplets, L0
+        return self._minimize(objective, initial_components, len(X))

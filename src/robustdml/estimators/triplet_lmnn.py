@@ -98,6 +98,9 @@ class TripletLMNN(MetricLearner):
 
     _learns_from_labels = False
 
+    _saved_attributes = ("components_", "n_iter_", "objective_", "n_triplets_",
+                         "n_features_in_")
+
     _parameter_constraints: dict = {
         **MetricLearner._parameter_constraints,
         "pull_weight": [Interval(Real, 0, 1, closed="both")],
@@ -170,9 +173,8 @@ class TripletLMNN(MetricLearner):
             smoothing=self._solver_smoothing)
         if self.regularisation > 0:
             objective.add_start_regulariser(self.regularisation, L0)
-        result = self._minimise(objective, L0, len(X))
+        result = self._minimize(objective, L0, len(X))
         self._store(result)
-        self.n_triplets_ = n_triplets
         self._finish(result, f"; {n_triplets} triplets, {np.mean(self.predict(triplets) == 1):.4f}"
                              " satisfied")
         return self

@@ -231,21 +231,30 @@ class CertifiedKNN(KNNClassifier):
         (150, 4)
         """
         super().fit(X, y)
-        if self.metric_learner_ is None:
-            components = np.eye(self.n_features_in_)
-        elif hasattr(self.metric_learner_, "components_"):
-            components = self.metric_learner_.components_
-        else:
-            raise TypeError(f"{type(self.metric_learner_).__name__} has no components_; "
-                            "certification needs a linear metric learner (M = L^T L).")
         self.X_fit_ = validate_numeric(self, X, reset=False, dtype=float)
-        self.geometry_ = MetricGeometry(components, self.X_fit_)
+        self.geometry_ = MetricGeometry(self._components(), self.X_fit_)
         if self.classes_.size == 1:
             warnings.warn(f"CertifiedKNN was fitted on one class ({self.classes_[0]!r}): it "
                           "predicts that class whatever the input, so every certified radius "
                           "is infinite. Fit it on data with at least two classes.",
                           UserWarning, stacklevel=2)
         return self
+
+    _saved_attributes = (*KNNClassifier._saved_attributes, "X_fit_")
+
+    def _components(self):
+        """L of the fitted metric learner (the identity for the Euclidean metric)."""
+        if self.metric_learner_ is None:
+            return np.eye(self.n_features_in_)
+        if hasattr(self.metric_learner_, "components_"):
+            return self.metric_learner_.components_
+        raise TypeError(f"{type(self.metric_learner_).__name__} has no components_; "
+                        "certification needs a linear metric learner (M = L^T L).")
+
+    def _restore_derived(self):
+        """The index and the certificate's geometry are rebuilt after loading, not stored."""
+        super()._restore_derived()
+        self.geometry_ = MetricGeometry(self._components(), self.X_fit_)
 
     def certified_radius(self, X, y=None, *, max_radius=None):
         """Return the certified L2 radius of each prediction.
