@@ -82,3 +82,14 @@ def test_other_learners_explain_preprocessor(learner, advice):
 def test_unknown_arguments_still_fail_as_python_says():
     with pytest.raises(TypeError, match="unexpected keyword argument 'n_neighbours'"):
         LMNN(n_neighbours=3)
+
+
+@pytest.mark.parametrize("learner", [LMNN, NCA, TripletLMNN])
+def test_documented_signature_is_the_constructors(learner):
+    """The metric-learn check defines __new__(*args, **kwargs); Sphinx would show that as the
+    class's signature unless the class carries its constructor's."""
+    import inspect
+
+    documented = learner.__signature__
+    assert list(documented.parameters) == list(inspect.signature(learner.__init__).parameters)[1:]
+    assert not any(p.kind is p.VAR_KEYWORD for p in documented.parameters.values())

@@ -244,6 +244,13 @@ class _RefusesMetricLearnArguments:
                             + "; ".join(advice) + ".")
         return super().__new__(cls)
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Sphinx documents a class defining __new__ by __new__'s (*args, **kwargs) unless the
+        # class carries a __signature__: give it __init__'s
+        parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        cls.__signature__ = inspect.Signature(parameters)
+
 
 @fill_shared_docs
 class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMixin,
