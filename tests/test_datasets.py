@@ -14,6 +14,7 @@ from robustdml.datasets.generated import balance_scale, waveform
 PUBLISHED_SHAPES = {
     "iris": (150, 4, 3), "wine": (178, 13, 3), "breast_cancer": (569, 30, 2),
     "digits": (1797, 64, 10), "balance_scale": (625, 4, 3), "waveform": (5000, 21, 3),
+    "waveform_1000": (1000, 21, 3),
     "australian": (690, 14, 2), "sonar": (208, 60, 2), "ionosphere": (351, 33, 2),
     "pima": (768, 8, 2), "heart": (270, 13, 2), "liver": (345, 6, 2), "vehicle": (846, 18, 4),
     "segment": (2310, 19, 7), "letter": (5000, 16, 26), "glass": (214, 9, 6),

@@ -178,3 +178,11 @@ def test_plots_have_one_legend_of_the_methods_and_no_hidden_line(tmp_path, monke
         assert entries == [4] and axis_legends == [None] * len(axis_legends)
         for lines in figures[name + " lines"]:
             assert len(set(lines)) == len(lines) == 4  # no two curves drawn on each other
+
+
+def test_the_demo_needs_only_the_core_dependencies():
+    """A pip user's first `robustdml reproduce` must not stop for a data package."""
+    from robustdml.datasets import SPECS
+
+    core = SPECS["iris"].requirement
+    assert all(SPECS[name].requirement == core for name in cli.DEMO["datasets"])
