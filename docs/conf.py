@@ -111,6 +111,8 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
 }
 html_context = {"default_mode": "light"}
+# pages without sub-pages: no empty "Section Navigation" column
+html_sidebars = {page: [] for page in ("getting_started", "changelog", "citing")}
 
 
 def _copy_results(app):
