@@ -1,5 +1,8 @@
 """A newcomer's mistakes get errors that say what was wrong and what to do, not silent
-nonsense: labels the classifier never saw, an even k for certification."""
+nonsense: labels the classifier never saw, a pipeline given to save, a file that is no model
+file, an even k for certification."""
+
+import zipfile
 
 import numpy as np
 import pytest
@@ -7,7 +10,8 @@ from sklearn.datasets import load_iris
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from robustdml import CertifiedKNN, KNNClassifier, knn_attack, noise_error
+import robustdml
+from robustdml import CertifiedKNN, KNNClassifier, ModelFileError, knn_attack, noise_error
 from robustdml.metrics import (certified_accuracy_score, make_certified_scorer,
                                make_noise_scorer, noise_accuracy_score)
 
@@ -73,6 +77,41 @@ def test_known_labels_still_score(by_name):
     assert knn.certified_robust_error(X, NAMES[y], [0.0])[0] < 0.1
     # a subset of the classes is fine: it is not an unknown label
     assert knn.certified_radius(X[:50], NAMES[y[:50]]).shape == (50,)
+
+
+def test_saving_a_pipeline_says_to_save_its_last_step(iris, tmp_path):
+    X, y = iris
+    pipe = make_pipeline(StandardScaler(), CertifiedKNN(3)).fit(X, y)
+    with pytest.raises(TypeError, match="Cannot save a Pipeline") as raised:
+        robustdml.save(pipe, tmp_path / "pipe.npz")
+    message = str(raised.value)
+    for advice in ("never pickle", "pipeline[-1]", "robustdml.save", "joblib", "skops"):
+        assert advice in message
+    robustdml.save(pipe[-1], tmp_path / "knn.npz")  # what the message says to do works
+    np.testing.assert_array_equal(robustdml.load(tmp_path / "knn.npz").predict(X),
+                                  pipe[-1].predict(X))
+
+
+def test_a_file_that_is_no_model_file_says_what_it_holds(tmp_path):
+    text = tmp_path / "junk.npz"
+    text.write_text("junk")
+    with pytest.raises(ModelFileError, match="not an .npz \\(zip\\) archive") as raised:
+        robustdml.load(text)
+    assert "pickle" not in str(raised.value)
+    np.save(tmp_path / "array.npy", np.ones(3))
+    with pytest.raises(ModelFileError, match=r"a single NumPy array \(.npy\)"):
+        robustdml.load(tmp_path / "array.npy")
+    np.savez(tmp_path / "weights.npz", weights=np.ones(3), bias=np.zeros(1))
+    with pytest.raises(ModelFileError, match="no header.*'bias', 'weights'") as raised:
+        robustdml.load(tmp_path / "weights.npz")
+    assert "pickle" not in str(raised.value)
+    np.savez(tmp_path / "pickled.npz", header=np.array([{"code": 1}], dtype=object))
+    with pytest.raises(ModelFileError, match="holds pickled arrays"):
+        robustdml.load(tmp_path / "pickled.npz")
+    with zipfile.ZipFile(tmp_path / "empty.npz", "w"):
+        pass
+    with pytest.raises(ModelFileError, match="no header"):
+        robustdml.load(tmp_path / "empty.npz")
 
 
 @pytest.mark.parametrize("k", [2, 4])
