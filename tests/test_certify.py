@@ -213,8 +213,8 @@ def test_lmnn_pl_certifies_larger_radii_than_lmnn(seed):
 
 def test_certificate_errors():
     X, y, X_test, _, _ = random_problem(9)
-    with pytest.raises(ValueError, match="odd"):
-        CertifiedKNN(2).fit(X, y).certified_radius(X_test)
+    with pytest.raises(ValueError, match="odd n_neighbors, got 2: an even k"):
+        CertifiedKNN(2).fit(X, y)
     with pytest.raises(ValueError, match="n_neighbors=1"):
         minimal_perturbation_1nn(CertifiedKNN(3).fit(X, y), X_test)
     with pytest.raises(ValueError, match="expected"):

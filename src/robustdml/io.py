@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.neighbors import NeighborhoodComponentsAnalysis
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
@@ -28,6 +29,8 @@ from .estimators import SavedStateMixin
 
 FORMAT = "robustdml-model"
 FORMAT_VERSION = 1
+#: The first bytes of a zip archive (a file entry first, or empty), as every .npz is.
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 #: The fitted attributes stored of scikit-learn's estimators that model files hold, which
 #: cannot declare them themselves (robustdml's estimators declare ``_saved_attributes``).
@@ -105,10 +108,19 @@ def _describe(estimator, arrays, prefix, fitted=True):
     cls = type(estimator)
     attributes = _saved_attributes(cls)
     if attributes is None:
+        if isinstance(estimator, Pipeline):
+            advice = ("Save the final CertifiedKNN, KNNClassifier or learner step with "
+                      "robustdml.save(pipeline[-1], path), and keep or refit the "
+                      "preprocessing (pipeline[:-1]) separately, e.g. with joblib or skops "
+                      "for files you trust.")
+        else:
+            advice = ("Save a robustdml estimator instead, or store this one with joblib or "
+                      "skops if you trust the files.")
         raise TypeError(f"Cannot save a {cls.__name__}: model files hold robustdml's "
-                        "estimators (subclasses of robustdml.estimators.SavedStateMixin, "
-                        "which declare their saved state) and scikit-learn's "
-                        f"{', '.join(c.__name__ for c in SCIKIT_LEARN_ATTRIBUTES)}.")
+                        "estimators only (subclasses of robustdml.estimators.SavedStateMixin, "
+                        "which declare their saved state, and scikit-learn's "
+                        f"{', '.join(c.__name__ for c in SCIKIT_LEARN_ATTRIBUTES)}), never "
+                        f"pickled objects, so that loading a file cannot run code. {advice}")
     params, nested = {}, {}
     for name, value in estimator.get_params(deep=False).items():
         if isinstance(value, BaseEstimator):
@@ -291,8 +303,24 @@ def load(path):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No model file at {path}.")
+    with path.open("rb") as stream:
+        magic = stream.read(4)
+    # an .npz is a zip archive; anything else would reach np.load's pickle branch, whose
+    # error would wrongly suggest the file holds pickled objects
+    if magic not in ZIP_MAGIC:
+        found = ("a single NumPy array (.npy), not an .npz archive"
+                 if magic.startswith(b"\x93NUM") else "not an .npz (zip) archive")
+        raise ModelFileError(f"{path} is not a robustdml model file: it is {found}. Model "
+                             "files are written by robustdml.save.")
     try:
         with np.load(path, allow_pickle=False) as archive:
+            if "header" not in archive.files:
+                names = sorted(archive.files)
+                held = ", ".join(map(repr, names[:5])) + (", ..." if len(names) > 5 else "")
+                raise ModelFileError(
+                    f"{path} is an .npz archive but not a robustdml model file: it has no "
+                    f"header (it holds {held or 'nothing'}). Model files are written by "
+                    "robustdml.save.")
             header = json.loads(str(archive["header"]))
             if header.get("format") != FORMAT:
                 raise ModelFileError(f"{path} is not a robustdml model file.")
@@ -307,7 +335,9 @@ def load(path):
     except (zipfile.BadZipFile, zlib.error, struct.error, EOFError, OSError, KeyError,
             IndexError, AttributeError, ValueError, TypeError, NotImplementedError,
             json.JSONDecodeError) as error:
-        detail = ("it holds pickled objects, which model files never do"
-                  if "allow_pickle" in str(error) else f"{type(error).__name__}: {error}")
+        if "allow_pickle" in str(error):
+            raise ModelFileError(f"{path} is not a robustdml model file: it holds pickled "
+                                 "arrays, which model files never do and robustdml never "
+                                 "loads, for safety.") from error
         raise ModelFileError(f"{path} is damaged, truncated or not a robustdml model file "
-                             f"({detail}).") from error
+                             f"({type(error).__name__}: {error}).") from error

@@ -22,6 +22,29 @@ def validate_numeric(estimator, X, y="no_validation", **kwargs):
     return validate_data(estimator, X, y, **kwargs)
 
 
+def _first_few(labels, max_shown=5):
+    """``labels`` as a short list for a message: the first ``max_shown`` and the count."""
+    shown = ", ".join(repr(label) for label in labels[:max_shown].tolist())
+    return shown + (f", ... ({len(labels)} in all)" if len(labels) > max_shown else "")
+
+
+def check_labels(classes, y, n_samples):
+    """y as an array of shape (n_samples,) whose labels are all among ``classes`` (the fitted
+    ``classes_``): a label the classifier never saw never matches a prediction, so a score
+    against it says nothing of the model (typically y in another encoding than at fit)."""
+    y = np.asarray(y)
+    if y.shape != (n_samples,):
+        raise ValueError(f"y has shape {y.shape}; expected ({n_samples},).")
+    unknown = np.unique(y[~np.isin(y, classes)])
+    if unknown.size:
+        raise ValueError(
+            f"y holds labels the classifier was not fitted on: {_first_few(unknown)}; it "
+            f"knows the classes {_first_few(np.asarray(classes))}. Pass the true labels of X "
+            "in the same encoding as the y given to fit (e.g. the original strings, not "
+            "integer codes), or refit on data with these classes.")
+    return y
+
+
 class SavedStateMixin:
     """What a model file stores of a fitted estimator, declared by the estimator itself.
 

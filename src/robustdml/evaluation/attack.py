@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ..estimators._base import validate_numeric
+from ..estimators._base import check_labels, validate_numeric
 from ..math import adversarial_margin
 from .certify import QUERY_BLOCK, CertifiedKNN, pairwise_sq_dist
 
@@ -155,7 +155,7 @@ def knn_attack(knn, X, y=None, *, n_impostors=5, n_grid=28, growth=1.25, n_bisec
     TypeError
         If ``knn`` is not a :class:`CertifiedKNN`.
     ValueError
-        If y has the wrong shape.
+        If y has the wrong shape or labels not among ``knn.classes_``.
 
     See Also
     --------
@@ -177,6 +177,8 @@ def knn_attack(knn, X, y=None, *, n_impostors=5, n_grid=28, growth=1.25, n_bisec
         raise TypeError("knn_attack needs a fitted CertifiedKNN.")
     check_is_fitted(knn)
     X = validate_numeric(knn, X, reset=False, dtype=float)
+    if y is not None:
+        y = check_labels(knn.classes_, y, len(X))
     clean = knn.predict(X)
     predicted = np.searchsorted(knn.classes_, clean)
     targets = _ray_targets(knn, X, predicted, n_impostors)
@@ -233,9 +235,6 @@ def knn_attack(knn, X, y=None, *, n_impostors=5, n_grid=28, growth=1.25, n_bisec
     examples[success] = (X[success] + high[rows, best][success, None]
                          * directions[rows, best][success])
     if y is not None:
-        y = np.asarray(y)
-        if y.shape != (n_queries,):
-            raise ValueError(f"y has shape {y.shape}; expected ({n_queries},).")
         wrong = clean != y
         norms[wrong], examples[wrong], success[wrong] = 0.0, X[wrong], True
     return AttackResult(norms=norms, examples=examples, success=success)

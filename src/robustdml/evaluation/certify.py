@@ -13,12 +13,13 @@ radii equal the brute-force definition; only the work shrinks.
 """
 
 import warnings
+from numbers import Integral
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ..estimators import KNNClassifier
-from ..estimators._base import validate_numeric
+from ..estimators._base import check_labels, validate_numeric
 from ..math import DEGENERACY_RTOL, degeneracy_guard, margin_from_gap
 
 #: Query points whose distances to all training points are held in memory at once.
@@ -140,8 +141,8 @@ class CertifiedKNN(KNNClassifier):
     Parameters
     ----------
     n_neighbors : int, default=3
-        The number k of neighbors that vote. Certification needs an odd k (a strict
-        majority).
+        The number k of neighbors that vote; odd, as certification needs a strict majority
+        (``fit`` refuses an even k).
     metric_learner : estimator or None, default=None
         A linear metric learner with ``fit``, ``transform`` and ``components_`` (:class:`LMNN`,
         :class:`NCA`, ...), cloned and fitted on the training data; None means the Euclidean
@@ -211,7 +212,7 @@ class CertifiedKNN(KNNClassifier):
         TypeError
             If the fitted metric learner has no ``components_`` (it is not linear).
         ValueError
-            If ``n_neighbors`` exceeds the number of training points.
+            If ``n_neighbors`` is even or exceeds the number of training points.
 
         Warns
         -----
@@ -230,6 +231,14 @@ class CertifiedKNN(KNNClassifier):
         >>> CertifiedKNN(3).fit(X, y).X_fit_.shape
         (150, 4)
         """
+        if isinstance(self.n_neighbors, Integral) and self.n_neighbors % 2 == 0:
+            # checked before the metric is learned; other bad values are the parameter
+            # validation's to report
+            raise ValueError(
+                f"CertifiedKNN needs an odd n_neighbors, got {self.n_neighbors}: an even k "
+                "lets the votes of two classes tie, and a tie of votes has no certificate. "
+                f"Use an odd k ({self.n_neighbors - 1} or {self.n_neighbors + 1}), or "
+                "KNNClassifier for an even k without certificates.")
         super().fit(X, y)
         self.X_fit_ = validate_numeric(self, X, reset=False, dtype=float)
         self.geometry_ = MetricGeometry(self._components(), self.X_fit_)
@@ -282,8 +291,8 @@ class CertifiedKNN(KNNClassifier):
         Raises
         ------
         ValueError
-            If ``n_neighbors`` is even, ``max_radius`` is negative, y has the wrong shape, or
-            the squared distances overflow at the scale of X.
+            If ``max_radius`` is negative, y has the wrong shape or labels not among
+            ``classes_``, or the squared distances overflow at the scale of X.
 
         See Also
         --------
@@ -300,8 +309,6 @@ class CertifiedKNN(KNNClassifier):
         array([1.355, 1.133, 1.292])
         """
         check_is_fitted(self)
-        if self.n_neighbors % 2 == 0:
-            raise ValueError(f"Certification needs an odd n_neighbors, got {self.n_neighbors}.")
         limit = np.inf if max_radius is None else float(max_radius)
         if not limit >= 0:
             raise ValueError(f"max_radius must be a number >= 0, got {max_radius}.")
@@ -311,9 +318,7 @@ class CertifiedKNN(KNNClassifier):
         radii = np.zeros(len(X))
         searched = np.arange(len(X))
         if y is not None:
-            y = np.asarray(y)
-            if y.shape != (len(X),):
-                raise ValueError(f"y has shape {y.shape}; expected ({len(X)},).")
+            y = check_labels(self.classes_, y, len(X))
             searched = searched[self.classes_[predicted] == y]
         s = (self.n_neighbors + 1) // 2
         geometry = self.geometry_
@@ -351,7 +356,7 @@ class CertifiedKNN(KNNClassifier):
         Raises
         ------
         ValueError
-            If a radius is negative or not a number.
+            If a radius is negative or not a number, or y has labels not among ``classes_``.
 
         See Also
         --------

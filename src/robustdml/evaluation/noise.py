@@ -4,6 +4,8 @@
 import numpy as np
 from sklearn.utils import check_random_state, check_X_y
 
+from ..estimators._base import check_labels
+
 
 def noise_error(classifier, X, y, sigmas, n_draws=5, random_state=None):
     """Return the error of a classifier when N(0, sigma^2 I) noise is added to X.
@@ -33,7 +35,8 @@ def noise_error(classifier, X, y, sigmas, n_draws=5, random_state=None):
     Raises
     ------
     ValueError
-        If a sigma is negative or not finite, or ``n_draws`` is below 1.
+        If a sigma is negative or not finite, ``n_draws`` is below 1, or y has labels not
+        among the classifier's ``classes_``.
 
     See Also
     --------
@@ -51,6 +54,8 @@ def noise_error(classifier, X, y, sigmas, n_draws=5, random_state=None):
     array([0.04 , 0.105])
     """
     X, y = check_X_y(X, y, dtype=float)
+    if hasattr(classifier, "classes_"):  # a fitted classifier, or a pipeline ending in one
+        y = check_labels(classifier.classes_, y, len(X))
     sigmas = np.atleast_1d(np.asarray(sigmas, dtype=float))
     if np.any(sigmas < 0) or not np.all(np.isfinite(sigmas)):
         raise ValueError(f"sigmas must be finite and >= 0, got {sigmas}.")

@@ -68,7 +68,8 @@ def certified_accuracy_score(estimator, X, y, radius, *, relative=False):
     TypeError
         If ``estimator`` is neither a :class:`CertifiedKNN` nor a ``Pipeline`` ending in one.
     ValueError
-        If ``radius`` is negative or not finite.
+        If ``radius`` is negative or not finite, or y has labels not among the classifier's
+        ``classes_``.
 
     See Also
     --------
@@ -119,6 +120,11 @@ def noise_accuracy_score(estimator, X, y, sigma, n_draws=5, random_state=0):
     -------
     float
         The mean accuracy over the draws.
+
+    Raises
+    ------
+    ValueError
+        If y has labels not among the classifier's ``classes_``.
 
     See Also
     --------
