@@ -171,6 +171,10 @@ def test_report_opens_with_the_conclusion_and_defines_its_names():
     summary = text.split("## Columns and names")[0]
     assert "## Summary" in summary and "**Most accurate: good**" in summary
     assert "**Most robust: good**" in summary
+    # in words: the column names are defined only after the summary
+    assert "clean_error" not in summary and "robust_error_at_R" not in summary
+    assert "clean error: 0.1" in summary
+    assert "certified robust error at R = 0.1 x data scale: 0.2" in summary
     assert "Against euclidean, data set by data set, it is lower on 2" in summary
     assert text.index("## Columns and names") < text.index("## clean_error")
     assert "- `robust_error_at_R`: the certified robust error at the reference radius R = 0.1 x" \
@@ -209,3 +213,26 @@ def test_plots_have_one_legend_of_the_methods_and_no_hidden_line(tmp_path, monke
         assert entries == [4] and axis_legends == [None] * len(axis_legends)
         for lines in figures[name + " lines"]:
             assert len(set(lines)) == len(lines) == 4  # no two curves drawn on each other
+
+
+def test_report_shows_its_plots_by_relative_links(tmp_path):
+    pytest.importorskip("matplotlib")
+    write_reports(toy_records(), tmp_path)
+    text = (tmp_path / "report.md").read_text()
+    links = re.findall(r"!\[[^]]*\]\(([^)]+)\)", text)
+    assert links == ["plots/summary.png", "plots/a.png", "plots/b.png"]
+    assert all((tmp_path / link).is_file() for link in links)
+    assert text.index("## Columns and names") < text.index("## Plots") < text.index(
+        "## clean_error")
+
+
+def test_report_says_how_tuned_methods_were_chosen():
+    records = [dict(r, search_space={"pull_weight": "uniform(0.05, 0.95)"}, select="certified",
+                    search="random") if r["method"] == "good" else r for r in toy_records()]
+    text = markdown_report(records, {"budget": 9, "cv_folds": 5, "relative_radius": 0.1})
+    assert ("Tuned methods (good): each tried 9 candidate settings (the defaults and 8 random "
+            "draws from the search space below") in text
+    assert ("scored them by 5-fold cross-validation on the whole training part, and kept the "
+            "one with the highest certified accuracy at R") in text
+    assert "Tuning maximised" not in text
+    assert "No method was tuned" in markdown_report(toy_records())
