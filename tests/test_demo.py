@@ -236,3 +236,5 @@ def test_report_says_how_tuned_methods_were_chosen():
             "one with the highest certified accuracy at R") in text
     assert "Tuning maximised" not in text
     assert "No method was tuned" in markdown_report(toy_records())
+    assert "each tried 1 candidate setting (its defaults: no random draw)" in markdown_report(
+        records, {"budget": 1})

@@ -305,9 +305,13 @@ def tuning_notes(records, config=None):
     rules = sorted({record.get("select", "accuracy") for record in tuned})
     searches = sorted({record["search"] for record in tuned if "search" in record})
     budget = config.get("budget")
-    candidates = ("the candidate settings" if budget is None else
-                  f"{budget} candidate settings (the defaults and {budget - 1} random draws "
-                  "from the search space below; a staged method draws this many per stage)")
+    if budget is None:
+        candidates = "the candidate settings"
+    elif budget == 1:
+        candidates = "1 candidate setting (its defaults: no random draw)"
+    else:
+        candidates = (f"{budget} candidate settings (the defaults and {budget - 1} random draws "
+                      "from the search space below; a staged method draws this many per stage)")
     folds = f"{config['cv_folds']}-fold" if "cv_folds" in config else "k-fold"
     lines = [f"Tuned methods ({', '.join(sorted(spaces))}): each tried {candidates}, scored "
              f"them by {folds} cross-validation "
