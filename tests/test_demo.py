@@ -2,6 +2,8 @@
 table, report.md's opening and its plots."""
 
 import io
+import re
+import time
 import warnings
 
 import pytest
@@ -53,16 +55,44 @@ def test_the_default_run_is_the_demo_and_quick_keeps_its_protocol(monkeypatch):
 def test_progress_on_a_file_is_plain_lines():
     stream = io.StringIO()  # not a terminal
     cells = [("iris", "lmnn", 0), ("iris", "lmnn", 1), ("wine", "lmnn", 0)]
-    status = Progress(cells, workers=2, stream=stream)
+    status = Progress(cells, workers=2, stream=stream, where="results")
+    # the first line comes at once, before any cell finished
+    assert stream.getvalue() == "3 cells to run with 2 worker(s); records go to results\n"
     for cell in cells:
         status.dispatched(cell)
     assert status.in_flight() == cells[:2]
     status.finished(cells[0], 10.0, "clean error 0.1")
     status.close()
-    text = stream.getvalue()
-    assert "\r" not in text and text.count("\n") == 1
-    assert text.startswith("[1/3 cells] iris/lmnn/0 done (clean error 0.1); 0:00 elapsed")
-    assert "running iris/lmnn/1, wine/lmnn/0" in text
+    lines = stream.getvalue().splitlines()
+    assert "\r" not in stream.getvalue() and len(lines) == 2
+    assert lines[1].startswith("[1/3 cells] iris/lmnn/0 done (clean error 0.1); 0:00 elapsed")
+    assert "running iris/lmnn/1, wine/lmnn/0" in lines[1]
+
+
+def test_progress_on_a_file_beats_while_no_cell_finishes():
+    stream = io.StringIO()
+    cells = [("iris", "lmnn", 0), ("wine", "lmnn", 0)]
+    status = Progress(cells, workers=2, stream=stream, heartbeat=0.2)
+    for cell in cells:
+        status.dispatched(cell)
+    time.sleep(0.5)
+    status.close()
+    beats = stream.getvalue().splitlines()[1:]
+    assert "\r" not in stream.getvalue() and len(beats) >= 2
+    assert all(line.startswith("[0/2 cells] still running; 0:0") for line in beats)
+    assert re.search(r"running iris/lmnn/0 \(0:0\d\), wine/lmnn/0 \(0:0\d\)$", beats[0])
+
+
+def test_progress_on_a_file_is_silent_while_cells_keep_finishing():
+    stream = io.StringIO()
+    cells = [("iris", "lmnn", split) for split in range(4)]
+    status = Progress(cells, workers=1, stream=stream, heartbeat=0.5)
+    for cell in cells:
+        status.dispatched(cell)
+        time.sleep(0.1)
+        status.finished(cell, 0.1)
+    status.close()
+    assert "still running" not in stream.getvalue()
 
 
 def test_progress_on_a_terminal_redraws_one_line_with_the_time_left():
@@ -84,6 +114,7 @@ def test_run_shows_progress_lines_then_a_rerun_says_all_done(tmp_path, capsys):
     out = tmp_path / "run"
     assert cli.main(["reproduce", *IRIS, "--jobs", "1", "--out", str(out)]) == 0
     first = capsys.readouterr()
+    assert first.err.startswith(f"2 cells to run with 1 worker(s); records go to {out}\n")
     assert "\r" not in first.err and "[2/2 cells]" in first.err and "elapsed" in first.err
     assert "cells computed" in first.out
     assert cli.main(["reproduce", *IRIS, "--jobs", "1", "--out", str(out)]) == 0
@@ -140,6 +171,10 @@ def test_report_opens_with_the_conclusion_and_defines_its_names():
     summary = text.split("## Columns and names")[0]
     assert "## Summary" in summary and "**Most accurate: good**" in summary
     assert "**Most robust: good**" in summary
+    # in words: the column names are defined only after the summary
+    assert "clean_error" not in summary and "robust_error_at_R" not in summary
+    assert "clean error: 0.1" in summary
+    assert "certified robust error at R = 0.1 x data scale: 0.2" in summary
     assert "Against euclidean, data set by data set, it is lower on 2" in summary
     assert text.index("## Columns and names") < text.index("## clean_error")
     assert "- `robust_error_at_R`: the certified robust error at the reference radius R = 0.1 x" \
@@ -186,3 +221,28 @@ def test_the_demo_needs_only_the_core_dependencies():
 
     core = SPECS["iris"].requirement
     assert all(SPECS[name].requirement == core for name in cli.DEMO["datasets"])
+
+
+def test_report_shows_its_plots_by_relative_links(tmp_path):
+    pytest.importorskip("matplotlib")
+    write_reports(toy_records(), tmp_path)
+    text = (tmp_path / "report.md").read_text()
+    links = re.findall(r"!\[[^]]*\]\(([^)]+)\)", text)
+    assert links == ["plots/summary.png", "plots/a.png", "plots/b.png"]
+    assert all((tmp_path / link).is_file() for link in links)
+    assert text.index("## Columns and names") < text.index("## Plots") < text.index(
+        "## clean_error")
+
+
+def test_report_says_how_tuned_methods_were_chosen():
+    records = [dict(r, search_space={"pull_weight": "uniform(0.05, 0.95)"}, select="certified",
+                    search="random") if r["method"] == "good" else r for r in toy_records()]
+    text = markdown_report(records, {"budget": 9, "cv_folds": 5, "relative_radius": 0.1})
+    assert ("Tuned methods (good): each tried 9 candidate settings (the defaults and 8 random "
+            "draws from the search space below") in text
+    assert ("scored them by 5-fold cross-validation on the whole training part, and kept the "
+            "one with the highest certified accuracy at R") in text
+    assert "Tuning maximised" not in text
+    assert "No method was tuned" in markdown_report(toy_records())
+    assert "each tried 1 candidate setting (its defaults: no random draw)" in markdown_report(
+        records, {"budget": 1})

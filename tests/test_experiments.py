@@ -380,7 +380,7 @@ def test_select_on_the_command_line(tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["select"] == "certified" and config["relative_radius"] == 0.3
     report = (out / "report.md").read_text()
-    assert "robust_error_at_R" in report and "Tuning maximised" in report
+    assert "robust_error_at_R" in report and "the highest certified accuracy at R" in report
     assert "lmnn search space" in report
     with pytest.raises(SystemExit, match="certified@F"):
         main(["reproduce", "--datasets", "iris", "--select", "robust", "--out", str(out)])

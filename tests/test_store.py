@@ -66,6 +66,20 @@ def test_a_write_cut_short_leaves_the_previous_records(tmp_path, monkeypatch):
     assert sorted(tmp_path.iterdir()) == [tmp_path / ".lock", tmp_path / RECORDS_FILE]
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o002], ids=["022", "002"])
+def test_atomic_writes_get_the_mode_of_a_plain_open(tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        store = ResultStore(tmp_path)
+        store.save(record("iris", "lmnn", 0, 0.2))
+        store.check_config({"n_splits": 1})
+        (tmp_path / "plain.txt").write_text("created by open()")
+    finally:
+        os.umask(previous)
+    modes = {path.name: path.stat().st_mode & 0o777 for path in tmp_path.iterdir()}
+    assert modes == dict.fromkeys([RECORDS_FILE, "config.json", "plain.txt"], 0o666 & ~umask)
+
+
 def test_a_damaged_file_says_what_to_do(tmp_path):
     store = ResultStore(tmp_path)
     for split in range(50):

@@ -1,8 +1,9 @@
 """Live progress of a run: cells done / total, elapsed, estimated time left, cells in flight.
 
 On a terminal, one status line is redrawn in place (every second, so the clock moves while a
-long cell runs); otherwise (output redirected to a file or a pipe) plain lines are written,
-one per finished cell, with no carriage return.
+long cell runs); otherwise (output redirected to a file or a pipe) plain lines are written with
+no carriage return: one when the run starts, one per finished cell, and a heartbeat when no line
+was written for a while, so that a log shows the run is alive while long cells run.
 """
 
 import shutil
@@ -36,9 +37,14 @@ class Progress:
     is expected to take as long as the finished cells of its data set and method took on
     average (or, before any of those finished, the finished cells' average), less what the
     cells in flight have already run.
+
+    ``refresh`` is the seconds between redraws on a terminal; ``heartbeat`` the seconds
+    without a line after which plain output gets a line with the cells in flight and how long
+    each has run. ``where`` (e.g. the results directory) is named in the first plain line.
     """
 
-    def __init__(self, cells, workers, stream=None, interactive=None, refresh=1.0):
+    def __init__(self, cells, workers, stream=None, interactive=None, refresh=1.0,
+                 heartbeat=30.0, where=None):
         self.total = len(cells)
         self.workers = max(1, workers)
         self.stream = sys.stderr if stream is None else stream
@@ -51,10 +57,14 @@ class Progress:
         self._start = time.perf_counter()
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._ticker = None
-        if self.interactive:
-            self._ticker = threading.Thread(target=self._tick, args=(refresh,), daemon=True)
-            self._ticker.start()
+        self._last_line = self._start
+        if not self.interactive:
+            self._line(f"{self.total} cells to run with {self.workers} worker(s)"
+                       + (f"; records go to {where}" if where is not None else ""))
+        self._ticker = threading.Thread(
+            target=self._tick if self.interactive else self._beat,
+            args=(refresh if self.interactive else heartbeat,), daemon=True)
+        self._ticker.start()
 
     def in_flight(self):
         """The cells running now (the first ``workers`` handed out and not finished)."""
@@ -75,12 +85,16 @@ class Progress:
             left += max(expected - flying.get(cell, 0.0), 0.0)
         return left / self.workers
 
-    def status(self, news=""):
-        """The status as one line of text, ``news`` after the count."""
-        elapsed = time.perf_counter() - self._start
+    def status(self, news="", ages=False):
+        """The status as one line of text, ``news`` after the count; with ``ages``, how long
+        each cell in flight has run."""
+        now = time.perf_counter()
         remaining = self.remaining()
         left = "~?:?? left" if remaining is None else f"~{clock(remaining)} left"
-        running = ", ".join(label(cell) for cell in self.in_flight())
+        running = ", ".join(
+            label(cell) + (f" ({clock(now - self._started.get(cell, now))})" if ages else "")
+            for cell in self.in_flight())
+        elapsed = now - self._start
         return (f"[{self.done}/{self.total} cells] {news}{clock(elapsed)} elapsed, {left}"
                 + (f"; running {running}" if running else ""))
 
@@ -104,27 +118,32 @@ class Progress:
                 self._draw()
             else:
                 news = f"{label(cell)} done" + (f" ({note})" if note else "")
-                self.stream.write(self.status(news + "; ") + "\n")
-                self.stream.flush()
+                self._line(self.status(news + "; "))
 
     def message(self, text):
         """Write a line of its own (e.g. a failure) without mixing it into the status line."""
         with self._lock:
             if self.interactive:
                 self.stream.write("\r\x1b[K")
-            self.stream.write(text + "\n")
-            self._draw()
+                self.stream.write(text + "\n")
+                self._draw()
+            else:
+                self._line(text)
 
     def close(self):
         """Stop redrawing and leave the last status on its own line."""
         self._stop.set()
-        if self._ticker is not None:
-            self._ticker.join()
+        self._ticker.join()
         with self._lock:
             if self.interactive:
                 self._draw()
                 self.stream.write("\n")
                 self.stream.flush()
+
+    def _line(self, text):
+        self.stream.write(text + "\n")
+        self.stream.flush()
+        self._last_line = time.perf_counter()
 
     def _mark_started(self):
         now = time.perf_counter()
@@ -141,3 +160,14 @@ class Progress:
         while not self._stop.wait(refresh):
             with self._lock:
                 self._draw()
+
+    def _beat(self, heartbeat):
+        """Write a status line whenever ``heartbeat`` seconds passed without a line."""
+        wait = heartbeat
+        while not self._stop.wait(wait):
+            with self._lock:
+                quiet = time.perf_counter() - self._last_line
+                if quiet >= heartbeat:
+                    self._line(self.status("still running; ", ages=True))
+                    quiet = 0.0
+            wait = heartbeat - quiet

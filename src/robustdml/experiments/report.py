@@ -2,7 +2,7 @@
 
 ``write_reports(records, out)`` writes ``results.csv`` (one row per record), ``summary.csv``
 (mean and std per data set, method and metric), ``report.md`` (its conclusions, what its
-columns and method names mean, then one table per metric, best in bold, and lmnn-pl's
+columns and method names mean, its plots, then one table per metric, best in bold, and lmnn-pl's
 wins/ties/losses against every other method by a paired t-test over splits) and, when
 matplotlib is installed, ``plots/*.png``. ``combined_report`` counts the
 data sets of several runs together (``robustdml summary``).
@@ -174,13 +174,18 @@ def _versus(values, metric, method, rival, datasets):
             f"{worse} on {counts['loss']}")
 
 
-def headline(records):
+def headline(records, config=None):
     """Markdown lines: which method is the most accurate and which the most robust, by how
-    much (against the runner-up and the Euclidean metric) and how sure (paired t-tests)."""
+    much (against the runner-up and the Euclidean metric) and how sure (paired t-tests), in
+    words: the column names are defined only after it."""
     values = collect(records)
     lines = ["## Summary", ""]
     splits = sorted({len(by["clean_error"]) for d in values.values() for by in d.values()})
-    for metric, quality in (("clean_error", "accurate"), ("robust_error_at_R", "robust")):
+    radius = settings(config)["relative_radius"]
+    for metric, quality, name in (
+            ("clean_error", "accurate", "clean error"),
+            ("robust_error_at_R", "robust",
+             f"certified robust error at R = {radius:g} x data scale")):
         table = means(values, metric)
         methods = sorted({m for d in table.values() for m in d})
         datasets = [d for d in sorted(table) if len(table[d]) == len(methods)]
@@ -191,7 +196,7 @@ def headline(records):
         best, second = ranked[0], ranked[1]
         firsts = sum(np.isclose(table[d][best], min(table[d].values())) for d in datasets)
         digits = 3 if f"{overall[best]:.3f}" != f"{overall[second]:.3f}" else 4
-        text = (f"**Most {quality}: {best}**, {metric} {overall[best]:.{digits}f} on average "
+        text = (f"**Most {quality}: {best}**, {name}: {overall[best]:.{digits}f} on average "
                 f"over {len(datasets)} data set(s) (the lowest of all methods on {firsts}), "
                 f"against {overall[second]:.{digits}f} for the runner-up, {second}")
         if BASELINE in methods and BASELINE not in (best, second):
@@ -255,13 +260,17 @@ METHOD_NAMES = {
 }
 
 
+def settings(config=None):
+    """The protocol settings the report's text names: ``config``'s, else the defaults."""
+    return {"n_neighbors": 3, "noise_draws": 5, "attack_points": 200, "relative_radius": 0.1,
+            **(config or {})}
+
+
 def glossary(records, config=None):
     """Markdown lines defining the report's columns and the method names it uses."""
-    settings = {**{"n_neighbors": 3, "noise_draws": 5, "attack_points": 200,
-                   "relative_radius": 0.1}, **(config or {})}
     present = {name.split("@")[0] for name in metric_names(records)} | {"data scale"}
     lines = ["## Columns and names", ""]
-    lines += [f"- `{name}`: {text.format(**settings)}" for name, text in GLOSSARY.items()
+    lines += [f"- `{name}`: {text.format(**settings(config))}" for name, text in GLOSSARY.items()
               if name.split("@")[0] in present]
     methods = sorted({record["method"] for record in records})
     lines += [""] + [f"- `{name}`: {METHOD_NAMES[name]}" for name in methods
@@ -272,18 +281,52 @@ def glossary(records, config=None):
     return lines + [""]
 
 
-def _selection_notes(records, datasets):
-    """How hyper-parameters were chosen, over what, and the robust radius R per data set."""
-    lines = []
-    lines.append(f"Tuning maximised, by cross-validation on the training part: "
-                 f"{tuning_rule(records)} (certified: accuracy with a certified radius above R).")
+#: What a selection rule keeps, in words.
+RULES = {"accuracy": "the highest accuracy",
+         "certified": "the highest certified accuracy at R (the fraction of held-out points "
+                      "classified correctly with a certified radius above R)"}
+#: How a search cross-validates the candidates, in words.
+SEARCHES = {"random": "on the whole training part",
+            "halving": "with successive halving on the training part (scikit-learn's "
+                       "HalvingGridSearchCV, factor 3: each round keeps the best third of the "
+                       "candidates and gives them three times the data)"}
+
+
+def tuning_notes(records, config=None):
+    """Markdown lines: which methods were tuned, over how many candidates, by what rule."""
     spaces = {}
     for record in records:
         if record.get("search_space"):
             spaces[record["method"]] = record["search_space"]
+    if not spaces:
+        return ["No method was tuned: each ran with its default settings."]
+    config = config or {}
+    tuned = [record for record in records if record.get("search_space")]
+    rules = sorted({record.get("select", "accuracy") for record in tuned})
+    searches = sorted({record["search"] for record in tuned if "search" in record})
+    budget = config.get("budget")
+    if budget is None:
+        candidates = "the candidate settings"
+    elif budget == 1:
+        candidates = "1 candidate setting (its defaults: no random draw)"
+    else:
+        candidates = (f"{budget} candidate settings (the defaults and {budget - 1} random draws "
+                      "from the search space below; a staged method draws this many per stage)")
+    folds = f"{config['cv_folds']}-fold" if "cv_folds" in config else "k-fold"
+    lines = [f"Tuned methods ({', '.join(sorted(spaces))}): each tried {candidates}, scored "
+             f"them by {folds} cross-validation "
+             + " or ".join(SEARCHES.get(search, f"by {search} search") for search in searches)
+             + ", and kept the one with "
+             + " or ".join(RULES.get(rule, rule) for rule in rules) + "."]
     for method, space in sorted(spaces.items()):
         lines.append(f"- {method} search space: the defaults plus random draws of "
                      + ", ".join(f"{key} ~ {value}" for key, value in sorted(space.items())))
+    return lines
+
+
+def _selection_notes(records, datasets, config=None):
+    """How hyper-parameters were chosen, over what, and the robust radius R per data set."""
+    lines = tuning_notes(records, config)
     radii = defaultdict(list)
     for record in records:
         if "robust_radius" in record:
@@ -342,19 +385,36 @@ def _cost_notes(records, runs):
     return lines + [""]
 
 
-def markdown_report(records, config=None, runs=None):
+def plot_links(plots, out):
+    """Markdown lines: a Plots section showing ``plots`` (paths under ``out``) by relative
+    links, the summary first."""
+    lines = ["## Plots", ""]
+    if not plots:
+        return lines + ["No plots: install matplotlib (pip install 'robustdml[plots]') and run "
+                        "robustdml report again.", ""]
+    for path in sorted(plots, key=lambda path: (path.stem != "summary", path.stem)):
+        title = "mean over data sets" if path.stem == "summary" else path.stem
+        lines += [f"![{title}]({Path(path).relative_to(out).as_posix()})", ""]
+    return lines
+
+
+def markdown_report(records, config=None, runs=None, plots=None, out="."):
+    """The text of report.md; with ``plots`` (paths under ``out``, [] when none could be
+    drawn), a section showing them."""
     values = collect(records)
     datasets = sorted(values)
     methods = sorted({m for d in values.values() for m in d})
     lines = ["# robustdml reproduce: results", ""]
-    lines += headline(records) + glossary(records, config)
+    lines += headline(records, config) + glossary(records, config)
+    if plots is not None:
+        lines += plot_links(plots, Path(out))
     lines += ["## Protocol and tables", ""]
     if config:
         lines += ["Protocol: " + ", ".join(f"{k} = {v}" for k, v in sorted(config.items())), ""]
     lines += _cost_notes(records, runs)
     lines += ["Mean +- std over splits; best per data set in bold. Errors are fractions of the "
               "test part; radii and attack norms are L2 norms in the preprocessed space.", ""]
-    lines += _selection_notes(records, datasets)
+    lines += _selection_notes(records, datasets, config)
     for metric in metric_names(records):
         lines += [f"## {metric}", ""] + means_table(metric, datasets, methods, values)
     for focus in FOCI:
@@ -665,11 +725,11 @@ def write_reports(records, out, config=None, baseline=None, runs=None):
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "results.csv", [flatten(r) for r in records])
     write_csv(out / "summary.csv", summary_rows(records))
-    (out / "report.md").write_text(markdown_report(records, config, runs))
+    plots = plot_reports(records, out)  # first: report.md links to them
+    (out / "report.md").write_text(markdown_report(records, config, runs, plots, out))
     if baseline:
         focused = [focus for focus in FOCI if any(r["method"] == focus for r in records)]
         (out / "selection.md").write_text("\n".join(verdict_table(records, baseline, focus=focus)
                                                     for focus in focused) + "\n"
                                           + selection_report(records, baseline))
-    return [out / "results.csv", out / "summary.csv", out / "report.md",
-            *plot_reports(records, out)]
+    return [out / "results.csv", out / "summary.csv", out / "report.md", *plots]

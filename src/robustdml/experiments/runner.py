@@ -142,7 +142,8 @@ def reproduce(datasets, methods, config=None, out="results", *, jobs=1, backend=
         learner with the same settings on the same data (another k, another selection rule, a
         staged search's first stage) loads it instead. Workers must share the directory.
     progress : bool
-        Show live progress: a status line on a terminal, else a line per finished cell.
+        Show live progress: a status line on a terminal, else plain lines (at the start, per
+        finished cell, and every 30 seconds without one).
     log : callable
         Where messages go.
 
@@ -204,7 +205,7 @@ def _run_cells(todo, methods, config, store, summary, environment, memory, jobs,
     """Run the cells of ``todo`` in parallel, saving each record as it arrives."""
     if not todo:
         return
-    status = Progress(todo, effective_n_jobs(jobs)) if progress else None
+    status = Progress(todo, effective_n_jobs(jobs), where=store.root) if progress else None
     say = log if status is None else status.message
 
     def tasks():  # tells the display which cells the workers were handed, as they are

@@ -22,7 +22,7 @@ import fcntl
 import gzip
 import json
 import os
-import tempfile
+import secrets
 import zlib
 from datetime import datetime, timezone
 from pathlib import Path
@@ -51,8 +51,10 @@ def write_atomic(path, content):
     new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp")
+    temporary = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    # not tempfile.mkstemp: its 0600 would make this file's mode differ from its siblings',
+    # which open() creates with 0666 less the umask, as os.open does here
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(content)
