@@ -431,3 +431,21 @@ def test_a_string_column_is_named():
     for method in (knn.predict, knn.certified_radius):
         with pytest.raises(ValueError, match="'b' of X are not numeric"):
             method(bad)
+
+
+def test_model_files_get_the_mode_of_a_plain_open(tmp_path):
+    """A model file is written atomically, yet gets 0666 less the umask like any file open()
+    creates (tempfile.mkstemp's 0600 would hide it from the group a umask of 002 shares it
+    with)."""
+    from sklearn.datasets import load_iris
+
+    from robustdml import KNNClassifier, save
+
+    knn = KNNClassifier(n_neighbors=3).fit(*load_iris(return_X_y=True))
+    previous = os.umask(0o002)
+    try:
+        save(knn, tmp_path / "knn.npz")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "knn.npz").stat().st_mode & 0o777 == 0o664
+    assert [path.name for path in tmp_path.iterdir()] == ["knn.npz"]

@@ -10,9 +10,7 @@ code named in the file. A damaged, truncated, foreign or newer file raises
 """
 
 import json
-import os
 import struct
-import tempfile
 import warnings
 import zipfile
 import zlib
@@ -25,6 +23,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
+from ._files import atomic_writer
 from .estimators import SavedStateMixin
 
 FORMAT = "robustdml-model"
@@ -219,17 +218,8 @@ def save(estimator, path):
     header = {"format": FORMAT, "version": FORMAT_VERSION, "robustdml": __version__,
               "estimator": _describe(estimator, arrays, "")}
     arrays["header"] = np.array(json.dumps(header))
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent or ".", suffix=".npz")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez_compressed(stream, **arrays)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_writer(path) as stream:
+        np.savez_compressed(stream, **arrays)
 
 
 def _build(entry, archive, path, fitted=True):

@@ -22,10 +22,11 @@ import fcntl
 import gzip
 import json
 import os
-import secrets
 import zlib
 from datetime import datetime, timezone
 from pathlib import Path
+
+from .._files import atomic_writer
 
 #: The records of a results directory.
 RECORDS_FILE = "records.jsonl.gz"
@@ -51,19 +52,8 @@ def write_atomic(path, content):
     new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
-    # not tempfile.mkstemp: its 0600 would make this file's mode differ from its siblings',
-    # which open() creates with 0666 less the umask, as os.open does here
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_writer(path) as stream:
+        stream.write(content)
 
 
 def write_json_atomic(path, content):
