@@ -27,7 +27,8 @@ from sklearn.preprocessing import MinMaxScaler, Normalizer, StandardScaler
 
 from ..estimators import ARML, LMNN, NCA
 from ..evaluation import CertifiedKNN, knn_attack, noise_error
-from ..evaluation.scoring import data_scale, make_certified_scorer
+from ..evaluation.scoring import make_certified_scorer
+from ..math import data_scale
 
 
 @dataclass(frozen=True)
