@@ -199,7 +199,9 @@ def default_methods():
         "lmnn": Method("lmnn", LMNN(), lmnn_space),
         "lmnn-pl": Method("lmnn-pl", LMNN(perturbation_weight=1.0, perturbation_margin=0.2),
                           {**lmnn_space, **loss_space}, margin),
-        "lmnn-pl-staged": Method("lmnn-pl-staged", LMNN(), lmnn_space, margin, (loss_space,)),
+        # a float margin, for the cell to scale (stage 2 sets the loss's weight and margin)
+        "lmnn-pl-staged": Method("lmnn-pl-staged", LMNN(perturbation_margin=0.1), lmnn_space,
+                                 margin, (loss_space,)),
         "nca": Method("nca", NeighborhoodComponentsAnalysis(random_state=0)),
         "nca-pl": Method("nca-pl", NCA(perturbation_weight=1.0, perturbation_margin=0.2),
                          loss_space, margin),

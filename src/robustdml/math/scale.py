@@ -32,7 +32,8 @@ def data_scale(X, y, *, max_points=SCALE_SAMPLE):
     per class, against all points of the other classes). Above ``max_points`` points the
     median is taken over ``max_points`` of them drawn uniformly with the fixed seed
     ``SCALE_SEED`` (still searched against all points), so the cost grows with the data only
-    through the search's reference set: a few seconds at 100,000 points.
+    through the search's reference set: 3.5 to 11 CPU seconds on one thread at 100,000
+    Gaussian points in 10 classes with 10 to 300 features.
 
     Parameters
     ----------
@@ -56,7 +57,7 @@ def data_scale(X, y, *, max_points=SCALE_SAMPLE):
 
     See Also
     --------
-    triplet_scale : The same length for supervision by triplets.
+    robustdml.math.triplet_scale : The same length for supervision by triplets.
 
     Examples
     --------
@@ -106,7 +107,7 @@ def triplet_scale(triplets):
 
     See Also
     --------
-    data_scale : The length for labelled points.
+    robustdml.metrics.data_scale : The length for labeled points.
 
     Examples
     --------
