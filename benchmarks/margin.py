@@ -6,7 +6,7 @@
 Data: the ``quick`` and ``arml`` suites (11 data sets), splits 0..splits-1 of the study's
 protocol (:func:`robustdml.experiments.protocol.split_indices`: the source's splits or a seeded
 stratified 70/30 split) and its preprocessing (:func:`~robustdml.experiments.protocol.
-preprocessing` fitted on the training part, with each suite's scaling: standardise and unit-norm
+preprocessing` fitted on the training part, with each suite's scaling: standardize and unit-norm
 rows for ``quick``, min-max for ``arml``; PCA where the data set asks). ``scale`` is
 :func:`robustdml.metrics.data_scale` of the preprocessed training part. Every learner keeps
 its other defaults; 3-NN certified by :class:`robustdml.CertifiedKNN` on the test part.
@@ -138,13 +138,15 @@ def study_lmnn_pl(n_splits):
                             and record["split"] < n_splits):
                         found.setdefault(record["dataset"], {}).setdefault(rule, []).append(
                             {"accuracy": 1 - record["clean_error"],
+                             "scale": record["data_scale"],
                              "median_radius": record["median_certified_radius"],
                              "robust_error": record["robust_error_at_R"]})
     return found
 
 
 def summarize(results, n_splits):
-    """Per data set and variant: mean and std over splits of each metric."""
+    """Per data set and variant: each metric's values over the splits (the median radius
+    also divided by the split's data scale)."""
     table = {}
     for key, cell in results.items():
         name, split = key.split("/")
@@ -155,6 +157,8 @@ def summarize(results, n_splits):
                 entry = table.setdefault(name, {}).setdefault(variant, {})
                 for metric, value in metrics.items():
                     entry.setdefault(metric, []).append(value)
+                entry.setdefault("relative_radius", []).append(
+                    metrics["median_radius"] / cell["scale"])
     return table
 
 
@@ -165,7 +169,7 @@ def stat(values):
 
 def targets(table, variant, n_splits):
     """The issue's three counts for one variant against LMNN() (complete data sets only)."""
-    radius = error = accuracy = total = 0
+    radius = error = accuracy = not_lower = total = 0
     for name, variants in table.items():
         base, robust = variants.get("LMNN()"), variants.get(variant)
         if (base is None or robust is None or len(base["accuracy"]) < n_splits
@@ -177,11 +181,27 @@ def targets(table, variant, n_splits):
         mean_b, std_b = stat(base["accuracy"])
         mean_r, std_r = stat(robust["accuracy"])
         accuracy += abs(mean_r - mean_b) <= max(std_b, std_r)
+        not_lower += mean_r >= mean_b - max(std_b, std_r)
     return {"data_sets": total, "larger_median_radius": radius,
-            "lower_robust_error": error, "accuracy_within_std": accuracy}
+            "lower_robust_error": error, "accuracy_within_std": accuracy,
+            "accuracy_not_lower_by_std": not_lower}
 
 
-def report(n_splits, fractions, command):
+def cell_text(values):
+    return "{:.3f} +- {:.3f}".format(*stat(values)) if values else "-"
+
+
+def metric_values(table, study, name, metric, variant=None, rule=None):
+    """One metric of one data set over the splits, radii in units of the data scale."""
+    if rule is not None:
+        records = study.get(name, {}).get(rule, [])
+        return [record[metric] / (record["scale"] if metric == "median_radius" else 1)
+                for record in records]
+    metric = "relative_radius" if metric == "median_radius" else metric
+    return table[name].get(variant, {}).get(metric, [])
+
+
+def report(n_splits, fractions, command, chosen):
     results = load_results()
     table = summarize(results, n_splits)
     study = study_lmnn_pl(n_splits)
@@ -190,43 +210,52 @@ def report(n_splits, fractions, command):
     lines = [f"# Choosing `perturbation_margin=\"auto\"` ({n_splits} splits)", "",
              "`LMNN()` against `LMNN(perturbation_weight=1, perturbation_margin=f x scale)`, "
              "everything else default; scale = `data_scale` of the preprocessed training part. "
-             "The study's splits and preprocessing (quick suite: standardise, unit-norm rows; "
-             "arml suite: min-max), 3-NN, mean +- std over splits. 'study LMNN-PL' is the "
+             "The study's splits and preprocessing (quick suite: standardized features, "
+             "unit-norm rows; arml suite: min-max), 3-NN, mean +- std over splits. 'study LMNN-PL' is the "
              "study's tuned LMNN-PL on the same splits (committed records; tuned for accuracy "
              "/ for certified accuracy at R), where it has them. Machine: 2 cores shared with "
              "other jobs (fit times are inflated).", "", f"Command: `{command}`", ""]
-    lines += ["Targets against `LMNN()` (issue 31: radius on >= 9, robust error on >= 8, "
-              "accuracy within one std on all):", "",
+    lines += ["Targets against `LMNN()` (issue 31: a larger mean median radius on >= 9, a "
+              "lower mean robust error at R on >= 8, mean accuracy within one std on all; the "
+              "std is the larger of the two variants' std over the splits; the last column "
+              "counts only accuracy lower by more than that as a miss):", "",
               "| f | data sets | larger median radius | lower robust error at R | "
-              "accuracy within 1 std |", "|---|---|---|---|---|"]
+              "accuracy within 1 std | accuracy not lower by > 1 std |",
+              "|---|---|---|---|---|---|"]
     for f in fractions:
         counts = targets(table, variant_name(f), n_splits)
         lines.append(f"| {f:g} | {counts['data_sets']} | {counts['larger_median_radius']} | "
-                     f"{counts['lower_robust_error']} | {counts['accuracy_within_std']} |")
+                     f"{counts['lower_robust_error']} | {counts['accuracy_within_std']} | "
+                     f"{counts['accuracy_not_lower_by_std']} |")
+    metrics = (("median_radius", "Median certified radius / scale"),
+               ("robust_error", "Certified robust error at R = 0.1 x scale"),
+               ("accuracy", "Clean accuracy"))
+    if chosen is not None:
+        lines += ["", f"The default, f = {chosen:g} (`LMNN(perturbation_weight=1)`), beside "
+                  "the Euclidean metric, `LMNN()` and the study's LMNN-PL tuned for certified "
+                  "accuracy at R (radius / scale, robust error at R, accuracy):", "",
+                  "| data set | metric | Euclidean | `LMNN()` | f = " + f"{chosen:g}"
+                  + " | study LMNN-PL |", "|---|---|---|---|---|---|"]
+        for name in names:
+            for metric, _ in metrics:
+                row = [cell_text(metric_values(table, study, name, metric, variant))
+                       for variant in ("euclidean", "LMNN()", variant_name(chosen))]
+                row.append(cell_text(metric_values(table, study, name, metric,
+                                                   rule="certified")))
+                label = {"median_radius": "radius", "robust_error": "error at R",
+                         "accuracy": "accuracy"}[metric]
+                lines.append(f"| {name} | {label} | " + " | ".join(row) + " |")
     study_columns = [("study LMNN-PL (acc.)", "accuracy"),
                      ("study LMNN-PL (cert.)", "certified")]
-    for metric, title in (("median_radius", "Median certified radius / scale"),
-                          ("robust_error", "Certified robust error at R = 0.1 x scale"),
-                          ("accuracy", "Clean accuracy")):
+    for metric, title in metrics:
         header = variants + [column for column, _ in study_columns]
         lines += ["", f"{title}:", "", "| data set | " + " | ".join(header) + " |",
                   "|---" * (len(header) + 1) + "|"]
         for name in names:
-            scales = [results[f"{name}/{s}"]["scale"] for s in range(n_splits)
-                      if f"{name}/{s}" in results]
-            divide = metric == "median_radius"
-            row = []
-            for variant in variants:
-                values = table[name].get(variant, {}).get(metric, [])
-                if divide:
-                    values = [v / s for v, s in zip(values, scales)]
-                row.append("{:.3f} +- {:.3f}".format(*stat(values)) if values else "-")
-            for _, rule in study_columns:
-                records = study.get(name, {}).get(rule, [])
-                values = [r[metric] for r in records]
-                if divide and values:
-                    values = [v / s for v, s in zip(values, scales)]
-                row.append("{:.3f} +- {:.3f}".format(*stat(values)) if values else "-")
+            row = [cell_text(metric_values(table, study, name, metric, variant))
+                   for variant in variants]
+            row += [cell_text(metric_values(table, study, name, metric, rule=rule))
+                    for _, rule in study_columns]
             lines.append(f"| {name} | " + " | ".join(row) + " |")
     lines += ["", "Median fit time per split (s; CertifiedKNN.fit, loaded machine):", "",
               "| data set | " + " | ".join(variants[1:]) + " |",
@@ -243,8 +272,13 @@ def main():
     parser.add_argument("--splits", type=int, default=3)
     parser.add_argument("--fractions", default="0.05,0.1,0.2,0.3,0.5")
     parser.add_argument("--report", action="store_true", help="only rewrite margin.md")
+    parser.add_argument("--chosen", type=float, default=None,
+                        help="the fraction to show beside the baselines (default: the "
+                        "library's LMNN.AUTO_MARGIN_FRACTION, when it has one)")
     args = parser.parse_args()
     fractions = [float(f) for f in args.fractions.split(",")]
+    chosen = (args.chosen if args.chosen is not None
+              else getattr(LMNN, "AUTO_MARGIN_FRACTION", None))
     command = f"python benchmarks/margin.py --splits {args.splits} --fractions {args.fractions}"
 
     def log(message):
@@ -252,7 +286,7 @@ def main():
 
     if not args.report:
         run(args.splits, fractions, log)
-    report(args.splits, fractions, command)
+    report(args.splits, fractions, command, chosen)
 
 
 if __name__ == "__main__":
