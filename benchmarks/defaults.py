@@ -48,7 +48,7 @@ VARIANTS = {
     "LMNN(perturbation_weight=1)": {"perturbation_weight": 1.0},
     "impostors='fixed'": {"impostors": "fixed"},
     "impostors='active'": {"impostors": "active"},
-    "regularisation=0": {"regularisation": 0.0},
+    "drift_weight=0": {"drift_weight": 0.0},
     "pull_weight=0.5": {"pull_weight": 0.5},
     "pull_weight=0.1": {"pull_weight": 0.1},
     "scikit-learn NCA (peer)": "nca",

@@ -83,7 +83,7 @@ def load(spec):
 def make(method, params, spec):
     """The estimator of a method name:
 
-    - ``ours-<solver>-<lmnn|pl>``: the paper's objective (fixed triplets, no regularisation)
+    - ``ours-<solver>-<lmnn|pl>``: the paper's objective (fixed triplets, no drift penalty)
       at the data set's mu, lambda, tau, with that solver;
     - ``ours``: ``robustdml.LMNN(**spec["params"])``, the defaults unless given;
     - ``metric-learn`` (at mu) and ``metric-learn-default``; ``pylmnn`` (its defaults).
@@ -105,7 +105,7 @@ def make(method, params, spec):
     _, solver, loss = method.split("-")
     return LMNN(n_neighbors=3, pull_weight=params["mu"], solver=solver,
                 perturbation_weight=params["lam"] if loss == "pl" else 0.0,
-                perturbation_margin=params["tau"], impostors="fixed", regularisation=0.0)
+                perturbation_margin=params["tau"], impostors="fixed", drift_weight=0.0)
 
 
 def authors_splits(spec):

@@ -368,7 +368,7 @@ def render_report(raw):
         "standardised; Fashion-MNIST: stratified training subset, standardise + PCA 50 + "
         "unit-norm rows fitted on it, the first 2,000 test images; one fit each)", "",
         *render_accuracy_table(raw.get("accuracy", [])), "",
-        "## Fit (the paper's objective: fixed triplets, no regularisation)", "",
+        "## Fit (the paper's objective: fixed triplets, no drift penalty)", "",
         *render_fit_table(rows), "",
         "## Australian, every split (LMNN-PL, the authors' protocol as in the parity test; "
         "median of the rounds per split)", "", *render_splits(splits), "",

@@ -51,11 +51,16 @@ SHARED_DOCS = {
         "The adversarial margin tau that the perturbation loss asks of every triplet, in the units "
         "of the input features: give it as a fraction of "
         ":func:`robustdml.metrics.data_scale` (see :doc:`/user_guide/hyperparameters`)."),
+    "drift_weight": (
+        "float >= 0",
+        "The weight r of the penalty on M drifting from its starting metric, relative to the "
+        "LMNN terms' value there: moving M by its own size costs r times their starting value. "
+        "It keeps a full-rank metric from fitting the training set along directions only it "
+        "supports. Not metric-learn's ``regularization``, which weighs the push term."),
     "regularisation": (
         "float >= 0",
-        "The weight r of the pull towards the starting metric, relative to the LMNN terms' "
-        "value there: moving M by its own size costs r times their starting value. It keeps a "
-        "full-rank metric from fitting the training set along directions only it supports."),
+        "Deprecated: the old name of ``drift_weight``, used instead of it when given, with a "
+        "FutureWarning; it is removed in the next release."),
     "solver": (
         '{"lbfgs", "pgd"}',
         '"lbfgs" runs L-BFGS-B on L, with the hinges smoothed by ``smoothing``. "pgd" is the '

@@ -30,6 +30,11 @@ from ..evaluation import CertifiedKNN, knn_attack, noise_error
 from ..evaluation.scoring import data_scale, make_certified_scorer
 
 
+#: Parameters renamed since records were written, old name to new: a stored record's search
+#: space reads with the new names (its ``params`` keep the names it was written with).
+RENAMED_PARAMETERS = {"regularisation": "drift_weight"}
+
+
 @dataclass(frozen=True)
 class ProtocolConfig:
     """Everything that decides a cell's numbers; saved beside the results.
@@ -173,9 +178,10 @@ class Method:
         """Whether ``record`` was made by this method as it is defined now (records written
         before these fields existed count as made with nothing scaled)."""
         described = self.describe()
+        stored = record.get("search_space", described["search_space"])
+        stored = {RENAMED_PARAMETERS.get(key, key): text for key, text in stored.items()}
         return (record.get("scaled", []) == described["scaled"]
-                and record.get("search_space", described["search_space"])
-                == described["search_space"])
+                and stored == described["search_space"])
 
 
 def default_methods():
@@ -190,7 +196,7 @@ def default_methods():
     times the median distance between a point and its nearest other-class point.
     """
     margin = ("perturbation_margin",)
-    lmnn_space = {"pull_weight": uniform(0.05, 0.9), "regularisation": loguniform(0.01, 1.0)}
+    lmnn_space = {"pull_weight": uniform(0.05, 0.9), "drift_weight": loguniform(0.01, 1.0)}
     loss_space = {"perturbation_weight": loguniform(0.1, 100.0),
                   "perturbation_margin": loguniform(0.02, 1.0)}
     return {

@@ -248,7 +248,7 @@ GLOSSARY = {
 #: What each method name means.
 METHOD_NAMES = {
     "euclidean": "k-NN on the preprocessed features, no metric learned (the baseline).",
-    "lmnn": "LMNN (Weinberger and Saul), its pull weight and regularisation tuned.",
+    "lmnn": "LMNN (Weinberger and Saul), its pull weight and drift weight tuned.",
     "lmnn-pl": "LMNN with the perturbation loss of Yang et al., LMNN's and the loss's "
                "settings tuned together.",
     "lmnn-pl-staged": "LMNN tuned first (as lmnn), then the perturbation loss's settings "
