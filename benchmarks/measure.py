@@ -37,7 +37,7 @@ def load(spec):
         arrays = np.load(spec["path"])
         return (arrays["X_train"], arrays["y_train"], arrays["X_test"], arrays["y_test"],
                 params)
-    if name == "digits-std":  # the check: standardised only, 70/30 stratified seed 0
+    if name == "digits-std":  # the check: standardized only, 70/30 stratified seed 0
         X, y = load_digits(return_X_y=True)
         X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y,
                                                             random_state=0)

@@ -92,7 +92,7 @@ ACCURACY_METHODS = [
 #: (label, data spec, peers' caps): metric-learn takes about 40 s per iteration and 19 GB at
 #: 10,000 points, so it is capped there and left out at 60,000
 ACCURACY_DATA = [
-    ("digits (standardised)", {"data": "digits-std"},
+    ("digits (standardized)", {"data": "digits-std"},
      {"metric-learn": {}, "pylmnn": {}}),
     ("Fashion-MNIST 10,000", {"data": "fashion", "n_train": 10000, "n_test": 2000},
      {"metric-learn": {"max_iter": 5}, "pylmnn": {"timeout": 600}}),
@@ -182,7 +182,7 @@ def render_accuracy_targets(rows):
     def ok(result):
         return "accuracy" in result
 
-    digits = results.get("digits (standardised)", {})
+    digits = results.get("digits (standardized)", {})
     peer = digits.get("metric-learn 0.7 LMNN", {})
     for name in ("LMNN()", "LMNN(perturbation_weight=1)"):
         ours = digits.get(name, {})
@@ -365,7 +365,7 @@ def render_report(raw):
         "## Targets", "", *render_accuracy_targets(raw.get("accuracy", [])),
         *render_targets(rows, fits, certify, splits), "",
         "## Accuracy with the defaults (3-NN; digits: 70/30 stratified split seed 0, "
-        "standardised; Fashion-MNIST: stratified training subset, standardise + PCA 50 + "
+        "standardized; Fashion-MNIST: stratified training subset, standardise + PCA 50 + "
         "unit-norm rows fitted on it, the first 2,000 test images; one fit each)", "",
         *render_accuracy_table(raw.get("accuracy", [])), "",
         "## Fit (the paper's objective: fixed triplets, no drift penalty)", "",

@@ -160,7 +160,7 @@ def test_lmnn_improves_knn_on_noisy_features(seed):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_perturbation_loss_enlarges_margins(seed):
-    """On a random stratified two thirds of iris, standardised."""
+    """On a random stratified two thirds of iris, standardized."""
     X, y = load_iris(return_X_y=True)
     X, _, y, _ = train_test_split(X, y, train_size=100, stratify=y, random_state=seed)
     X = StandardScaler().fit_transform(X)
@@ -338,7 +338,7 @@ def test_one_class_is_a_clear_error():
         LMNN().fit(np.random.default_rng(0).normal(size=(10, 2)), np.zeros(10))
 
 
-def test_knn_tie_goes_to_nearest_neighbour():
+def test_knn_tie_goes_to_nearest_neighbor():
     # three classes at distances 1, 2, 3 from the query: a 1-1-1 tie, nearest is class 7
     X = np.array([[1.0], [-2.0], [3.0]])
     y = np.array([7, 5, 9])

@@ -176,7 +176,7 @@ def test_sample_is_a_function_of_the_pair():
 
 
 @pytest.mark.parametrize("mu", [0.1, 0.5, 0.7])
-def test_best_scale_minimises_the_objective_along_the_ray(mu):
+def test_best_scale_minimizes_the_objective_along_the_ray(mu):
     rng, X, y = problem(5, n=60, p=4)
     losses = [LMNNLoss(mu)]
     active = ActiveTriplets(X, y, 3, 10, losses)
@@ -202,7 +202,7 @@ def test_best_scale_stays_positive_when_the_ray_minimum_is_zero():
     assert np.max(np.sum((Z[:, None] - Z[None]) ** 2, axis=2)) <= pull.max() + 1 + 1e-9
 
 
-def test_fixed_and_active_normalise_alike():
+def test_fixed_and_active_normalize_alike():
     """lambda, tau and mu mean the same in both modes: fixed triplets divide by |T| = v|B|,
     the active set by v|B|."""
     rng, X, y = problem(6, n=60, p=3)

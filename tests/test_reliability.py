@@ -50,8 +50,8 @@ BAD_FITS = [
     ("complex", X_OK + 1j, Y_OK, "Complex data not supported"),
     ("3-D", X_OK[:, :, None], Y_OK, "dim 3"),
     ("1-D", X_OK[:, 0], Y_OK, "Expected 2D array"),
-    ("tiny scale", X_OK * 1e-150, Y_OK, "Standardise X"),
-    ("huge scale", X_OK * 1e150, Y_OK, "Standardise X"),
+    ("tiny scale", X_OK * 1e-150, Y_OK, "Standardize X"),
+    ("huge scale", X_OK * 1e150, Y_OK, "Standardize X"),
 ]
 ESTIMATORS = [LMNN(), LMNN(solver="pgd", perturbation_weight=1.0, max_iter=60),
               CertifiedKNN(3, LMNN(perturbation_weight=1.0))]
@@ -200,7 +200,7 @@ def test_margin_properties(problem, scale, shift):
 
 
 @st.composite
-def labelled_data(draw, min_n=6, max_n=30):
+def labeled_data(draw, min_n=6, max_n=30):
     n = draw(st.integers(min_n, max_n))
     p = draw(st.integers(1, 4))
     X = draw(arrays(float, (n, p), elements=st.floats(-5, 5, allow_nan=False)))
@@ -211,7 +211,7 @@ def labelled_data(draw, min_n=6, max_n=30):
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(labelled_data(), st.floats(0, 50), st.floats(0.01, 1.0), st.floats(0, 1))
+@given(labeled_data(), st.floats(0, 50), st.floats(0.01, 1.0), st.floats(0, 1))
 def test_loss_and_fit_are_finite(data, weight, margin, mu):
     X, y = data
     with warnings.catch_warnings():
@@ -226,14 +226,14 @@ def test_loss_and_fit_are_finite(data, weight, margin, mu):
         try:
             model.fit(X, y)
         except ValueError as error:  # points 1e-60 apart: refused with advice, not a NaN
-            assert "Standardise X" in str(error)
+            assert "Standardize X" in str(error)
             return
     assert np.all(np.isfinite(model.components_))
     assert np.all(np.isfinite(model.transform(X)))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(labelled_data(min_n=8), st.sampled_from([1, 3, 5]), st.integers(0, 2 ** 31 - 1))
+@given(labeled_data(min_n=8), st.sampled_from([1, 3, 5]), st.integers(0, 2 ** 31 - 1))
 def test_radii_are_sound_and_ignore_training_order(data, k, seed):
     X, y = data
     if k > len(X):
@@ -258,7 +258,7 @@ def test_radii_are_sound_and_ignore_training_order(data, k, seed):
     assert np.all(knn.predict(queries + inside[:, None] * directions) == clean)
     order = rng.permutation(len(X))
     permuted = CertifiedKNN(k, Fixed()).fit(X[order], y[order])
-    # ties in distance may pick other neighbours: compare where the prediction is the same
+    # ties in distance may pick other neighbors: compare where the prediction is the same
     same = permuted.predict(queries) == clean
     np.testing.assert_allclose(permuted.certified_radius(queries)[same], radii[same],
                                rtol=1e-9, atol=1e-12)
@@ -420,11 +420,11 @@ def test_second_run_on_the_same_directory_is_refused(tmp_path):
 
 def test_a_string_column_is_named():
     pandas = pytest.importorskip("pandas")
-    X = pandas.DataFrame({"a": np.arange(10.0), "colour": ["red", "blue"] * 5,
+    X = pandas.DataFrame({"a": np.arange(10.0), "color": ["red", "blue"] * 5,
                           "b": np.arange(10.0) ** 2})
     y = np.arange(10) % 2
     for estimator in (LMNN(), KNNClassifier(3), CertifiedKNN(3)):
-        with pytest.raises(ValueError, match="'colour' of X are not numeric"):
+        with pytest.raises(ValueError, match="'color' of X are not numeric"):
             estimator.fit(X, y)
     knn = CertifiedKNN(3).fit(X[["a", "b"]], y)
     bad = X[["a", "b"]].astype({"b": str})

@@ -1,5 +1,5 @@
 """TripletLMNN: a toy whose answer is known, scikit-learn's model selection on triplets, the
-loss against the labelled LMNN's on the same triplets, and input errors."""
+loss against the labeled LMNN's on the same triplets, and input errors."""
 
 import warnings
 

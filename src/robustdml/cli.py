@@ -194,7 +194,7 @@ def build_parser():
                      "successive halving (cheaper, so larger budgets, e.g. 9; accuracy only: it can "
                      "rank certified accuracy in reverse) (default: %(default)s)")
     run.add_argument("--select", default="accuracy",
-                     help="what tuning maximises: accuracy (the paper's rule) or certified@F, "
+                     help="what tuning maximizes: accuracy (the paper's rule) or certified@F, "
                      "the certified accuracy at R = F x the data set's scale (median distance "
                      "to the nearest other-class point); robust_error_at_R is reported at R "
                      "either way, F = 0.1 unless given (default: %(default)s)")

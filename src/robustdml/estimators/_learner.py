@@ -380,7 +380,7 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
-        """Learn the metric from labelled data.
+        """Learn the metric from labeled data.
 
         Parameters
         ----------
@@ -487,7 +487,7 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
     @property
     def _solver_smoothing(self):
         """The hinge smoothing the objective uses: ``smoothing`` for lbfgs, 0 for pgd (the
-        reference's sub-gradient steps minimise the exact objective)."""
+        reference's sub-gradient steps minimize the exact objective)."""
         return self.smoothing if self.solver == "lbfgs" else 0.0
 
     def perturbation_losses(self):
@@ -525,7 +525,7 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
                              f"{np.unique(y)[0]}. Metric learning separates classes.")
         return X, y
 
-    # ------------------------------------------------------------------ initialisation
+    # ------------------------------------------------------------------ initialization
 
     def _initial_components(self, X, y=None):
         """The initial L, shape (n_components, n_features) (pgd: p rows for "identity").
@@ -575,7 +575,7 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
         pca = PCA(n_components=n_pca, random_state=self.random_state).fit(X)
         return np.vstack([pca.components_, np.zeros((n_components - n_pca, X.shape[1]))])
 
-    # ------------------------------------------------------------------ the minimiser
+    # ------------------------------------------------------------------ the minimizer
 
     def _default_tol(self):
         return self.DEFAULT_TOL[self.solver]

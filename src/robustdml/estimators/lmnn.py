@@ -35,7 +35,7 @@ class LMNN(MetricLearner):
     impostors : {"nearest", "fixed", "active"}, default="nearest"
         Which triplets the objective sums over. "nearest": each point's v nearest
         other-class points under the current metric, chosen again as the solver moves (no
-        point can be pulled in unpenalised, and each weighs at most k v triplets). "fixed"
+        point can be pulled in unpenalized, and each weighs at most k v triplets). "fixed"
         (the paper's): its v nearest other-class points in the input space, chosen once.
         "active" (standard LMNN's full objective): every other-class point inside a target's
         margin, or with an adversarial margin below tau, under the current metric. See
@@ -224,9 +224,9 @@ class LMNN(MetricLearner):
         typical = np.median(np.sum((X[pairs[:, 0]] - X[pairs[:, 1]]) ** 2, axis=1))
         if not np.isfinite(typical) or typical > 1e100 or 0 < typical < 1e-100:
             raise ValueError(
-                f"The squared distances between neighbours are about {typical:.1e}: LMNN's "
+                f"The squared distances between neighbors are about {typical:.1e}: LMNN's "
                 "margin of 1 is meaningless at that scale and the solver would over- or "
-                "underflow. Standardise X first (sklearn.preprocessing.StandardScaler, or "
+                "underflow. Standardize X first (sklearn.preprocessing.StandardScaler, or "
                 "robustdml.preprocessing.paper_preprocessing()).")
 
 

@@ -71,7 +71,7 @@ class ProtocolConfig:
         (scikit-learn's ``HalvingGridSearchCV``, factor 3: all candidates on a ninth of it for
         budget 9, the best third on a third, the best on all), which affords larger budgets.
     select : {"accuracy", "certified"}
-        What the cross-validated tuning maximises: accuracy (the paper's rule) or certified
+        What the cross-validated tuning maximizes: accuracy (the paper's rule) or certified
         accuracy at the robust radius R. "certified" needs ``search="random"``: certified
         accuracy on a ninth of the data can rank candidates in reverse of the whole (splice,
         LMNN-PL: the best of 9 on 248 points, 0.54, is the fourth worst on 2,232, 0.17; the

@@ -518,7 +518,7 @@ def write_csv(path, rows):
         writer.writerows(rows)
 
 
-#: Line styles cycled through the methods of a plot: colour, marker and dash pattern all
+#: Line styles cycled through the methods of a plot: color, marker and dash pattern all
 #: differ, so that methods with equal numbers stay told apart.
 STYLES = tuple(zip(("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple",
                     "tab:brown", "tab:pink", "tab:gray", "tab:olive", "tab:cyan"),

@@ -16,7 +16,7 @@ from ._linalg import TRIPLET_BLOCK, rowwise_sq_dist, smooth_hinge
 from .margin import degeneracy_guard, margin_from_gap
 
 #: The perturbation loss's smoothing of the margin's denominator, the reference implementation's
-#: constant (training data are standardised there; a measured margin uses a relative guard).
+#: constant (training data are standardized there; a measured margin uses a relative guard).
 SMOOTHING_EPS = 1e-10
 
 
@@ -527,7 +527,7 @@ class PerturbationLoss(TripletLoss):
         The desired adversarial margin tau, in input-space units.
     eps : float, default=1e-10
         Added to the squared denominator of the margin, as in the reference implementation:
-        a smoothing in the units of ``||M (x_j - x_l)||^2``, negligible on standardised data.
+        a smoothing in the units of ``||M (x_j - x_l)||^2``, negligible on standardized data.
 
     See Also
     --------

@@ -312,7 +312,7 @@ def target_neighbors(X, y, n_neighbors, anchors=None, candidates=None):
     for label in np.unique(y[anchors]):
         members = anchors[y[anchors] == label]
         same = candidates[y[candidates] == label]
-        # one neighbour more than needed: the anchor itself, or the farthest when it is absent
+        # one neighbor more than needed: the anchor itself, or the farthest when it is absent
         n_query = min(n_neighbors + 1, same.size)
         if n_query - 1 < n_neighbors:
             small_classes.append((label, same.size))
@@ -344,7 +344,7 @@ def build_triplets(X, y, n_neighbors=3, n_impostors=10, *, anchors=None, candida
     impostors its ``n_impostors`` nearest other-class candidates, both by Euclidean distance in
     the space of ``X``. A class with at most ``n_neighbors`` points gives its members all the
     other members as targets (with a warning); a lone point of its class anchors nothing.
-    Neighbour search is exact and blockwise, so memory grows with n, not n^2.
+    Neighbor search is exact and blockwise, so memory grows with n, not n^2.
 
     Parameters
     ----------
