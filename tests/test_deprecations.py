@@ -11,8 +11,9 @@ from sklearn.datasets import load_iris
 
 import robustdml
 from robustdml import LMNN, TripletLMNN
-from robustdml.experiments.protocol import default_methods
-from robustdml.math import DriftPenalty, LMNNLoss, TripletObjective, build_triplets
+from robustdml.experiments.protocol import ProtocolConfig, default_methods
+from robustdml.math import (DriftPenalty, LMNNLoss, TripletObjective, TripletSet,
+                            build_triplets)
 
 MODEL_FILES_V1 = Path(__file__).parent / "data" / "model_files_v1"
 
@@ -100,3 +101,24 @@ def test_records_with_the_old_search_space_names_are_current():
     assert "regularisation" in old
     assert method.is_current({**described, "search_space": old})
     assert not method.is_current({**described, "search_space": {**old, "pull_weight": "x"}})
+
+
+def test_triplet_set_normaliser_warns_and_is_the_normalizer():
+    triplets = TripletSet.from_indices([0, 0], [1, 1], [2, 3])
+    fields = (triplets.pull_pairs, triplets.push_pairs, triplets.pull_index, triplets.push_index, 4)
+    with pytest.warns(FutureWarning, match="normalizer"):
+        old = TripletSet(*fields, normaliser=5.0)
+    assert old == TripletSet(*fields, normalizer=5.0)
+    with pytest.warns(FutureWarning, match="triplet_normalizer"):
+        assert old.triplet_normaliser == 5.0
+    with pytest.warns(FutureWarning, match="normalizer"):
+        assert old.normaliser == 5.0
+
+
+def test_scaling_standardise_warns_and_old_configurations_read_silently():
+    with pytest.warns(FutureWarning, match="standardize"):
+        assert ProtocolConfig(scaling="standardise") == ProtocolConfig(scaling="standardize")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        saved = {**ProtocolConfig().to_dict(), "scaling": "standardise"}
+        assert ProtocolConfig.from_dict(saved) == ProtocolConfig()

@@ -66,7 +66,7 @@ def test_preprocessing_fitted_on_training_part_only(monkeypatch):
     fitted = []
     original = protocol.preprocessing
 
-    def spy(pca_components=None, scaling="standardise"):
+    def spy(pca_components=None, scaling="standardize"):
         pipeline = original(pca_components, scaling)
         fit = pipeline.fit
         pipeline.fit = lambda X, *a, **k: (fitted.append(len(X)), fit(X, *a, **k))[1]

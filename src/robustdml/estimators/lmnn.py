@@ -27,7 +27,7 @@ class LMNN(MetricLearner):
         distance.
         A class with at most k points uses all its other points.
     n_impostors : int, default=10
-        The number v of impostors per point ("nearest", "fixed"); with "active", the normaliser
+        The number v of impostors per point ("nearest", "fixed"); with "active", the normalizer
         ``v |B|`` of the sums over triplets.
     {pull_weight}
     {perturbation_weight}

@@ -50,8 +50,10 @@ class ProtocolConfig:
     preprocessing : {"train", "whole"}
         Fit the scaling on the training part, or on the whole data set before splitting (the
         authors' choice).
-    scaling : {"standardise", "minmax"}
-        Standardise then unit-norm rows (the paper's), or every feature to [0, 1] (ARML's).
+    scaling : {"standardize", "minmax"}
+        Standardize then unit-norm rows (the paper's), or every feature to [0, 1] (ARML's).
+        "standardise", the old spelling, is read as "standardize" with a FutureWarning until
+        the next release.
     budget : int
         Random-search candidates per tuned method.
     cv_folds : int
@@ -88,7 +90,7 @@ class ProtocolConfig:
     test_size: float = 0.3
     seed: int = 0
     preprocessing: str = "train"
-    scaling: str = "standardise"
+    scaling: str = "standardize"
     budget: int = 8
     cv_folds: int = 5
     n_neighbors: int = 3
@@ -105,8 +107,12 @@ class ProtocolConfig:
         if self.preprocessing not in ("train", "whole"):
             raise ValueError(f"preprocessing must be 'train' or 'whole', got "
                              f"{self.preprocessing!r}.")
-        if self.scaling not in ("standardise", "minmax"):
-            raise ValueError(f"scaling must be 'standardise' or 'minmax', got "
+        if self.scaling == "standardise":
+            warnings.warn("scaling='standardise' is spelled 'standardize'; the old spelling is "
+                          "refused from the next release.", FutureWarning, stacklevel=3)
+            object.__setattr__(self, "scaling", "standardize")
+        if self.scaling not in ("standardize", "minmax"):
+            raise ValueError(f"scaling must be 'standardize' or 'minmax', got "
                              f"{self.scaling!r}.")
         if self.search not in ("random", "halving"):
             raise ValueError(f"search must be 'random' or 'halving', got {self.search!r}.")
@@ -133,6 +139,9 @@ class ProtocolConfig:
 
     @classmethod
     def from_dict(cls, values):
+        # a saved configuration may hold the old spelling: read silently, as written then
+        values = {**values, **({"scaling": "standardize"}
+                               if values.get("scaling") == "standardise" else {})}
         return cls(**{key: tuple(value) if isinstance(value, list) else value
                       for key, value in values.items()})
 
@@ -212,8 +221,8 @@ def default_methods():
     }
 
 
-def preprocessing(pca_components=None, scaling="standardise"):
-    """"standardise": standardise, (optionally) PCA, then unit-norm rows (the paper's);
+def preprocessing(pca_components=None, scaling="standardize"):
+    """"standardize": standardize, (optionally) PCA, then unit-norm rows (the paper's);
     "minmax": (optionally) PCA, then every feature scaled to [0, 1] (ARML's)."""
     pca = [] if pca_components is None else [PCA(n_components=pca_components, random_state=0)]
     if scaling == "minmax":

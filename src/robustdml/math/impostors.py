@@ -92,7 +92,7 @@ class ActiveTriplets:
     n_neighbors : int, default=3
         The number k of targets per point.
     n_impostors : int, default=10
-        The number v: the normaliser ``v |B|`` (the paper's triplet count) and, with
+        The number v: the normalizer ``v |B|`` (the paper's triplet count) and, with
         ``nearest_only``, the number of impostors per anchor.
     losses : sequence of TripletLoss, default=()
         The terms whose impostors are sought; each must implement ``impostor_reach``.
@@ -158,7 +158,7 @@ class ActiveTriplets:
         # pull pairs of anchor a are rows pull_start[a]:pull_start[a + 1]
         self.pull_start = np.searchsorted(self.pull_pairs[:, 0], np.arange(n_samples + 1))
         self.n_targets = np.diff(self.pull_start)
-        self.normaliser = float(n_impostors * len(self.pull_pairs))
+        self.normalizer = float(n_impostors * len(self.pull_pairs))
         self.centered = X - X.mean(axis=0)
         self.sample_rate = 1.0
         self.rate_changes = 0
@@ -224,7 +224,7 @@ class ActiveTriplets:
         gaps = np.sort(np.concatenate(gaps))
         mu = pull_weight
         slope = (mu * target_sq.mean()
-                 - (1.0 - mu) / self.normaliser * np.cumsum(gaps))
+                 - (1.0 - mu) / self.normalizer * np.cumsum(gaps))
         positive = gaps > 0
         flips = np.flatnonzero(positive & (slope <= 0))
         # no sign change within the candidates: stop where the last of them enters the margin
@@ -494,7 +494,7 @@ class ActiveTriplets:
         return TripletSet(self.pull_pairs, push_pairs.astype(np.intp),
                           np.concatenate(pull_index) if blocks else empty,
                           np.concatenate(push_index) if blocks else empty,
-                          n_samples, normaliser=self.normaliser * self.sample_rate,
+                          n_samples, normalizer=self.normalizer * self.sample_rate,
                           blocks=tuple(blocks) or None)
 
     def _reference_of(self, L, radius):

@@ -497,7 +497,7 @@ class LMNNLoss(TripletLoss):
 
     def value_and_gradient(self, geometry, smoothing=0.0):
         n_pull = len(geometry.triplets.pull_pairs)
-        n_triplets = geometry.triplets.triplet_normaliser
+        n_triplets = geometry.triplets.triplet_normalizer
         mu = self.pull_weight
         hinge, slope = smooth_hinge(1.0 - geometry.gap, smoothing)
         value = (mu / n_pull * geometry.pull_sq_dist.sum()
@@ -558,7 +558,7 @@ class PerturbationLoss(TripletLoss):
         self.eps = eps
 
     def value_and_gradient(self, geometry, smoothing=0.0):
-        n_triplets = geometry.triplets.triplet_normaliser
+        n_triplets = geometry.triplets.triplet_normalizer
         margin_sq = geometry.margin(self.eps) ** 2
         # the smoothing width is relative to tau^2, the scale of this hinge
         hinge, slope = smooth_hinge(self.margin ** 2 - margin_sq, smoothing * self.margin ** 2)
@@ -619,7 +619,7 @@ class SignedMarginLoss(TripletLoss):
         self.eps = eps
 
     def value_and_gradient(self, geometry, smoothing=0.0):
-        coef = -self.weight / geometry.triplets.triplet_normaliser
+        coef = -self.weight / geometry.triplets.triplet_normalizer
         root = np.sqrt(geometry.direction_sq_norm + self.eps)
         value = coef * np.sum(geometry.gap / (2.0 * root))
         # d(Delta / (2 sqrt(q))) = dDelta / (2 sqrt(q)) - Delta dq / (4 q^(3/2))
