@@ -5,7 +5,7 @@
 1. ``robustdml.NCA()`` (no perturbation loss) against scikit-learn's
    ``NeighborhoodComponentsAnalysis(init="identity")`` (the same start) and the Euclidean
    metric: 3-NN test accuracy and fit time on the quick suite, stratified 70/30 splits (seeds
-   0..splits-1), the study's preprocessing (standardise, unit-norm rows) fitted on the training
+   0..splits-1), the study's preprocessing (standardize, unit-norm rows) fitted on the training
    part. Times are medians over the splits, measured in the same run.
 2. ``robustdml.ARML()`` on digits (standardized, one 70/30 stratified split, seed 0): fit time,
    3-NN test accuracy and median certified radius, against the Euclidean metric and against the

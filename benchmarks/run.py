@@ -355,7 +355,7 @@ def render_report(raw):
         "minutes) and the process's peak resident set (data and libraries included); "
         "accuracy: scikit-learn 3-NN on the transformed test part (70/30 stratified split seed "
         "0; Australian: the authors' split 0 and its tuned mu, lambda, tau; elsewhere mu = 0.5, "
-        "lambda = 1, tau = 0.1), standardise + unit-norm rows. metric-learn 0.7.0's max_iter: "
+        "lambda = 1, tau = 0.1), standardize + unit-norm rows. metric-learn 0.7.0's max_iter: "
         f"{settings['ml_max_iter']} on digits, {settings['ml_max_iter_10k']} on synthetic10k "
         "(a time for fewer iterations than it needs is a lower bound on its fit time). Raw "
         "figures: `results.json`." + (
@@ -365,7 +365,7 @@ def render_report(raw):
         "## Targets", "", *render_accuracy_targets(raw.get("accuracy", [])),
         *render_targets(rows, fits, certify, splits), "",
         "## Accuracy with the defaults (3-NN; digits: 70/30 stratified split seed 0, "
-        "standardized; Fashion-MNIST: stratified training subset, standardise + PCA 50 + "
+        "standardized; Fashion-MNIST: stratified training subset, standardize + PCA 50 + "
         "unit-norm rows fitted on it, the first 2,000 test images; one fit each)", "",
         *render_accuracy_table(raw.get("accuracy", [])), "",
         "## Fit (the paper's objective: fixed triplets, no drift penalty)", "",

@@ -105,7 +105,8 @@ def test_records_with_the_old_search_space_names_are_current():
 
 def test_triplet_set_normaliser_warns_and_is_the_normalizer():
     triplets = TripletSet.from_indices([0, 0], [1, 1], [2, 3])
-    fields = (triplets.pull_pairs, triplets.push_pairs, triplets.pull_index, triplets.push_index, 4)
+    fields = (triplets.pull_pairs, triplets.push_pairs, triplets.pull_index,
+              triplets.push_index, 4)
     with pytest.warns(FutureWarning, match="normalizer"):
         old = TripletSet(*fields, normaliser=5.0)
     assert old == TripletSet(*fields, normalizer=5.0)
