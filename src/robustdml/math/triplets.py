@@ -328,6 +328,21 @@ class TripletSet:
 
 
 def _old_normaliser(triplets):
+    """Deprecated: the old name of ``normalizer``, removed in the next release.
+
+    See Also
+    --------
+    TripletSet.triplet_normalizer : The divisor of the sums over triplets.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from robustdml.math import TripletSet
+    >>> triplets = TripletSet.from_indices([0, 0], [1, 1], [2, 3])
+    >>> with warnings.catch_warnings(record=True):
+    ...     print(triplets.normaliser)
+    None
+    """
     warnings.warn("TripletSet.normaliser is renamed normalizer; the old name is removed in the "
                   "next release.", FutureWarning, stacklevel=2)
     return triplets.normalizer
