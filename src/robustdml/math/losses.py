@@ -751,7 +751,7 @@ class TripletObjective:
                                         reference.value_and_gradient_M(L0)[0]))
 
     def add_start_regulariser(self, weight, L0, n_reference_terms=1):
-        """Deprecated: the old name of :meth:`add_drift_penalty`, removed in the next release.
+        """Deprecated: the old name of ``add_drift_penalty``, removed in the next release.
 
         Parameters
         ----------
@@ -765,7 +765,7 @@ class TripletObjective:
         Warns
         -----
         FutureWarning
-            Always: call :meth:`add_drift_penalty` instead.
+            Always: call ``add_drift_penalty`` instead.
 
         See Also
         --------

@@ -212,7 +212,7 @@ class TripletSet:
 
     @property
     def triplet_normaliser(self):
-        """Deprecated: the old name of :attr:`triplet_normalizer`, removed in the next release.
+        """Deprecated: the old name of ``triplet_normalizer``, removed in the next release.
 
         See Also
         --------
