@@ -118,8 +118,8 @@ def test_the_fitted_margin_is_saved_and_loaded(toy, tmp_path):
     X, y = toy
     for learner in (LMNN(perturbation_weight=1.0), LMNN(perturbation_margin=0.25)):
         learner.fit(X, y)
-        robustdml.save(learner, tmp_path / "model.npz")
-        loaded = robustdml.load(tmp_path / "model.npz")
+        robustdml.save_model(learner, tmp_path / "model.npz")
+        loaded = robustdml.load_model(tmp_path / "model.npz")
         assert loaded.perturbation_margin_ == learner.perturbation_margin_
         assert loaded.perturbation_margin == learner.perturbation_margin
         np.testing.assert_array_equal(loaded.transform(X), learner.transform(X))
