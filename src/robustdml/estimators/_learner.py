@@ -353,7 +353,7 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
 
     #: ``perturbation_margin="auto"`` is this fraction of the training data's scale, chosen by
     #: ``benchmarks/margin.py`` (:doc:`/user_guide/hyperparameters`).
-    AUTO_MARGIN_FRACTION = 0.3
+    AUTO_MARGIN_FRACTION = 0.5
 
     _parameter_constraints: dict = {
         "perturbation_weight": [Interval(Real, 0, None, closed="left")],
