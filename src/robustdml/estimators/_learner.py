@@ -313,8 +313,9 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
     by scikit-learn (finite, at least two rows); y holds the labels as given, with at least
     two classes; ``initial_components`` is the L that ``init`` and ``n_components`` ask for
     (with pgd and an identity start, all ``n_features`` rows). The parameters are
-    attributes, unchanged since ``__init__``; random draws take
-    ``sklearn.utils.check_random_state(self.random_state)``.
+    attributes, unchanged since ``__init__``; ``perturbation_margin_`` holds the margin
+    (``"auto"`` resolved from the training data), which :meth:`perturbation_losses` uses;
+    random draws take ``sklearn.utils.check_random_state(self.random_state)``.
 
     **What the subclass declares.** Every parameter in its ``__init__``, the shared ones
     passed to ``super().__init__`` (scikit-learn reads them from the signature); its own
@@ -326,11 +327,12 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
     solver when ``tol=None``; ``_saved_attributes``, the fitted attributes model files keep
     (those ``fit`` sets; add any the learner sets itself).
 
-    **What the base class does.** ``fit`` validates the parameters, X and y, computes the
-    initial L, calls ``_fit_metric``, sets ``components_``, ``n_iter_``, ``objective_`` and
-    ``n_triplets_`` from the result, the leave-one-out training accuracies before and after
-    (with a warning when the fit lost more than ``WORSE_THAN_START``), prints the verbose
-    summary and warns when the solver did not converge. ``_minimize`` reports progress,
+    **What the base class does.** ``fit`` validates the parameters, X and y, sets
+    ``perturbation_margin_``, computes the initial L, calls ``_fit_metric``, sets
+    ``components_``, ``n_iter_``, ``objective_`` and ``n_triplets_`` from the result, the
+    leave-one-out training accuracies before and after (with a warning when the fit lost
+    more than ``WORSE_THAN_START``), prints the verbose summary and warns when the solver did
+    not converge. ``_minimize`` reports progress,
     calls ``callback`` and restarts a run whose :class:`~robustdml.math.ActiveTriplets`
     changed their sample rate during it.
 
