@@ -50,7 +50,7 @@ for name, pipeline in pipelines.items():
     pipeline.fit(X_train, y_train)
     print(f"{name:8s} test accuracy {pipeline.score(X_test, y_test):.3f}, certified accuracy "
           f"at radius 2 (standardized units) "
-          f"{certified_accuracy_score(pipeline, X_test, y_test, 2.0):.3f}")
+          f"{certified_accuracy_score(pipeline, X_test, y_test, 2.0, space='classifier'):.3f}")
     before[name] = pipeline[-1].certified_radius(pipeline[:-1].transform(X_test), y_test)
 
 # %%

@@ -21,11 +21,10 @@ directions), the metric is ``L A``, and ``predict`` is the pipeline's, on pertur
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.pipeline import Pipeline
 
 from ..estimators._base import check_labels, validate_numeric
 from ..math import adversarial_margin
-from .certify import QUERY_BLOCK, CertifiedKNN, _Space, pairwise_sq_dist
+from .certify import QUERY_BLOCK, _Space, pairwise_sq_dist
 
 #: Grid steps tried per pass over the rays that could still give the shortest flip.
 GRID_CHUNK = 4
@@ -191,16 +190,20 @@ def knn_attack(knn, X, y=None, *, space="input", n_impostors=5, n_grid=28, growt
     >>> bool(np.all(result.norms >= knn.certified_radius(X[:5], y[:5])))
     True
     """
-    if not isinstance(knn, (CertifiedKNN, Pipeline)):
-        raise TypeError("knn_attack needs a fitted CertifiedKNN or a Pipeline ending in one; "
-                        f"got {type(knn).__name__}.")
     measured = _Space(knn, X, space)
     classifier = measured.classifier
     seen = validate_numeric(classifier, measured.seen, reset=False, dtype=float)
     if measured.input_map is None:  # perturb what the classifier sees
         X, predict, components = seen, classifier.predict, classifier.geometry_.components
-    else:  # perturb the pipeline's input
-        X, predict = np.asarray(X, dtype=float), knn.predict
+    else:  # perturb the pipeline's input, a DataFrame's with its column names
+        frame = X if hasattr(X, "columns") else None
+        X = np.asarray(X, dtype=float)
+
+        def predict(points):
+            if frame is not None:
+                points = type(frame)(points, columns=frame.columns)
+            return knn.predict(points)
+
         components = classifier.geometry_.components @ measured.input_map[0]
     if y is not None:
         y = check_labels(classifier.classes_, y, len(X))

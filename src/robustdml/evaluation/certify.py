@@ -6,6 +6,10 @@ margin m(a, b) of section 2 of that page (the distance from z to
 where b becomes as close as a). ``t(b)`` is the s-th largest m(a, b) over a, and the certified
 radius is the s-th smallest t(b) over b: no perturbation shorter than it changes the prediction.
 
+Behind affine preprocessing ``x -> A x + b`` (a pipeline's scalers, PCA, ...), the margins are
+those of the composed metric ``L A``: the gaps are unchanged, the hyperplane normals become
+``A^T L^T (L a - L b)``, and the radius is a length in x (:func:`certified_radius`).
+
 The exact t of the nearest other-class points gives a first s-th smallest t; two cheap lower
 bounds on t(b) (one from distances alone, one from the s nearest anchors only) then discard
 almost every other candidate, and an anchor farther from z than b never counts for t(b). The
@@ -321,6 +325,8 @@ class CertifiedKNN(KNNClassifier):
         See Also
         --------
         certified_robust_error : The fraction of points not certified at given radii.
+        robustdml.certified_radius : The radii of a pipeline ending in this classifier, in
+            the units of the pipeline's input.
         robustdml.knn_attack : Adversarial examples, whose norms bound the radii from above.
 
         Examples
