@@ -18,8 +18,8 @@ radii.
 # %%
 # A pipeline to tune
 # ------------------
-# The certified scorer applies the pipeline's transforms first, so the radius is measured
-# where the classifier works: on unit-norm rows after standardizing.
+# The certified scorer is asked (``space="classifier"``) to measure the radius where the
+# classifier works: on unit-norm rows after standardizing.
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_breast_cancer

@@ -445,11 +445,11 @@ class _Space:
         self.classifier, self.seen, self.input_map = estimator, X, None
         if steps is None or not steps.steps:
             return
+        if space == "input" and sp.issparse(X):
+            raise TypeError("Certified radii in input units need dense X; got a sparse "
+                            "matrix. Pass X.toarray().")
         self.seen = steps.transform(X)
         if space == "input":
-            if sp.issparse(X):
-                raise TypeError("Certified radii in input units need dense X; got a sparse "
-                                "matrix. Pass X.toarray().")
             X = np.asarray(X, dtype=float)
             self.input_map = compose(steps, X.shape[1], X=X)
 
