@@ -8,8 +8,8 @@ ending in a :class:`robustdml.CertifiedKNN`, the robustness scores of
 with ``space="classifier"``, as here, where the classifier works (in standardized units). To
 certify every test point there, transform with the pipeline's first steps and ask the
 classifier, its last step (:func:`robustdml.certified_radius` certifies in input units).
-The fitted classifier is then written to a model file with :func:`robustdml.save` and read
-back with :func:`robustdml.load`: a NumPy archive read without pickle, so loading a file never
+The fitted classifier is then written to a model file with :func:`robustdml.save_model` and read
+back with :func:`robustdml.load_model`: a NumPy archive read without pickle, so loading a file never
 runs code from it.
 
 Look at the two curves of each metric, before saving and after loading: they coincide, and
@@ -65,8 +65,8 @@ after = {}
 with tempfile.TemporaryDirectory() as folder:
     for name, pipeline in pipelines.items():
         path = Path(folder) / f"{name}.npz"
-        robustdml.save(pipeline[-1], path)
-        loaded = robustdml.load(path)
+        robustdml.save_model(pipeline[-1], path)
+        loaded = robustdml.load_model(path)
         reloaded = make_pipeline(pipeline[0], loaded)
         after[name] = loaded.certified_radius(reloaded[:-1].transform(X_test), y_test)
         same = np.array_equal(reloaded.predict(X_test), pipeline.predict(X_test))

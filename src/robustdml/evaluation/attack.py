@@ -99,7 +99,7 @@ def _ray_targets(knn, X, predicted, n_impostors, seen=None, X_fit=None, componen
     M = components.T @ components
     embedded = X_fit @ components.T
     s = (knn.n_neighbors + 1) // 2
-    _, neighbours = knn.kneighbors(seen)
+    _, neighbors = knn.kneighbors(seen)
     y = knn.y_
     rays = []
     for start in range(0, len(X), QUERY_BLOCK):
@@ -110,7 +110,7 @@ def _ray_targets(knn, X, predicted, n_impostors, seen=None, X_fit=None, componen
             other_dist = np.where(y == label, np.inf, sq_dist[row])
             n_b = min(n_impostors, int(np.isfinite(other_dist).sum()))
             impostors = np.argsort(other_dist)[:n_b]
-            anchors = neighbours[start + row][y[neighbours[start + row]] == label]
+            anchors = neighbors[start + row][y[neighbors[start + row]] == label]
             a, b = np.repeat(anchors, n_b), np.tile(impostors, anchors.size)
             _, closest = adversarial_margin(z[None, :], X_fit[a], X_fit[b], M=M,
                                             return_examples=True)
