@@ -54,8 +54,7 @@ def naive_radius(X_train, y_train, z, predicted, k, M):
     return np.sort(t)[s - 1]
 
 
-@pytest.mark.parametrize("k", [1, 3, 5])
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("k, seed", [(1, 0), (3, 1), (5, 2)])
 def test_input_radii_equal_the_definition_on_raw_points(k, seed):
     X, y, X_test, _, rng = raw_problem(seed)
     L = rng.normal(size=(3, 3))
@@ -105,7 +104,7 @@ def test_1nn_radius_below_exact_minimal_raw_perturbation(seed):
     assert np.all(pipe.predict(examples) != pipe.predict(X_test))
 
 
-def directions_search(pipe, z, reach, n_directions=720, n_steps=200):
+def directions_search(pipe, z, reach, n_directions=720, n_steps=100):
     """The smallest perturbation of z that flips ``pipe`` along each of n_directions in the
     plane (a grid of n_steps lengths up to ``reach``, then bisection): no smarter than that."""
     angles = np.linspace(0, 2 * np.pi, n_directions, endpoint=False)
