@@ -58,6 +58,8 @@ def data_scale(X, y, *, max_points=SCALE_SAMPLE):
     See Also
     --------
     robustdml.math.triplet_scale : The same length for supervision by triplets.
+    robustdml.metrics.make_certified_scorer : Takes a radius relative to this scale with
+        ``relative=True``.
 
     Examples
     --------
