@@ -139,6 +139,8 @@ def test_auto_before_fit_and_on_a_zero_scale_say_what_to_do(toy):
     # every point doubled with the other label: each point's nearest other-class point is
     # its own copy, at distance 0
     X2, y2 = np.vstack([X, X]), np.concatenate([y, (y + 1) % 3])
-    with pytest.raises(ValueError, match="scale, which is 0 here.*as a float"):
-        LMNN(perturbation_weight=1.0).fit(X2, y2)
-    assert LMNN().fit(X2, y2).perturbation_margin_ == 0.0  # no loss, no margin needed
+    with pytest.warns(UserWarning, match="scale, which is 0 here.*as a float"):
+        robust = LMNN(perturbation_weight=1.0).fit(X2, y2)
+    # a zero margin asks nothing: the loss is left out, as with perturbation_weight=0
+    assert robust.perturbation_margin_ == 0.0 and robust.perturbation_losses() == []
+    np.testing.assert_allclose(robust.components_, LMNN().fit(X2, y2).components_, rtol=1e-10)

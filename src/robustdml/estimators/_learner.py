@@ -115,8 +115,9 @@ SHARED_DOCS = {
     "perturbation_margin_": (
         "float",
         "The margin tau the fit used: <fraction> times the data scale of the training data "
-        "for ``perturbation_margin=\"auto\"`` (set also when ``perturbation_weight`` is 0), "
-        "else ``perturbation_margin``."),
+        "for ``perturbation_margin=\"auto\"`` (set also when ``perturbation_weight`` is 0; "
+        "0, with a warning, on data whose scale is 0: the loss then asks nothing), else "
+        "``perturbation_margin``."),
     "n_iter_": (
         "int",
         "Iterations run."),
@@ -521,7 +522,7 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
         -------
         list of PerturbationLoss
             ``[PerturbationLoss(perturbation_weight, perturbation_margin_)]``, or ``[]`` when
-            ``perturbation_weight`` is 0.
+            ``perturbation_weight`` or the margin is 0.
 
         Raises
         ------
@@ -541,9 +542,9 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
         >>> LMNN(perturbation_weight=1.0, perturbation_margin=0.2).perturbation_losses()[0].margin
         0.2
         """
-        if self.perturbation_weight == 0:
-            return []
         margin = getattr(self, "perturbation_margin_", self.perturbation_margin)
+        if self.perturbation_weight == 0 or margin == 0:  # 0: "auto" on data of scale 0
+            return []
         if isinstance(margin, str):
             raise ValueError(f'{type(self).__name__}(perturbation_margin="auto") takes its margin '
                              "from the training data's scale: call fit first, or give "
@@ -557,12 +558,13 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
             self.perturbation_margin_ = float(self.perturbation_margin)
             return
         self.perturbation_margin_ = self.AUTO_MARGIN_FRACTION * scale()
-        if self.perturbation_margin_ <= 0 and self.perturbation_weight > 0:
-            raise ValueError(
-                'perturbation_margin="auto" is a fraction of the training data\'s scale, which '
-                "is 0 here: most points coincide with a point they should be far from (of "
-                "another class, or a triplet's farther point). Remove the duplicates or give "
-                "perturbation_margin as a float.")
+        if self.perturbation_margin_ == 0 and self.perturbation_weight > 0:
+            warnings.warn(
+                f'[{type(self).__name__}] perturbation_margin="auto" is a fraction of the '
+                "training data's scale, which is 0 here: most points coincide with a point they "
+                "should be far from (of another class, or a triplet's farther point), so the "
+                "perturbation loss asks nothing. Remove the duplicates or give "
+                "perturbation_margin as a float.", UserWarning, stacklevel=3)
 
     def _validate_labelled(self, X, y):
         """Validated float X and y with at least two classes (metric learning separates
