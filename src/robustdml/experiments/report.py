@@ -23,10 +23,30 @@ ALPHA = 0.05
 FOCI = ("lmnn-pl", "lmnn-pl-staged")
 
 
+#: The record fields listing what happened in a cell (see
+#: :mod:`~robustdml.experiments.recording`): counted in a flat record, not copied.
+LOGS = ("fits", "warnings")
+
+
+def fit_counts(record):
+    """``{"fits", "fits_not_converged", "warnings"}`` of a record: its learner fits, those that
+    did not converge, and the warnings raised in the cell (in fits or not); ``{}`` for a record
+    made before fits were recorded."""
+    if "fits" not in record:
+        return {}
+    fits = record["fits"]
+    raised = [w for fit in fits for w in fit["warnings"]] + record.get("warnings", [])
+    return {"fits": len(fits), "fits_not_converged": sum(not fit["converged"] for fit in fits),
+            "warnings": sum(w["count"] for w in raised)}
+
+
 def flatten(record):
-    """A record as one flat dict of scalars, e.g. ``certified_error@0.05``."""
-    flat = {}
+    """A record as one flat dict of scalars, e.g. ``certified_error@0.05``; its fits and
+    warnings as counts (:func:`fit_counts`)."""
+    flat = fit_counts(record)
     for key, value in record.items():
+        if key in LOGS:
+            continue
         if isinstance(value, dict):
             separator = "." if key == "params" else "@"
             flat.update({f"{key}{separator}{sub}": v for sub, v in value.items()})
@@ -385,6 +405,53 @@ def _cost_notes(records, runs):
     return lines + [""]
 
 
+#: Warning messages listed in report.md, the most frequent first.
+MAX_MESSAGES = 5
+
+
+def convergence_notes(records):
+    """Markdown lines: per data set and method, the learner fits that did not converge and the
+    warnings raised, then the most frequent warning messages; "none" when there are none, and
+    nothing when no record holds its fits (records made before they were recorded)."""
+    recorded = [record for record in records if "fits" in record]
+    if not recorded:
+        return []
+    lines = ["## Convergence and warnings", ""]
+    intro = (f"Every metric learner fit of the {len(recorded)} cells (cross-validation fits and "
+             "the final fit, measured on the test part) and every warning raised in them")
+    older = len(records) - len(recorded)
+    if older:
+        intro += (f" ({older} record{'s' * (older > 1)} made before fits were recorded "
+                  f"{'are' if older > 1 else 'is'} not counted)")
+    totals = defaultdict(lambda: np.zeros(4, dtype=int))
+    messages = defaultdict(int)
+    for record in recorded:
+        counts = fit_counts(record)
+        final = sum(not fit["converged"] for fit in record["fits"] if fit["final"])
+        totals[record["dataset"], record["method"]] += (
+            counts["fits"], counts["fits_not_converged"], final, counts["warnings"])
+        for warning in [w for fit in record["fits"] for w in fit["warnings"]] + record.get(
+                "warnings", []):
+            messages[warning["category"], warning["message"]] += warning["count"]
+    flagged = {pair: row for pair, row in sorted(totals.items()) if row[1] or row[3]}
+    if not flagged:
+        return lines + [intro + ": none. Every fit converged and no warning was raised.", ""]
+    lines += [intro + ": the (data set, method) pairs with a fit that did not converge or a "
+              "warning (the others had none).", "",
+              "| data set | method | fits | not converged | final fits not converged | "
+              "warnings |", "|---|---|---|---|---|---|"]
+    lines += [f"| {dataset} | {method} | " + " | ".join(map(str, row)) + " |"
+              for (dataset, method), row in flagged.items()]
+    frequent = sorted(messages.items(), key=lambda item: -item[1])
+    lines += ["", f"Warnings, the most frequent first ({len(frequent)} distinct "
+              f"message{'s' * (len(frequent) > 1)}"
+              + (f"; the first {MAX_MESSAGES}" if len(frequent) > MAX_MESSAGES else "")
+              + "; records.jsonl.gz holds every one):" if frequent else "No warning.", ""]
+    lines += [f"- {count} x {category}: {message}"
+              for (category, message), count in frequent[:MAX_MESSAGES]]
+    return lines + ([""] if frequent else [])
+
+
 def plot_links(plots, out):
     """Markdown lines: a Plots section showing ``plots`` (paths under ``out``) by relative
     links, the summary first."""
@@ -415,6 +482,7 @@ def markdown_report(records, config=None, runs=None, plots=None, out="."):
     lines += ["Mean +- std over splits; best per data set in bold. Errors are fractions of the "
               "test part; radii and attack norms are L2 norms in the preprocessed space.", ""]
     lines += _selection_notes(records, datasets, config)
+    lines += convergence_notes(records)
     for metric in metric_names(records):
         lines += [f"## {metric}", ""] + means_table(metric, datasets, methods, values)
     for focus in FOCI:
