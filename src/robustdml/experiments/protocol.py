@@ -3,9 +3,9 @@ cell.
 
 A cell runs five steps, each a function here:
 
-1. split (:func:`split_and_scale`): the data set's split number ``split`` (or the source's
+1. split (:func:`split_indices`): the data set's split number ``split`` (or the source's
    own split);
-2. scale (:func:`split_and_scale`): the preprocessing fitted on the training part (or, as
+2. scale (:func:`scale_split`): the preprocessing fitted on the training part (or, as
    the authors did, on the whole data), and the data scale of the preprocessed training part;
 3. tune (:func:`tune`): the method's hyper-parameters chosen by k-fold random search on the
    training part only, then the refit on all of it;
@@ -227,7 +227,9 @@ def preprocessing(pca_components=None, scaling="standardise"):
 
 
 def split_indices(dataset, split, config):
-    """(train, test) indices of split number ``split``."""
+    """Step 1 of a cell: the (train, test) indices of split number ``split``: the data
+    source's own split when it ships them (and ``config.use_source_splits``), else a
+    stratified random split seeded by ``config.seed + split``."""
     if config.use_source_splits and dataset.splits is not None:
         if split >= len(dataset.splits):
             raise ValueError(f"{dataset.spec.name} ships {len(dataset.splits)} splits; "
@@ -262,7 +264,7 @@ def describe_space(space):
 
 @dataclass
 class CellData:
-    """A cell's data after the split and scale steps.
+    """A cell's data after its split and scale steps.
 
     Attributes
     ----------
@@ -312,16 +314,16 @@ class TunedModel:
     tune_seconds: float
 
 
-def split_and_scale(dataset, split, config):
-    """Steps 1 and 2 of a cell: the split's two parts, preprocessed by a pipeline fitted on the
-    training part alone (unless ``config.preprocessing == "whole"``), and the data scale and
-    robust radius R measured on the preprocessed training part.
+def scale_split(dataset, train, test, config):
+    """Step 2 of a cell (step 1 is :func:`split_indices`): the split's two parts, preprocessed
+    by a pipeline fitted on the training part alone (unless ``config.preprocessing ==
+    "whole"``), and the data scale and robust radius R measured on the preprocessed training
+    part.
 
     Returns
     -------
     CellData
     """
-    train, test = split_indices(dataset, split, config)
     prep = preprocessing(dataset.spec.pca_components, config.scaling)
     prep.fit(dataset.X if config.preprocessing == "whole" else dataset.X[train])
     X_train = prep.transform(dataset.X[train])
@@ -450,8 +452,8 @@ def make_record(dataset, method, split, config, data, tuned, measured, fits, cau
 def run_cell(dataset, method, split, config, memory=None):
     """Evaluate one method on one split of one data set; returns a JSON-ready record.
 
-    The steps: :func:`split_and_scale`, :func:`tune` (which fits), :func:`evaluate` and
-    :func:`make_record`. Every warning is caught and recorded, none shown: a learner fit's
+    The steps: :func:`split_indices`, :func:`scale_split`, :func:`tune` (which fits),
+    :func:`evaluate` and :func:`make_record`. Every warning is caught and recorded, none shown: a learner fit's
     with the fit (``fits``), the others in ``warnings``.
 
     Parameters
@@ -472,7 +474,8 @@ def run_cell(dataset, method, split, config, memory=None):
     seed = config.seed + split
     recorder = FitRecorder(memory)
     with catching_warnings() as caught:
-        data = split_and_scale(dataset, split, config)
+        train, test = split_indices(dataset, split, config)
+        data = scale_split(dataset, train, test, config)
         tuned = tune(method, data, config, seed, recorder)
         measured = evaluate(tuned.knn, data, config, seed)
     return make_record(dataset, method, split, config, data, tuned, measured, recorder.fits,
