@@ -475,6 +475,7 @@ def markdown_report(records, config=None, runs=None, plots=None, out="."):
     lines += headline(records, config) + glossary(records, config)
     if plots is not None:
         lines += plot_links(plots, Path(out))
+    lines += convergence_notes(records)
     lines += ["## Protocol and tables", ""]
     if config:
         lines += ["Protocol: " + ", ".join(f"{k} = {v}" for k, v in sorted(config.items())), ""]
@@ -482,7 +483,6 @@ def markdown_report(records, config=None, runs=None, plots=None, out="."):
     lines += ["Mean +- std over splits; best per data set in bold. Errors are fractions of the "
               "test part; radii and attack norms are L2 norms in the preprocessed space.", ""]
     lines += _selection_notes(records, datasets, config)
-    lines += convergence_notes(records)
     for metric in metric_names(records):
         lines += [f"## {metric}", ""] + means_table(metric, datasets, methods, values)
     for focus in FOCI:
