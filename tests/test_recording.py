@@ -26,7 +26,7 @@ TIMINGS = ("fit_seconds", "tune_seconds", "certify_seconds", "attack_seconds")
 def test_every_number_equals_the_records_made_before_recording():
     """tests/data/study_cells_main.json holds the records of every default method on iris
     (one split, budget 2) made by main's code before cells recorded their fits (commit
-    e62f152), timings left out. Made by running, with that commit's src/ on the path:
+    bf97fff), timings left out. Made by running, with that commit's src/ on the path:
     ``run_cell(load("iris"), method, 0, config)`` for ``default_methods().values()``."""
     before = json.loads((DATA / "study_cells_main.json").read_text())
     config = ProtocolConfig.from_dict(before["config"])
