@@ -7,8 +7,8 @@ A cell runs five steps, each a function here:
    own split);
 2. scale (:func:`scale_split`): the preprocessing fitted on the training part (or, as
    the authors did, on the whole data), and the data scale of the preprocessed training part;
-3. tune (:func:`tune`): the method's hyper-parameters chosen by k-fold random search on the
-   training part only, then the refit on all of it;
+3. tune (:func:`tune`): the method's hyper-parameters chosen by k-fold cross-validation of
+   candidate settings on the training part only, then the refit on all of it;
 4. evaluate (:func:`evaluate`): on the test part, the clean error, the error under Gaussian
    noise, the certified robust error and radius, the attack's empirical robust error, and
    timings;
