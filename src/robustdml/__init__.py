@@ -6,7 +6,8 @@ Layout (imports flow downward only): ``math`` (margin, triplets, losses, solvers
 """
 
 from .estimators import ARML, NCA, KNNClassifier, LMNN, MahalanobisMixin, TripletLMNN
-from .evaluation import CertifiedKNN, knn_attack, minimal_perturbation_1nn, noise_error
+from .evaluation import (CertifiedKNN, certified_radius, knn_attack, minimal_perturbation_1nn,
+                         noise_error)
 from .math import LMNNLoss, PerturbationLoss, adversarial_margin, build_triplets
 
 __version__ = "0.1.0"
@@ -27,6 +28,7 @@ __all__ = [
     "TripletLMNN",
     "adversarial_margin",
     "build_triplets",
+    "certified_radius",
     "knn_attack",
     "load_model",
     "minimal_perturbation_1nn",
