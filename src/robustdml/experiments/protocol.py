@@ -260,8 +260,14 @@ def candidate_grid(space, budget, seed, scaled=(), scale=1.0):
     """The learner's defaults plus ``budget - 1`` random draws from ``space``, as a
     ``GridSearchCV`` grid: tuning then never picks, by cross-validation, worse than the
     defaults. Draws of the ``scaled`` parameters are multiplied by ``scale``."""
-    draws = ParameterSampler(space, n_iter=max(budget - 1, 0), random_state=seed)
-    return [{}] + [{f"metric_learner__{key}": [value * scale if key in scaled else value]
+    # ParameterSampler draws in sorted key order: sampling under the names the study's records
+    # were drawn with keeps a seed's candidates (and so the committed records) as they were
+    former = {new: old for old, new in RENAMED_PARAMETERS.items()}
+    current = dict(zip(former.values(), former.keys()))
+    draws = ParameterSampler({former.get(key, key): value for key, value in space.items()},
+                             n_iter=max(budget - 1, 0), random_state=seed)
+    return [{}] + [{f"metric_learner__{current.get(key, key)}":
+                    [value * scale if current.get(key, key) in scaled else value]
                     for key, value in draw.items()} for draw in draws]
 
 
