@@ -4,7 +4,6 @@ model files and errors."""
 import numpy as np
 import pytest
 from sklearn.datasets import load_wine
-from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.neighbors import KNeighborsClassifier, NeighborhoodComponentsAnalysis
 from sklearn.pipeline import make_pipeline
@@ -68,14 +67,14 @@ def test_the_drift_penalty_keeps_m_within_its_bound(wine, nca):
 
 
 def test_an_infinite_drift_weight_keeps_the_base_metric(wine, nca):
-    tuner = RobustFineTuner(nca, prefit=True, perturbation_margin=0.5,
+    tuner = RobustFineTuner(FrozenEstimator(nca), perturbation_margin=0.5,
                             drift_weight=1e9).fit(*wine)
     M0 = nca.components_.T @ nca.components_
     np.testing.assert_allclose(metric(tuner), M0, atol=1e-5 * np.abs(M0).max())
 
 
 def test_no_perturbation_loss_returns_the_base_metric(wine, nca):
-    tuner = RobustFineTuner(nca, prefit=True, perturbation_weight=0.0).fit(*wine)
+    tuner = RobustFineTuner(FrozenEstimator(nca), perturbation_weight=0.0).fit(*wine)
     # read from scikit-learn's NCA's transform: its map up to rounding
     np.testing.assert_allclose(tuner.components_, nca.components_, rtol=1e-12, atol=1e-14)
     assert tuner.n_iter_ == 0 and tuner.n_triplets_ == 0
@@ -97,15 +96,18 @@ def test_every_form_of_the_same_base_gives_the_same_metric(wine, nca):
     settings = dict(perturbation_margin=0.5, perturbation_weight=2.0)
     reference = metric(RobustFineTuner(L, **settings).fit(X, y))
     forms = {
-        "prefit estimator": RobustFineTuner(nca, prefit=True, **settings),
-        "frozen estimator": RobustFineTuner(FrozenEstimator(nca), **settings),
+        "fitted estimator, frozen": RobustFineTuner(FrozenEstimator(nca), **settings),
         "estimator fitted by fit": RobustFineTuner(
             NeighborhoodComponentsAnalysis(random_state=0, max_iter=20), **settings),
         "M": RobustFineTuner(L.T @ L, base_matrix="M", **settings),
         "list": RobustFineTuner(L.tolist(), **settings),
     }
-    for name, tuner in forms.items():
-        np.testing.assert_allclose(metric(tuner.fit(X, y)), reference, rtol=1e-6,
+    fitted = {name: tuner.fit(X, y) for name, tuner in forms.items()}
+    # a frozen base stays fitted when the classifier clones the tuner
+    fitted["frozen, in CertifiedKNN"] = CertifiedKNN(3, RobustFineTuner(
+        FrozenEstimator(nca), **settings)).fit(X, y).metric_learner_
+    for name, tuner in fitted.items():
+        np.testing.assert_allclose(metric(tuner), reference, rtol=1e-6,
                                    atol=1e-8 * np.abs(reference).max(), err_msg=name)
 
 
@@ -149,8 +151,6 @@ def test_errors_say_what_was_wrong(wine, nca):
          "not symmetric"),
         (RobustFineTuner(np.zeros((2, p))), ValueError, "base metric is zero"),
         (RobustFineTuner(nca, base_matrix="M"), ValueError, "applies to an array base"),
-        (RobustFineTuner(NeighborhoodComponentsAnalysis(), prefit=True), NotFittedError,
-         "FrozenEstimator"),
         (RobustFineTuner(KNeighborsClassifier()), TypeError, "exposes no linear map"),
     ]
     for tuner, error, message in cases:
@@ -168,7 +168,7 @@ def test_pca_and_lda_bases_are_their_linear_maps(wine):
             "LDA": (lda, lda.scalings_[:, :2].T)}
     for name, (base, L) in maps.items():
         settings = dict(perturbation_margin=0.5, perturbation_weight=2.0)
-        tuned = RobustFineTuner(base, prefit=True, **settings).fit(X, y)
+        tuned = RobustFineTuner(FrozenEstimator(base), **settings).fit(X, y)
         np.testing.assert_allclose(tuned.base_components_, L, rtol=1e-6, atol=1e-9,
                                    err_msg=name)
         np.testing.assert_allclose(metric(tuned), metric(RobustFineTuner(L, **settings).fit(X, y)),
@@ -179,3 +179,14 @@ def test_a_non_linear_base_is_refused(wine):
     X, y = wine
     with pytest.raises(ValueError, match="Normalizer.*not a linear metric"):
         RobustFineTuner(Normalizer()).fit(X, y)
+
+
+def test_a_base_files_cannot_hold_is_saved_as_none(wine, tmp_path):
+    from sklearn.decomposition import PCA
+    X, y = wine
+    tuner = RobustFineTuner(FrozenEstimator(PCA(5).fit(X)), perturbation_margin=0.5).fit(X, y)
+    with pytest.warns(UserWarning, match=r"RobustFineTuner.base \(FrozenEstimator\).*None"):
+        robustdml.save(tuner, tmp_path / "tuner.npz")
+    loaded = robustdml.load(tmp_path / "tuner.npz")
+    assert loaded.base is None
+    np.testing.assert_array_equal(loaded.transform(X), tuner.transform(X))

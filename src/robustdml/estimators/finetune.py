@@ -4,8 +4,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_array
 
 from .._compat import HasMethods, Interval, StrOptions
 from ..math import StartRegulariser, TripletObjective, build_triplets
@@ -35,23 +34,22 @@ class RobustFineTuner(MetricLearner):
     base : estimator or array-like
         The metric to fine-tune. Either
 
-        - an estimator exposing a linear map, fitted by ``fit`` on the same X and y (a clone
-          of it; with ``prefit=True``, the estimator as it is): its ``components_`` when it
-          has ``get_mahalanobis_matrix()`` (metric-learn's and robustdml's learners; M
-          itself, factorized, when it has no ``components_``); otherwise the linear part of
-          its ``transform`` (PCA, LDA, scikit-learn's NCA, scalers, a pipeline of them; a
-          non-linear transform is refused); otherwise its ``components_``;
+        - an estimator exposing a linear map. ``fit`` fits a clone of it on the same X and
+          y; to fine-tune an already fitted estimator as it is, wrap it in
+          ``sklearn.frozen.FrozenEstimator`` (scikit-learn's convention for prefit
+          estimators, which stays fitted when cloned, as in
+          :class:`~robustdml.CertifiedKNN` or a grid search). Its map is its
+          ``components_`` when it has ``get_mahalanobis_matrix()`` (metric-learn's and
+          robustdml's learners; M itself, factorized, when it has no ``components_``);
+          otherwise the linear part of its ``transform`` (PCA, LDA, scikit-learn's NCA,
+          scalers, a pipeline of them; a non-linear transform is refused); otherwise its
+          ``components_``;
         - an array, read as ``base_matrix`` says: a linear map L of shape
           (n_components, n_features), or a Mahalanobis matrix M of shape
           (n_features, n_features).
 
         Only the metric is kept: a translation in the base's ``transform`` (PCA's centering)
         does not change distances and is dropped.
-    prefit : bool, default=False
-        Whether an estimator ``base`` is already fitted: True takes it as it is, False fits a
-        clone on X and y. Where the fine-tuner is cloned (cross-validation, grid search), a
-        clone of a fitted base is unfitted: pass ``sklearn.frozen.FrozenEstimator(base)``
-        instead, which stays fitted.
     base_matrix : {"L", "M"}, default="L"
         How an array ``base`` is read: "L", a linear map L (the metric ``M = L^T L``, the
         learned space has its rows); "M", a symmetric positive semi-definite Mahalanobis
@@ -65,7 +63,7 @@ class RobustFineTuner(MetricLearner):
         base metric.
     {perturbation_weight}
     {perturbation_margin}
-    drift_weight : float >= 0, default=1.0
+    drift_weight : float >= 0, default=0.1
         The weight w of the penalty on M drifting from the base metric ``M0``: moving M by
         ``||M0||_F`` costs ``w tau^2``. M then stays within
         ``sqrt(perturbation_weight / drift_weight) ||M0||_F`` of ``M0``; 0 leaves M free.
@@ -140,7 +138,6 @@ class RobustFineTuner(MetricLearner):
            if name not in ("solver", "n_components", "init")},
         "base": [HasMethods(["fit"]), HasMethods(["transform"]),
                  HasMethods(["get_mahalanobis_matrix"]), "array-like"],
-        "prefit": ["boolean"],
         "base_matrix": [StrOptions({"L", "M"})],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "n_impostors": [Interval(Integral, 1, None, closed="left")],
@@ -152,8 +149,8 @@ class RobustFineTuner(MetricLearner):
     _worse_advice = ("Raise drift_weight, lower perturbation_weight or perturbation_margin, or "
                      "keep the base metric.")
 
-    def __init__(self, base, *, prefit=False, base_matrix="L", n_neighbors=3, n_impostors=10,
-                 perturbation_weight=1.0, perturbation_margin=0.1, drift_weight=1.0,
+    def __init__(self, base, *, base_matrix="L", n_neighbors=3, n_impostors=10,
+                 perturbation_weight=1.0, perturbation_margin=0.1, drift_weight=0.1,
                  max_iter=1000, tol=None, smoothing=0.5, callback=None, verbose=0,
                  random_state=None):
         # L-BFGS on L from the base's map: the base sets the start and the dimension
@@ -163,7 +160,6 @@ class RobustFineTuner(MetricLearner):
                          smoothing=smoothing, callback=callback, verbose=verbose,
                          random_state=random_state)
         self.base = base
-        self.prefit = prefit
         self.base_matrix = base_matrix
         self.n_neighbors = n_neighbors
         self.n_impostors = n_impostors
@@ -174,14 +170,14 @@ class RobustFineTuner(MetricLearner):
         return self.n_neighbors
 
     def _initial_components(self, X, y=None):
-        """The base metric's L, from the array or the (fitted) estimator ``base``."""
+        """The base metric's L, from the array ``base`` or a fitted clone of the estimator."""
         n_features = X.shape[1]
         if _is_estimator(self.base):
             if self.base_matrix != "L":
                 raise ValueError(f"base_matrix={self.base_matrix!r} applies to an array base; "
                                  f"base is a {type(self.base).__name__}, whose linear map is "
                                  "read from the estimator. Leave base_matrix='L'.")
-            L0 = _linear_map(self._fitted_base(X, y), X)
+            L0 = _linear_map(clone(self.base).fit(X, y), X)
         else:
             matrix = check_array(self.base, dtype=float, ensure_min_samples=1,
                                  input_name="base")
@@ -198,20 +194,6 @@ class RobustFineTuner(MetricLearner):
             raise ValueError("The base metric is zero: every distance under it is 0, so it "
                              "has no triplets to fine-tune. Pass a non-zero metric.")
         return np.array(L0, dtype=float)
-
-    def _fitted_base(self, X, y):
-        """``base`` fitted on X and y (a clone), or as it is with ``prefit=True``."""
-        if not self.prefit:
-            return clone(self.base).fit(X, y)
-        try:
-            check_is_fitted(self.base)
-        except NotFittedError:
-            raise NotFittedError(
-                f"prefit=True, but base ({type(self.base).__name__}) is not fitted. Fit it "
-                "first, or pass prefit=False to fit it on the same data. (A clone of the "
-                "fine-tuner, as in cross-validation, holds an unfitted clone of base: wrap a "
-                "fitted base in sklearn.frozen.FrozenEstimator there.)") from None
-        return self.base
 
     def _fit_metric(self, X, y, initial_components):
         L0 = initial_components
