@@ -143,7 +143,7 @@ def test_errors_say_what_was_wrong(wine, nca):
     X, y = wine
     p = X.shape[1]
     cases = [
-        (RobustFineTuner(np.eye(p + 1)), ValueError, r"shape \(14, 14\).*13 features"),
+        (RobustFineTuner(np.eye(p + 1)), ValueError, r"shape \(14, 14\); X has 13 features"),
         (RobustFineTuner(np.eye(p)[:2], base_matrix="M"), ValueError, "square"),
         (RobustFineTuner(-np.eye(p), base_matrix="M"), ValueError,
          "not positive semi-definite: its smallest eigenvalue is -1"),

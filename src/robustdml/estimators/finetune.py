@@ -136,8 +136,7 @@ class RobustFineTuner(MetricLearner):
     _parameter_constraints: dict = {
         **{name: constraint for name, constraint in MetricLearner._parameter_constraints.items()
            if name not in ("solver", "n_components", "init")},
-        "base": [HasMethods(["fit"]), HasMethods(["transform"]),
-                 HasMethods(["get_mahalanobis_matrix"]), "array-like"],
+        "base": [HasMethods(["fit"]), "array-like"],
         "base_matrix": [StrOptions({"L", "M"})],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "n_impostors": [Interval(Integral, 1, None, closed="left")],
@@ -172,7 +171,7 @@ class RobustFineTuner(MetricLearner):
     def _initial_components(self, X, y=None):
         """The base metric's L, from the array ``base`` or a fitted clone of the estimator."""
         n_features = X.shape[1]
-        if _is_estimator(self.base):
+        if hasattr(self.base, "fit"):
             if self.base_matrix != "L":
                 raise ValueError(f"base_matrix={self.base_matrix!r} applies to an array base; "
                                  f"base is a {type(self.base).__name__}, whose linear map is "
@@ -184,12 +183,9 @@ class RobustFineTuner(MetricLearner):
             L0 = (_components_from_mahalanobis(matrix) if self.base_matrix == "M"
                   else matrix)
         if L0.ndim != 2 or L0.shape[1] != n_features:
-            kind = "M" if self.base_matrix == "M" and not _is_estimator(self.base) else "L"
-            raise ValueError(f"The base metric's {kind} has shape {np.shape(L0)}; X has "
-                             f"{n_features} features, so expected "
-                             + ("(n_features, n_features)" if kind == "M"
-                                else "(n_components, n_features)")
-                             + f" with n_features={n_features}.")
+            raise ValueError(f"The base metric's L has shape {np.shape(L0)}; X has {n_features} "
+                             f"features, so L needs shape (n_components, {n_features}) (an M: "
+                             f"({n_features}, {n_features})). Give a base for X's features.")
         if not np.any(L0):
             raise ValueError("The base metric is zero: every distance under it is 0, so it "
                              "has no triplets to fine-tune. Pass a non-zero metric.")
@@ -218,13 +214,6 @@ class RobustFineTuner(MetricLearner):
             objective.losses.append(StartRegulariser(self.drift_weight, L0.T @ L0,
                                                      scale=losses[0].margin ** 2))
         return objective
-
-
-def _is_estimator(base):
-    """Whether ``base`` is an estimator (anything with a fit, a transform or a metric) rather
-    than a matrix."""
-    return any(hasattr(base, name) for name in
-               ("fit", "transform", "get_mahalanobis_matrix", "components_"))
 
 
 def _linear_map(estimator, X):
