@@ -132,8 +132,8 @@ def test_save_and_load(wine, nca, tmp_path):
     for base in (NCA(random_state=0, max_iter=10), nca.components_,
                  NeighborhoodComponentsAnalysis(random_state=0, max_iter=10)):
         tuner = RobustFineTuner(base, perturbation_margin=0.5).fit(X, y)
-        robustdml.save(tuner, tmp_path / "tuner.npz")
-        loaded = robustdml.load(tmp_path / "tuner.npz")
+        robustdml.save_model(tuner, tmp_path / "tuner.npz")
+        loaded = robustdml.load_model(tmp_path / "tuner.npz")
         np.testing.assert_array_equal(loaded.transform(X), tuner.transform(X))
         np.testing.assert_array_equal(loaded.base_components_, tuner.base_components_)
         assert loaded.get_params()["perturbation_margin"] == 0.5
@@ -186,7 +186,7 @@ def test_a_base_files_cannot_hold_is_saved_as_none(wine, tmp_path):
     X, y = wine
     tuner = RobustFineTuner(FrozenEstimator(PCA(5).fit(X)), perturbation_margin=0.5).fit(X, y)
     with pytest.warns(UserWarning, match=r"RobustFineTuner.base \(FrozenEstimator\).*None"):
-        robustdml.save(tuner, tmp_path / "tuner.npz")
-    loaded = robustdml.load(tmp_path / "tuner.npz")
+        robustdml.save_model(tuner, tmp_path / "tuner.npz")
+    loaded = robustdml.load_model(tmp_path / "tuner.npz")
     assert loaded.base is None
     np.testing.assert_array_equal(loaded.transform(X), tuner.transform(X))

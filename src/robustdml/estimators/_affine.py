@@ -39,6 +39,18 @@ _WHAT_TO_DO = (
     "with space=\"classifier\".")
 
 
+#: Why common scikit-learn transformers are not affine, for the refusal's message.
+_WHY_NOT = {
+    "Normalizer": "it divides each row by its norm, a factor that changes with the point",
+    "PolynomialFeatures": "it multiplies features together",
+    "SplineTransformer": "it maps each feature through piecewise polynomials",
+    "QuantileTransformer": "it maps each feature through its empirical quantiles",
+    "PowerTransformer": "it maps each feature through a power or log (Yeo-Johnson, Box-Cox)",
+    "KBinsDiscretizer": "it rounds each feature to a bin",
+    "Binarizer": "it thresholds each feature",
+}
+
+
 def _step_name(transformer, name):
     return repr(name) if name is not None else type(transformer).__name__
 
@@ -184,8 +196,10 @@ def affine_map(transformer, n_features, *, X=None, name=None):
         row, column = np.argwhere(bad)[0]
         source = ("its fitted attributes" if known is not None
                   else "its values at a center and one step along each feature")
+        kind = type(transformer).__name__
+        why = f" ({_WHY_NOT[kind]})" if kind in _WHY_NOT else ""
         raise ValueError(
-            f"Step {label} ({type(transformer).__name__}) is not affine: output {column} at "
+            f"Step {label} ({kind}) is not affine{why}: output {column} at "
             f"a {'given' if row < n_given else 'random'} point is {out[row, column]:.6g}, "
             f"where the affine map read from {source} gives "
             f"{points[row] @ A[column] + b[column]:.6g}, so a certified radius in input "

@@ -7,7 +7,7 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_array
 
 from .._compat import HasMethods, Interval, StrOptions
-from ..math import StartRegulariser, TripletObjective, build_triplets
+from ..math import DriftPenalty, TripletObjective, build_triplets
 from ._affine import affine_map
 from ._learner import FitResult, MetricLearner, fill_shared_docs
 
@@ -211,7 +211,7 @@ class RobustFineTuner(MetricLearner):
         if self.drift_weight > 0:
             # scale tau^2, the perturbation loss's per-triplet ceiling: the drift bound of the
             # Notes then holds on every data set
-            objective.losses.append(StartRegulariser(self.drift_weight, L0.T @ L0,
+            objective.losses.append(DriftPenalty(self.drift_weight, L0.T @ L0,
                                                      scale=losses[0].margin ** 2))
         return objective
 
