@@ -5,7 +5,8 @@
 For every ``FOLDER/<data set>-<split>.npz`` (the training part, X and y, as finetune.py wrote
 it), fits ITML, LSML (their supervised forms, constraints drawn from the labels) and LFDA, and
 writes each Mahalanobis matrix to ``FOLDER/<data set>-<split>-<learner>.npy``. A learner that
-fails on a data set is reported and skipped.
+fails on a data set (an error, or an M that is not finite and real) is reported and
+skipped.
 """
 
 import sys
@@ -36,6 +37,11 @@ def main(folder):
                     M = make().fit(data["X"], y).get_mahalanobis_matrix()
             except Exception as error:  # reported: the table then lacks this cell
                 print(f"{path.stem} {name}: failed ({type(error).__name__}: {error})",
+                      flush=True)
+                continue
+            M = np.real_if_close(M)
+            if np.iscomplexobj(M) or not np.all(np.isfinite(M)):  # LFDA on digits: NaN
+                print(f"{path.stem} {name}: failed (its M is not a finite real matrix)",
                       flush=True)
                 continue
             np.save(path.with_name(f"{path.stem}-{name}.npy"), M)
