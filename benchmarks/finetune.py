@@ -162,7 +162,8 @@ def table(records, settings):
             verdicts[v][1] += 1
         lines.append(f"| {name} | {base} | " + " | ".join(cells) + " |")
     summary = [f"- {v}: lower certified robust error at R with clean error within one std on "
-               f"{wins} of {total} (data set, base) pairs" for v, (wins, total) in verdicts.items()]
+               f"{wins} of {total} (data set, base) pairs"
+               for v, (wins, total) in verdicts.items()]
     return "\n".join(lines), "\n".join(summary)
 
 
@@ -173,8 +174,8 @@ def main():
     parser.add_argument("--tau", type=lambda text: [float(t) for t in text.split(",")],
                         default=[0.2], help="perturbation margins, in units of the data scale")
     parser.add_argument("--drift-weight", type=lambda text: [float(t) for t in text.split(",")],
-                        default=[1.0],
-                        help="drift weights")
+                        default=[RobustFineTuner.__init__.__kwdefaults__["drift_weight"]],
+                        help="drift weights (default: RobustFineTuner's)")
     parser.add_argument("--ml-python", help="python of metric-learn's environment")
     parser.add_argument("--out", type=Path, default=HERE / "finetune")
     args = parser.parse_args()
@@ -186,8 +187,9 @@ def main():
     rows, summary = table(records, variants(args))
     args.out.with_suffix(".md").write_text(
         f"# Robust fine-tuning of other learners' metrics\n\n`{command}` (2 cores shared "
-        f"with other jobs, {time.time() - start:.0f} s). Mean (std) over {args.splits} splits; errors are "
-        "fractions of the test part; R = 0.1 s, s the data scale; radii in units of s.\n\n"
+        f"with other jobs, {time.time() - start:.0f} s). Mean (std) over {args.splits} splits; "
+        "errors are fractions of the test part; R = 0.1 s, s the data scale; radii in units "
+        "of s.\n\n"
         f"{summary}\n\n{rows}\n")
     print(summary)
 
