@@ -36,7 +36,7 @@ from sklearn.neighbors import NeighborhoodComponentsAnalysis
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, Normalizer, StandardScaler
 
-from ..estimators import ARML, LMNN, NCA
+from ..estimators import ARML, LMNN, NCA, RobustFineTuner
 from ..evaluation import CertifiedKNN, knn_attack, noise_error
 from ..evaluation.scoring import data_scale, make_certified_scorer
 from .recording import FitRecorder, catching_warnings, count_warnings
@@ -229,6 +229,9 @@ def default_methods():
         "nca": Method("nca", NeighborhoodComponentsAnalysis(random_state=0)),
         "nca-pl": Method("nca-pl", NCA(perturbation_weight=1.0, perturbation_margin=0.2),
                          loss_space, margin),
+        "nca+pl-finetune": Method("nca+pl-finetune", RobustFineTuner(
+            NCA(random_state=0), perturbation_weight=1.0, perturbation_margin=0.2), loss_space,
+            margin),
         "arml": Method("arml", ARML()),
     }
 

@@ -43,6 +43,8 @@ METHOD_NAMES = {
                       "with LMNN's fixed (plain LMNN among the candidates).",
     "nca": "scikit-learn's NeighborhoodComponentsAnalysis, untuned.",
     "nca-pl": "NCA with the perturbation loss, the loss's settings tuned.",
+    "nca+pl-finetune": "our NCA, then RobustFineTuner: the perturbation loss near NCA's metric, "
+                       "the loss's settings tuned.",
     "arml": "ARML (Wang et al. 2020), the robust metric learning peer, untuned as its authors "
             "ran it.",
 }
