@@ -100,6 +100,8 @@ def test_record_contents(split):
 
 @pytest.mark.parametrize("name, tuned", [("nca-pl", {"perturbation_weight",
                                                      "perturbation_margin"}),
+                                         ("nca+pl-finetune", {"perturbation_weight",
+                                                              "perturbation_margin"}),
                                          ("arml", set())])
 def test_new_learners_run_in_the_study(name, tuned):
     record = run_cell(load("wine"), default_methods()[name], 0, TINY)

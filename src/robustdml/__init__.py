@@ -5,7 +5,8 @@ Layout (imports flow downward only): ``math`` (margin, triplets, losses, solvers
 ``experiments``; ``datasets`` loads data for all of them.
 """
 
-from .estimators import ARML, NCA, KNNClassifier, LMNN, MahalanobisMixin, TripletLMNN
+from .estimators import (ARML, NCA, KNNClassifier, LMNN, MahalanobisMixin, RobustFineTuner,
+                         TripletLMNN)
 from .evaluation import (CertifiedKNN, certified_radius, knn_attack, minimal_perturbation_1nn,
                          noise_error)
 from .math import LMNNLoss, PerturbationLoss, adversarial_margin, build_triplets
@@ -25,6 +26,7 @@ __all__ = [
     "ModelFileError",
     "NCA",
     "PerturbationLoss",
+    "RobustFineTuner",
     "TripletLMNN",
     "adversarial_margin",
     "build_triplets",

@@ -122,7 +122,9 @@ def _describe(estimator, arrays, prefix, fitted=True):
                         f"pickled objects, so that loading a file cannot run code. {advice}")
     params, nested = {}, {}
     for name, value in estimator.get_params(deep=False).items():
-        if isinstance(value, BaseEstimator):
+        # a parameter estimator files cannot hold (RobustFineTuner's PCA base) is dropped
+        # below, as a callback is: the fitted state alone transforms
+        if isinstance(value, BaseEstimator) and _saved_attributes(type(value)) is not None:
             nested[name] = _describe(value, arrays, f"{prefix}{name}/", fitted=False)
         elif isinstance(value, np.ndarray):
             arrays[f"{prefix}param/{name}"] = value
