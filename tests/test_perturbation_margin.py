@@ -6,8 +6,7 @@ import pytest
 from sklearn.base import clone
 
 import robustdml
-from robustdml import ARML, LMNN, NCA, TripletLMNN
-from robustdml.estimators import MetricLearner
+from robustdml import ARML, LMNN, NCA, RobustFineTuner, TripletLMNN
 from robustdml.math import build_triplets, data_scale, triplet_scale
 
 
@@ -70,12 +69,13 @@ def test_triplet_scale_matches_brute_force_and_data_scale(toy):
 
 @pytest.mark.parametrize("learner", [LMNN(perturbation_weight=1.0),
                                      NCA(perturbation_weight=1.0, max_iter=10),
-                                     ARML(perturbation_weight=1.0, max_rounds=1, max_iter=10)],
+                                     ARML(perturbation_weight=1.0, max_rounds=1, max_iter=10),
+                                     RobustFineTuner(np.eye(3), max_iter=10)],
                          ids=lambda learner: type(learner).__name__)
 def test_auto_is_the_stated_fraction_of_the_scale(toy, learner):
     X, y = toy
     assert learner.perturbation_margin == "auto"
-    expected = MetricLearner.AUTO_MARGIN_FRACTION * naive_scale(X, y)
+    expected = learner.AUTO_MARGIN_FRACTION * naive_scale(X, y)
     fitted = clone(learner).fit(X, y)
     assert fitted.perturbation_margin_ == pytest.approx(expected, rel=1e-12)
     assert fitted.perturbation_margin == "auto"  # the parameter itself is left as given

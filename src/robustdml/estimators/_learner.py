@@ -52,9 +52,10 @@ SHARED_DOCS = {
         "The adversarial margin tau that the perturbation loss asks of every triplet. \"auto\" "
         "is <fraction> times the data scale of the training data "
         "(:func:`robustdml.metrics.data_scale`, the median distance from a point to the nearest "
-        "point of another class; TripletLMNN: :func:`robustdml.math.triplet_scale`), a "
-        "fraction chosen by a benchmark over 11 data sets (:doc:`/user_guide/hyperparameters`); "
-        "a float is tau in the units of the input features. The value used is "
+        "point of another class; TripletLMNN: :func:`robustdml.math.triplet_scale`), the "
+        "learner's ``AUTO_MARGIN_FRACTION``, chosen by a benchmark "
+        "(:doc:`/user_guide/hyperparameters`); a float is tau in the units of the input "
+        "features. The value used is "
         "``perturbation_margin_``."),
     "drift_weight": (
         "float >= 0",
