@@ -181,7 +181,8 @@ class LMNN(MetricLearner):
         Examples
         --------
         >>> from robustdml import LMNN
-        >>> [type(loss).__name__ for loss in LMNN(perturbation_weight=1.0).losses()]
+        >>> learner = LMNN(perturbation_weight=1.0, perturbation_margin=0.2)
+        >>> [type(loss).__name__ for loss in learner.losses()]
         ['LMNNLoss', 'PerturbationLoss']
         """
         return [LMNNLoss(self.pull_weight), *self.perturbation_losses()]
