@@ -35,7 +35,8 @@ def test_recovers_the_true_metric(seed):
 
 def test_objective_is_lmnn_on_the_given_triplets():
     triplets = truth_triplets(50, 3)
-    model = TripletLMNN(drift_weight=0.0, perturbation_weight=2.0, max_iter=5)
+    model = TripletLMNN(drift_weight=0.0, perturbation_weight=2.0, perturbation_margin=0.1,
+                        max_iter=5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(triplets)

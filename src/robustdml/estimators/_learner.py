@@ -29,7 +29,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 
 from .._compat import Interval, StrOptions, _fit_context
-from ..math import ActiveTriplets, PerturbationLoss, TripletObjective, leave_one_out_accuracy
+from ..math import (ActiveTriplets, PerturbationLoss, TripletObjective, data_scale,
+                    leave_one_out_accuracy)
 from ..math._linalg import serial_blas
 from ..math.optimize import lbfgs, projected_subgradient
 from ._base import MahalanobisMixin, SavedStateMixin, validate_numeric
@@ -47,10 +48,15 @@ SHARED_DOCS = {
         "The weight lambda of the perturbation loss, which asks every triplet for an "
         "adversarial margin of at least ``perturbation_margin``; 0 leaves it out."),
     "perturbation_margin": (
-        "float > 0",
-        "The adversarial margin tau that the perturbation loss asks of every triplet, in the units "
-        "of the input features: give it as a fraction of "
-        ":func:`robustdml.metrics.data_scale` (see :doc:`/user_guide/hyperparameters`)."),
+        '"auto" or float > 0',
+        "The adversarial margin tau that the perturbation loss asks of every triplet. \"auto\" "
+        "is <fraction> times the data scale of the training data "
+        "(:func:`robustdml.metrics.data_scale`, the median distance from a point to the nearest "
+        "point of another class; TripletLMNN: :func:`robustdml.math.triplet_scale`), the "
+        "learner's ``AUTO_MARGIN_FRACTION``, chosen by a benchmark "
+        "(:doc:`/user_guide/hyperparameters`); a float is tau in the units of the input "
+        "features. The value used is "
+        "``perturbation_margin_``."),
     "drift_weight": (
         "float >= 0",
         "The weight r of the penalty on M drifting from its starting metric, relative to the "
@@ -107,6 +113,12 @@ SHARED_DOCS = {
     "components_": (
         "ndarray of shape (n_components, n_features)",
         "The learned L; the metric is ``M = L^T L``."),
+    "perturbation_margin_": (
+        "float",
+        "The margin tau the fit used: <fraction> times the data scale of the training data "
+        "for ``perturbation_margin=\"auto\"`` (set also when ``perturbation_weight`` is 0; "
+        "0, with a warning, on data whose scale is 0: the loss then asks nothing), else "
+        "``perturbation_margin``."),
     "n_iter_": (
         "int",
         "Iterations run."),
@@ -165,6 +177,7 @@ def fill_shared_docs(cls):
                 if parameter.default is not inspect.Parameter.empty}
     tolerances = "; ".join(f"{solver}: {tol:.0e}".replace("e-0", "e-")
                            for solver, tol in getattr(cls, "DEFAULT_TOL", {}).items())
+    fraction = f"{cls.AUTO_MARGIN_FRACTION:g}" if hasattr(cls, "AUTO_MARGIN_FRACTION") else ""
 
     def entry(match):
         indent, name = match.groups()
@@ -172,7 +185,8 @@ def fill_shared_docs(cls):
         if name in defaults:
             value = defaults[name]
             kind += f", default={value!r}".replace("'", '"')
-        body = textwrap.fill(description.replace("<tolerances>", tolerances), width=92,
+        description = description.replace("<tolerances>", tolerances)
+        body = textwrap.fill(description.replace("<fraction>", fraction), width=92,
                              initial_indent=indent + "    ", subsequent_indent=indent + "    ",
                              break_long_words=False, break_on_hyphens=False)
         return f"{indent}{name} : {kind}\n{body}"
@@ -301,8 +315,9 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
     by scikit-learn (finite, at least two rows); y holds the labels as given, with at least
     two classes; ``initial_components`` is the L that ``init`` and ``n_components`` ask for
     (with pgd and an identity start, all ``n_features`` rows). The parameters are
-    attributes, unchanged since ``__init__``; random draws take
-    ``sklearn.utils.check_random_state(self.random_state)``.
+    attributes, unchanged since ``__init__``; ``perturbation_margin_`` holds the margin
+    (``"auto"`` resolved from the training data), which :meth:`perturbation_losses` uses;
+    random draws take ``sklearn.utils.check_random_state(self.random_state)``.
 
     **What the subclass declares.** Every parameter in its ``__init__``, the shared ones
     passed to ``super().__init__`` (scikit-learn reads them from the signature); its own
@@ -314,11 +329,12 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
     solver when ``tol=None``; ``_saved_attributes``, the fitted attributes model files keep
     (those ``fit`` sets; add any the learner sets itself).
 
-    **What the base class does.** ``fit`` validates the parameters, X and y, computes the
-    initial L, calls ``_fit_metric``, sets ``components_``, ``n_iter_``, ``objective_`` and
-    ``n_triplets_`` from the result, the leave-one-out training accuracies before and after
-    (with a warning when the fit lost more than ``WORSE_THAN_START``), prints the verbose
-    summary and warns when the solver did not converge. ``_minimize`` reports progress,
+    **What the base class does.** ``fit`` validates the parameters, X and y, sets
+    ``perturbation_margin_``, computes the initial L, calls ``_fit_metric``, sets
+    ``components_``, ``n_iter_``, ``objective_`` and ``n_triplets_`` from the result, the
+    leave-one-out training accuracies before and after (with a warning when the fit lost
+    more than ``WORSE_THAN_START``), prints the verbose summary and warns when the solver did
+    not converge. ``_minimize`` reports progress,
     calls ``callback`` and restarts a run whose :class:`~robustdml.math.ActiveTriplets`
     changed their sample rate during it.
 
@@ -339,9 +355,14 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
     #: Tolerance of each solver when ``tol=None``.
     DEFAULT_TOL = {"pgd": 1e-7, "lbfgs": 1e-6}
 
+    #: ``perturbation_margin="auto"`` is this fraction of the training data's scale, chosen by
+    #: ``benchmarks/margin.py`` (:doc:`/user_guide/hyperparameters`).
+    AUTO_MARGIN_FRACTION = 0.5
+
     _parameter_constraints: dict = {
         "perturbation_weight": [Interval(Real, 0, None, closed="left")],
-        "perturbation_margin": [Interval(Real, 0, None, closed="neither")],
+        "perturbation_margin": [Interval(Real, 0, None, closed="neither"),
+                                StrOptions({"auto"})],
         "solver": [StrOptions({"lbfgs", "pgd"})],
         "n_components": [Interval(Integral, 1, None, closed="left"), None],
         "init": [StrOptions({"auto", "identity", "pca", "lda", "random"}), np.ndarray],
@@ -376,7 +397,8 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
     _accuracy_neighbors = 3
 
     _saved_attributes = ("components_", "n_iter_", "objective_", "n_triplets_",
-                         "n_features_in_", "initial_train_accuracy_", "train_accuracy_")
+                         "n_features_in_", "initial_train_accuracy_", "train_accuracy_",
+                         "perturbation_margin_")
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -422,6 +444,7 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
         (4, 4)
         """
         X, y = self._validate_labelled(X, y)
+        self._set_perturbation_margin(lambda: data_scale(X, y))
         L0 = self._initial_components(X, y)
         result = self._fit_metric(X, y, L0)
         if not isinstance(result, FitResult):
@@ -493,11 +516,20 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
     def perturbation_losses(self):
         """Return the perturbation loss term of the objective, if weighted.
 
+        Its margin is ``perturbation_margin_``, which ``fit`` sets before it calls
+        ``_fit_metric``; before any fit, a float ``perturbation_margin``.
+
         Returns
         -------
         list of PerturbationLoss
-            ``[PerturbationLoss(perturbation_weight, perturbation_margin)]``, or ``[]`` when
-            ``perturbation_weight`` is 0.
+            ``[PerturbationLoss(perturbation_weight, perturbation_margin_)]``, or ``[]`` when
+            ``perturbation_weight`` or the margin is 0.
+
+        Raises
+        ------
+        ValueError
+            Before any fit with ``perturbation_margin="auto"``: the margin comes from the
+            training data.
 
         See Also
         --------
@@ -508,12 +540,32 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
         >>> from robustdml import LMNN
         >>> LMNN().perturbation_losses()
         []
-        >>> len(LMNN(perturbation_weight=1.0).perturbation_losses())
-        1
+        >>> LMNN(perturbation_weight=1.0, perturbation_margin=0.2).perturbation_losses()[0].margin
+        0.2
         """
-        if self.perturbation_weight > 0:
-            return [PerturbationLoss(self.perturbation_weight, self.perturbation_margin)]
-        return []
+        margin = getattr(self, "perturbation_margin_", self.perturbation_margin)
+        if self.perturbation_weight == 0 or margin == 0:  # 0: "auto" on data of scale 0
+            return []
+        if isinstance(margin, str):
+            raise ValueError(f'{type(self).__name__}(perturbation_margin="auto") takes its margin '
+                             "from the training data's scale: call fit first, or give "
+                             "perturbation_margin as a float.")
+        return [PerturbationLoss(self.perturbation_weight, margin)]
+
+    def _set_perturbation_margin(self, scale):
+        """Set ``perturbation_margin_``: ``AUTO_MARGIN_FRACTION * scale()`` for "auto" (the
+        scale of the training data, computed only then), else ``perturbation_margin``."""
+        if not isinstance(self.perturbation_margin, str):
+            self.perturbation_margin_ = float(self.perturbation_margin)
+            return
+        self.perturbation_margin_ = self.AUTO_MARGIN_FRACTION * scale()
+        if self.perturbation_margin_ == 0 and self.perturbation_weight > 0:
+            warnings.warn(
+                f'[{type(self).__name__}] perturbation_margin="auto" is a fraction of the '
+                "training data's scale, which is 0 here: most points coincide with a point they "
+                "should be far from (of another class, or a triplet's farther point), so the "
+                "perturbation loss asks nothing. Remove the duplicates or give "
+                "perturbation_margin as a float.", UserWarning, stacklevel=3)
 
     def _validate_labelled(self, X, y):
         """Validated float X and y with at least two classes (metric learning separates

@@ -47,6 +47,7 @@ class ARML(MetricLearner):
     Attributes
     ----------
     {components_}
+    {perturbation_margin_}
     {n_iter_}
     n_rounds_ : int
         Neighbor searches run.
@@ -105,7 +106,7 @@ class ARML(MetricLearner):
     }
 
     def __init__(self, n_neighbors=10, *, n_impostors=10, max_rounds=3, perturbation_weight=0.0,
-                 perturbation_margin=0.1, solver="lbfgs", n_components=None, init="auto",
+                 perturbation_margin="auto", solver="lbfgs", n_components=None, init="auto",
                  max_iter=1000, tol=None, smoothing=0.5, callback=None, verbose=0,
                  random_state=None):
         super().__init__(perturbation_weight=perturbation_weight,

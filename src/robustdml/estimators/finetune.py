@@ -79,6 +79,7 @@ class RobustFineTuner(MetricLearner):
     {components_}
     base_components_ : ndarray of shape (n_components, n_features)
         The base metric's linear map L0, where the fine-tuning started; ``M0 = L0^T L0``.
+    {perturbation_margin_}
     {n_iter_}
     {objective_}
     n_triplets_ : int
@@ -145,11 +146,15 @@ class RobustFineTuner(MetricLearner):
 
     _saved_attributes = (*MetricLearner._saved_attributes, "base_components_")
 
+    #: ``perturbation_margin="auto"``'s fraction of the data scale: the better of the two that
+    #: ``benchmarks/finetune.py`` measured (0.2 and 0.3; :doc:`/user_guide/finetuning`).
+    AUTO_MARGIN_FRACTION = 0.2
+
     _worse_advice = ("Raise drift_weight, lower perturbation_weight or perturbation_margin, or "
                      "keep the base metric.")
 
     def __init__(self, base, *, base_matrix="L", n_neighbors=3, n_impostors=10,
-                 perturbation_weight=1.0, perturbation_margin=0.1, drift_weight=0.1,
+                 perturbation_weight=1.0, perturbation_margin="auto", drift_weight=0.1,
                  max_iter=1000, tol=None, smoothing=0.5, callback=None, verbose=0,
                  random_state=None):
         # L-BFGS on L from the base's map: the base sets the start and the dimension

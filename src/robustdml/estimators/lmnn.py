@@ -60,6 +60,7 @@ class LMNN(MetricLearner):
     Attributes
     ----------
     {components_}
+    {perturbation_margin_}
     {n_iter_}
     {objective_}
     n_triplets_ : int
@@ -146,7 +147,7 @@ class LMNN(MetricLearner):
     }
 
     def __init__(self, n_neighbors=3, *, n_impostors=10, pull_weight=0.25,
-                 perturbation_weight=0.0, perturbation_margin=0.1, impostors="nearest",
+                 perturbation_weight=0.0, perturbation_margin="auto", impostors="nearest",
                  max_triplets=2_000_000, drift_weight=0.1, solver="lbfgs",
                  n_components=None, init="auto", max_iter=1000, tol=None, smoothing=0.5,
                  callback=None, verbose=0, random_state=None,
@@ -180,7 +181,8 @@ class LMNN(MetricLearner):
         Examples
         --------
         >>> from robustdml import LMNN
-        >>> [type(loss).__name__ for loss in LMNN(perturbation_weight=1.0).losses()]
+        >>> learner = LMNN(perturbation_weight=1.0, perturbation_margin=0.2)
+        >>> [type(loss).__name__ for loss in learner.losses()]
         ['LMNNLoss', 'PerturbationLoss']
         """
         return [LMNNLoss(self.pull_weight), *self.perturbation_losses()]

@@ -58,6 +58,7 @@ class NCA(MetricLearner):
     Attributes
     ----------
     {components_}
+    {perturbation_margin_}
     {n_iter_}
     {objective_}
     n_triplets_ : int
@@ -122,7 +123,7 @@ class NCA(MetricLearner):
     # n_components first, as in scikit-learn's NeighborhoodComponentsAnalysis: NCA(2) means
     # the same in both
     def __init__(self, n_components=None, *, n_neighbors=3, n_impostors=10,
-                 perturbation_weight=0.0, perturbation_margin=0.1, solver="lbfgs", init="auto",
+                 perturbation_weight=0.0, perturbation_margin="auto", solver="lbfgs", init="auto",
                  warm_start=False, max_iter=50, tol=None, smoothing=0.5, callback=None,
                  verbose=0, random_state=None):
         super().__init__(perturbation_weight=perturbation_weight,

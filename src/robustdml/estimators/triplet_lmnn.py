@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._compat import Hidden, Interval, StrOptions, _fit_context
-from ..math import LMNNLoss, TripletObjective, TripletSet
+from ..math import LMNNLoss, TripletObjective, TripletSet, triplet_scale
 from ._learner import MetricLearner, fill_shared_docs
 from .lmnn import _drift_weight
 
@@ -54,6 +54,7 @@ class TripletLMNN(MetricLearner):
     Attributes
     ----------
     {components_}
+    {perturbation_margin_}
     {n_iter_}
     {objective_}
     n_triplets_ : int
@@ -101,7 +102,7 @@ class TripletLMNN(MetricLearner):
     _learns_from_labels = False
 
     _saved_attributes = ("components_", "n_iter_", "objective_", "n_triplets_",
-                         "n_features_in_")
+                         "n_features_in_", "perturbation_margin_")
 
     _parameter_constraints: dict = {
         **MetricLearner._parameter_constraints,
@@ -121,7 +122,7 @@ class TripletLMNN(MetricLearner):
             "triplets of indices), preprocessed beforehand"),
     }
 
-    def __init__(self, *, pull_weight=0.25, perturbation_weight=0.0, perturbation_margin=0.1,
+    def __init__(self, *, pull_weight=0.25, perturbation_weight=0.0, perturbation_margin="auto",
                  drift_weight=0.1, solver="lbfgs", n_components=None, init="auto",
                  max_iter=1000, tol=None, smoothing=0.5, callback=None, verbose=0,
                  random_state=None, regularisation="deprecated"):
@@ -176,6 +177,7 @@ class TripletLMNN(MetricLearner):
         index = index.reshape(n_triplets, 3)
         triplet_set = TripletSet.from_indices(index[:, 0], index[:, 1], index[:, 2], len(X))
         self.n_features_in_ = n_features
+        self._set_perturbation_margin(lambda: triplet_scale(triplets))
         L0 = self._initial_components(X)
         objective = TripletObjective(
             X, triplet_set, [LMNNLoss(self.pull_weight), *self.perturbation_losses()],

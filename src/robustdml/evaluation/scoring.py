@@ -8,9 +8,7 @@ measures them in the space the classifier sees, after the pipeline's transforms.
 """
 
 import numpy as np
-from sklearn.neighbors import NearestNeighbors
-from sklearn.utils.validation import check_X_y
-
+from ..math import data_scale
 from .certify import _Space, check_space
 from .noise import noise_error
 
@@ -260,54 +258,3 @@ def make_noise_scorer(sigma, n_draws=5, random_state=0):
     (3,)
     """
     return NoiseScorer(sigma, n_draws, random_state)
-
-
-def data_scale(X, y):
-    """Return the median distance from a point to the nearest point of another class.
-
-    It is the scale at which a perturbation starts to matter on this data: a radius or a
-    perturbation margin given as a fraction of it means the same on any data set and under
-    any preprocessing. The study certifies at ``0.1 * data_scale`` and searches
-    ``perturbation_margin`` in ``[0.02, 1] * data_scale`` (see
-    :doc:`/user_guide/hyperparameters`).
-
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, n_features)
-        The points, in the space where radii are measured.
-    y : array-like of shape (n_samples,)
-        Their labels; at least two classes.
-
-    Returns
-    -------
-    float
-        The median over the points of the Euclidean distance to the nearest point of another
-        class.
-
-    Raises
-    ------
-    ValueError
-        If y has fewer than two classes.
-
-    See Also
-    --------
-    make_certified_scorer : Takes a radius relative to this scale with ``relative=True``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from robustdml.metrics import data_scale
-    >>> data_scale(np.array([[0.0], [1.0], [2.0], [5.0], [7.0]]), np.array([0, 0, 0, 1, 1]))
-    4.0
-    """
-    X, y = check_X_y(X, y)
-    labels = np.unique(y)
-    if len(labels) < 2:
-        raise ValueError("data_scale needs points of at least two classes; y has one "
-                         f"({labels[0]!r}).")
-    nearest = np.empty(len(y))
-    for label in labels:
-        members, others = np.flatnonzero(y == label), np.flatnonzero(y != label)
-        index = NearestNeighbors(n_neighbors=1).fit(X[others])
-        nearest[members] = index.kneighbors(X[members])[0][:, 0]
-    return float(np.median(nearest))

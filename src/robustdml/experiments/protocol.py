@@ -38,7 +38,8 @@ from sklearn.preprocessing import MinMaxScaler, Normalizer, StandardScaler
 
 from ..estimators import ARML, LMNN, NCA, RobustFineTuner
 from ..evaluation import CertifiedKNN, knn_attack, noise_error
-from ..evaluation.scoring import data_scale, make_certified_scorer
+from ..evaluation.scoring import make_certified_scorer
+from ..math import data_scale
 from .recording import FitRecorder, catching_warnings, count_warnings
 
 
@@ -225,7 +226,9 @@ def default_methods():
         "lmnn": Method("lmnn", LMNN(), lmnn_space),
         "lmnn-pl": Method("lmnn-pl", LMNN(perturbation_weight=1.0, perturbation_margin=0.2),
                           {**lmnn_space, **loss_space}, margin),
-        "lmnn-pl-staged": Method("lmnn-pl-staged", LMNN(), lmnn_space, margin, (loss_space,)),
+        # a float margin, for the cell to scale (stage 2 sets the loss's weight and margin)
+        "lmnn-pl-staged": Method("lmnn-pl-staged", LMNN(perturbation_margin=0.1), lmnn_space,
+                                 margin, (loss_space,)),
         "nca": Method("nca", NeighborhoodComponentsAnalysis(random_state=0)),
         "nca-pl": Method("nca-pl", NCA(perturbation_weight=1.0, perturbation_margin=0.2),
                          loss_space, margin),

@@ -6,6 +6,7 @@ from .losses import (DriftPenalty, LMNNLoss, PerturbationLoss, SignedMarginLoss,
                      TripletGeometry, TripletLoss, TripletObjective)
 from .margin import DEGENERACY_RTOL, adversarial_margin, degeneracy_guard, margin_from_gap
 from .nca import NCALoss
+from .scale import data_scale, triplet_scale
 from .triplets import TripletSet, build_triplets
 
 __all__ = [
@@ -22,12 +23,14 @@ __all__ = [
     "TripletSet",
     "adversarial_margin",
     "build_triplets",
+    "data_scale",
     "degeneracy_guard",
     "exact_neighbors",
     "kneighbors",
     "knn_vote",
     "leave_one_out_accuracy",
     "margin_from_gap",
+    "triplet_scale",
 ]
 
 
