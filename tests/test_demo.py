@@ -48,7 +48,7 @@ def test_the_default_run_is_the_demo_and_quick_keeps_its_protocol(monkeypatch):
     assert seen["datasets"] == cli.DEMO["datasets"] and seen["methods"] == cli.DEMO["methods"]
     assert seen["config"].cv_folds == 3 and seen["jobs"] == cli.cpu_count()
     assert cli.main(["reproduce", "--suite", "quick", "--out", "unused"]) == 0
-    assert len(seen["methods"]) == 7
+    assert len(seen["methods"]) == 8
     assert seen["config"] == ProtocolConfig(n_splits=3, budget=4)  # as before the demo
 
 
