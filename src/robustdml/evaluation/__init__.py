@@ -3,8 +3,9 @@ and noise. Built on :mod:`robustdml.estimators` and :mod:`robustdml.math`."""
 
 from .attack import AttackResult, knn_attack
 from .certify import CertifiedKNN
+from .distributed import BlockResults, certify_blocks
 from .exact import minimal_perturbation_1nn
 from .noise import noise_error
 
-__all__ = ["AttackResult", "CertifiedKNN", "knn_attack", "minimal_perturbation_1nn",
-           "noise_error"]
+__all__ = ["AttackResult", "BlockResults", "CertifiedKNN", "certify_blocks", "knn_attack",
+           "minimal_perturbation_1nn", "noise_error"]

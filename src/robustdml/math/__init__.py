@@ -6,6 +6,7 @@ from .losses import (LMNNLoss, PerturbationLoss, SignedMarginLoss, StartRegulari
                      TripletGeometry, TripletLoss, TripletObjective)
 from .margin import DEGENERACY_RTOL, adversarial_margin, degeneracy_guard, margin_from_gap
 from .nca import NCALoss
+from .radius import RadiusSearch
 from .triplets import TripletSet, build_triplets
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "LMNNLoss",
     "NCALoss",
     "PerturbationLoss",
+    "RadiusSearch",
     "SignedMarginLoss",
     "StartRegulariser",
     "TripletGeometry",
