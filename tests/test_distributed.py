@@ -91,15 +91,16 @@ def arrivals():
 
 def test_cluster_gives_the_local_results(client, problem):
     knn, X, y = problem
-    remote = certify_blocks(knn, X, y, client=client, block_size=7, attack={"n_grid": 8, "n_bisect": 12})
-    local = certify_blocks(knn, X, y, block_size=7, attack={"n_grid": 8, "n_bisect": 12})
+    attack = {"n_grid": 8, "n_bisect": 12}
+    remote = certify_blocks(knn, X, y, client=client, block_size=7, attack=attack)
+    local = certify_blocks(knn, X, y, block_size=7, attack=attack)
     assert remote.n_blocks == local.n_blocks == 5
     # the same blocks here and there, and one call on all queries
     np.testing.assert_array_equal(remote.predictions, knn.predict(X))
     np.testing.assert_array_equal(remote.predictions, local.predictions)
     np.testing.assert_array_equal(remote.radii, knn.certified_radius(X, y))
     np.testing.assert_array_equal(remote.radii, local.radii)
-    whole = knn_attack(knn, X, y, n_grid=8, n_bisect=12)
+    whole = knn_attack(knn, X, y, **attack)
     for result in (remote.attack, local.attack):
         np.testing.assert_array_equal(result.norms, whole.norms)
         np.testing.assert_array_equal(result.examples, whole.examples)
