@@ -36,10 +36,26 @@ def test_radii_equal_the_definition(s, seed, monkeypatch):
     vectors = L @ L.T
     w, V = np.linalg.eigh(vectors)
     root = (V * np.sqrt(np.clip(w, 0, None))) @ V.T
-    search = RadiusSearch(X @ L.T, root)
-    got = search.radii(Z @ L.T, predicted, y, s, n_first=2, candidate_block=4)
+    search = RadiusSearch(L, X @ L.T, root)
+    got = search.radii(Z, predicted, y, s, n_first=2, candidate_block=4)
     expected = naive_radii(X, y, Z, predicted, s, L)
     np.testing.assert_allclose(got, expected, rtol=1e-8)
     assert np.all(got <= expected)
-    capped = search.radii(Z @ L.T, predicted, y, s, limit=np.median(expected))
+    capped = search.radii(Z, predicted, y, s, limit=np.median(expected))
     np.testing.assert_allclose(capped, np.minimum(expected, np.median(expected)), rtol=1e-8)
+
+
+def test_a_radius_does_not_depend_on_its_block():
+    # every query alone, then all together: the same bits (blocks on a cluster rely on it;
+    # with the queries embedded by a product of matrices, 26 of these 40 differed in the last
+    # bits)
+    rng = np.random.default_rng(0)
+    means = rng.normal(size=(10, 20))
+    y = rng.integers(10, size=20040)
+    X = np.hstack([means[y] + rng.normal(size=(20040, 20)), 3 * rng.normal(size=(20040, 30))])
+    L = np.linalg.qr(rng.normal(size=(50, 50)))[0] * np.r_[np.ones(20), 0.1 * np.ones(30)]
+    w, V = np.linalg.eigh(L @ L.T)
+    search = RadiusSearch(L, X[40:] @ L.T, (V * np.sqrt(np.clip(w, 0, None))) @ V.T)
+    together = search.radii(X[:40], y[:40], y[40:], 2)
+    alone = [search.radii(X[i:i + 1], y[i:i + 1], y[40:], 2)[0] for i in range(40)]
+    np.testing.assert_array_equal(together, alone)

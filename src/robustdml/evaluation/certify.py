@@ -21,7 +21,6 @@ from sklearn.utils.validation import check_is_fitted
 from ..estimators import KNNClassifier
 from ..estimators._base import check_labels, validate_numeric
 from ..math import RadiusSearch, degeneracy_guard, margin_from_gap
-from ..math.radius import pairwise_sq_dist
 
 #: Query points whose distances to all training points are held in memory at once.
 QUERY_BLOCK = 64
@@ -29,6 +28,18 @@ QUERY_BLOCK = 64
 FIRST_BLOCK = 4
 #: Other-class points whose exact t(b) is computed per step of the pruned search.
 CANDIDATE_BLOCK = 256
+
+
+def pairwise_sq_dist(A, B):
+    """``||A_i - B_j||^2`` by the expansion, with near-cancelling entries recomputed directly."""
+    sq = (np.einsum("ij,ij->i", A, A)[:, None] + np.einsum("ij,ij->i", B, B)[None, :]
+          - 2.0 * A @ B.T)
+    scale = np.einsum("ij,ij->i", A, A)[:, None] + np.einsum("ij,ij->i", B, B)[None, :]
+    inexact = np.nonzero(sq <= 1e-8 * scale)
+    if inexact[0].size:
+        diff = A[inexact[0]] - B[inexact[1]]
+        sq[inexact] = np.einsum("ij,ij->i", diff, diff)
+    return np.maximum(sq, 0.0)
 
 
 class MetricGeometry:
@@ -48,7 +59,7 @@ class MetricGeometry:
         self.normals = self.embedded @ root
         self.normal_sq = np.einsum("ij,ij->i", self.normals, self.normals)
         self.lipschitz = np.linalg.norm(L, 2) if L.size else 0.0
-        self.search = RadiusSearch(self.embedded, root, self.normals)
+        self.search = RadiusSearch(L, self.embedded, root, self.normals)
 
     def margins(self, sq_dist, anchors, candidates):
         """m(a, b), shape (len(candidates), len(anchors)), given squared distances to z."""
@@ -263,7 +274,7 @@ class CertifiedKNN(KNNClassifier):
             searched = searched[self.classes_[predicted] == y]
         geometry = self.geometry_
         radii[searched] = geometry.search.radii(
-            X[searched] @ geometry.components.T, predicted[searched], self.y_,
+            X[searched], predicted[searched], self.y_,
             (self.n_neighbors + 1) // 2, limit, n_first=FIRST_BLOCK,
             candidate_block=CANDIDATE_BLOCK)
         return radii

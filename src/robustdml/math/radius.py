@@ -26,18 +26,8 @@ ROUNDING_RTOL = 1e-9
 QUERY_ROWS = 16
 #: Distances sampled per row (every n_train // SAMPLE_SIZE-th) to guess the first ball.
 SAMPLE_SIZE = 4096
-
-
-def pairwise_sq_dist(A, B):
-    """``||A_i - B_j||^2`` by the expansion, with near-cancelling entries recomputed directly."""
-    sq = (np.einsum("ij,ij->i", A, A)[:, None] + np.einsum("ij,ij->i", B, B)[None, :]
-          - 2.0 * A @ B.T)
-    scale = np.einsum("ij,ij->i", A, A)[:, None] + np.einsum("ij,ij->i", B, B)[None, :]
-    inexact = np.nonzero(sq <= 1e-8 * scale)
-    if inexact[0].size:
-        diff = A[inexact[0]] - B[inexact[1]]
-        sq[inexact] = np.einsum("ij,ij->i", diff, diff)
-    return np.maximum(sq, 0.0)
+#: Differences held at once (pairs x components) when margins' denominators are computed.
+PAIR_CHUNK = 1 << 21
 
 
 class RadiusSearch:
@@ -50,6 +40,8 @@ class RadiusSearch:
 
     Parameters
     ----------
+    components : ndarray of shape (n_components, n_features)
+        L.
     embedded : ndarray of shape (n_train, n_components)
         The training points embedded, ``X_train @ L.T``.
     root : ndarray of shape (n_components, n_components)
@@ -66,12 +58,13 @@ class RadiusSearch:
     >>> import numpy as np
     >>> from robustdml.math import RadiusSearch
     >>> X, y = np.array([[0.0], [1.0], [3.0]]), np.array([0, 0, 1])
-    >>> search = RadiusSearch(X, np.eye(1))
+    >>> search = RadiusSearch(np.eye(1), X, np.eye(1))
     >>> search.radii(np.array([[0.0]]), np.array([0]), y, s=1).round(6)
     array([2.])
     """
 
-    def __init__(self, embedded, root, normals=None):
+    def __init__(self, components, embedded, root, normals=None):
+        self.components = components
         self.embedded = embedded
         self.root = root
         self.normals = embedded @ root if normals is None else normals
@@ -89,8 +82,8 @@ class RadiusSearch:
 
         Parameters
         ----------
-        queries : ndarray of shape (n_queries, n_components)
-            The queries embedded, ``X @ L.T``.
+        queries : ndarray of shape (n_queries, n_features)
+            The queries.
         predicted : ndarray of shape (n_queries,)
             The class code each query is predicted as.
         labels : ndarray of shape (n_train,)
@@ -124,11 +117,15 @@ class RadiusSearch:
         >>> import numpy as np
         >>> from robustdml.math import RadiusSearch
         >>> X, y = np.array([[0.0], [1.0], [3.0]]), np.array([0, 0, 1])
-        >>> RadiusSearch(X, np.eye(1)).radii(X, np.array([0, 0, 1]), y, s=1).round(6)
+        >>> search = RadiusSearch(np.eye(1), X, np.eye(1))
+        >>> search.radii(X, np.array([0, 0, 1]), y, s=1).round(6)
         array([2., 1., 1.])
         """
         class_sizes = np.bincount(labels, minlength=int(predicted.max(initial=0)) + 1)
-        mapped = queries @ self.root
+        # einsum, not a product of matrices, whose rounding depends on how many queries there
+        # are: a query's radius must not depend on the other queries it comes with
+        queries = np.einsum("ij,kj->ik", queries, self.components)
+        mapped = np.einsum("ij,jk->ik", queries, self.root)
         rows_sq = [(queries, np.einsum("ij,ij->i", queries, queries), self.embedded,
                     self.sq_norms),
                    (mapped, np.einsum("ij,ij->i", mapped, mapped), self.normals,
@@ -183,8 +180,18 @@ class RadiusSearch:
         return index[nearest], sq_dist[nearest]
 
     def _margins(self, candidates, to_candidate, anchors, to_anchor):
-        """m(a, b), shape (len(candidates), len(anchors)), from squared distances to z."""
-        q = pairwise_sq_dist(self.normals[candidates], self.normals[anchors])
+        """m(a, b), shape (len(candidates), len(anchors)), from squared distances to z.
+
+        ``||M (a - b)||^2`` is summed from the differences, pair by pair: each margin is then
+        the same whichever other pairs it is computed with (a product of matrices' rounding
+        depends on their shapes), so a query's radius does not depend on the other queries.
+        """
+        normals, anchor_normals = self.normals[candidates], self.normals[anchors]
+        q = np.empty((candidates.size, anchors.size))
+        step = max(1, PAIR_CHUNK // max(1, anchors.size * normals.shape[1]))
+        for start in range(0, candidates.size, step):
+            diff = normals[start:start + step, None, :] - anchor_normals[None, :, :]
+            q[start:start + step] = np.einsum("ijk,ijk->ij", diff, diff)
         guard = degeneracy_guard(self.lipschitz ** 2, to_anchor[None, :], to_candidate[:, None])
         return margin_from_gap(to_candidate[:, None] - to_anchor[None, :], q, guard)
 
