@@ -12,8 +12,12 @@ to discount the noisy features), then ``CertifiedKNN(3)`` holds the million trai
 under that fixed L. The radii are certified for the true labels
 (:func:`robustdml.evaluation.certify_blocks`); the attack runs on the first
 ``--attack-queries`` queries only (each of its steps is a prediction against all training
-points), and its norms must bound the radii from above. Writes OUT.json (every number, the
-command, the machine and its load) and OUT.md.
+points), and its norms must bound the radii from above. Last, the rates a fit on a cluster
+would run at (docs/user_guide/dask.md estimates one from them), measured in this process on the
+same data: exact distances per second (a 4-NN search of 1,000 queries against the training
+set), gradient terms per second (sum of w (a - b)(a - b)^T over 10^6 differences, as one
+product) and points embedded per second (X L^T). Writes OUT.json (every number, the command,
+the machine and its load) and OUT.md.
 """
 
 import argparse
@@ -27,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.neighbors import NearestNeighbors
 
 import robustdml
 from robustdml import LMNN, CertifiedKNN
@@ -130,12 +135,34 @@ def main(argv=None):
         if client is not None:
             client.close()
             cluster.close()
+    record["rates"] = rates(knn.embedding_, lmnn.components_)
+    log("rates: " + ", ".join(f"{name} {value:.3g}" for name, value in record["rates"].items()))
     record["machine"]["load_after"] = os.getloadavg()
     record["max_rss_mb_driver"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out = Path(args.out)
     out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     out.with_suffix(".md").write_text(report(record))
     log(f"wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
+
+
+def rates(embedded, L, n_queries=1_000, n_terms=1_000_000):
+    """Per-second rates of the three operations a fit's iteration is made of (median of 3)."""
+    index = NearestNeighbors(n_neighbors=4, algorithm="brute").fit(embedded)
+    queries = embedded[:n_queries]
+    differences = embedded[:n_terms] - embedded[n_terms // 2 % len(embedded)]
+    weights = np.ones(len(differences))
+
+    def median_seconds(function):
+        return float(np.median([timed(function)[1] for _ in range(3)]))
+
+    return {
+        "distances_per_second": n_queries * len(embedded)
+        / median_seconds(lambda: index.kneighbors(queries)),
+        "gradient_terms_per_second": len(differences)
+        / median_seconds(lambda: differences.T @ (weights[:, None] * differences)),
+        "points_embedded_per_second": len(embedded)
+        / median_seconds(lambda: embedded @ L.T),
+    }
 
 
 def report(record):
@@ -180,6 +207,10 @@ def report(record):
                   f"{attack['radius_at_most_norm']}; radii equal to the large run's: "
                   f"{attack['radii_equal_the_large_run']}; median norm / radius "
                   f"{attack['median_norm_over_radius']:.2f}."]
+    lines += ["", "Rates in one process (median of 3), the basis of the estimate in "
+              "docs/user_guide/dask.md:", "", "| operation | per second |", "| --- | --- |"]
+    lines += [f"| {name.replace('_per_second', '').replace('_', ' ')} | {value:.3g} |"
+              for name, value in record["rates"].items()]
     return "\n".join(lines) + "\n"
 
 

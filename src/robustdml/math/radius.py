@@ -26,8 +26,6 @@ ROUNDING_RTOL = 1e-9
 QUERY_ROWS = 16
 #: Distances sampled per row (every n_train // SAMPLE_SIZE-th) to guess the first ball.
 SAMPLE_SIZE = 4096
-#: Differences held at once (pairs x components) when margins' denominators are computed.
-PAIR_CHUNK = 1 << 21
 
 
 class RadiusSearch:
@@ -132,22 +130,23 @@ class RadiusSearch:
                     self.normal_sq_norms)]
         slacks = [self._expansion_rtol * (sq + train_sq.max(initial=0.0))
                   for _, sq, _, train_sq in rows_sq]
+        # |expansion| <= 2 (||z||^2 + ||x||^2): below the largest float, nothing overflows
+        if not all(np.all(slack / self._expansion_rtol < np.finfo(float).max / 4)
+                   for slack in slacks):
+            raise ValueError("Squared distances overflow at the scale of X; rescale X "
+                             "(e.g. StandardScaler) before fitting and certifying.")
         radii = np.empty(len(queries))
         members = {}  # class code -> which training points are of that class
         for start in range(0, len(queries), QUERY_ROWS):
             rows = slice(start, start + QUERY_ROWS)
             # squared distances to every training point by expansion, in the embedded space
-            # and in the space of the margins' denominators
+            # and in the space of the margins' denominators (-2 z is exact: one pass less)
             approx = []
             for points, sq, train, train_sq in rows_sq:
-                block = points[rows] @ train.T
-                block *= -2.0
+                block = (-2.0 * points[rows]) @ train.T
                 block += sq[rows, None]
                 block += train_sq
                 approx.append(block)
-            if not all(np.all(np.isfinite(block)) for block in approx):
-                raise ValueError("Squared distances overflow at the scale of X; rescale X "
-                                 "(e.g. StandardScaler) before fitting and certifying.")
             for row, index in enumerate(range(start, start + len(approx[0]))):
                 label = predicted[index]
                 n_same = class_sizes[label]
@@ -182,16 +181,19 @@ class RadiusSearch:
     def _margins(self, candidates, to_candidate, anchors, to_anchor):
         """m(a, b), shape (len(candidates), len(anchors)), from squared distances to z.
 
-        ``||M (a - b)||^2`` is summed from the differences, pair by pair: each margin is then
-        the same whichever other pairs it is computed with (a product of matrices' rounding
-        depends on their shapes), so a query's radius does not depend on the other queries.
+        ``||M (a - b)||^2`` is expanded with the dot products from ``einsum``, which sums each
+        pair alone (a product of matrices' rounding depends on their shapes), and entries
+        that nearly cancel are summed from the differences: each margin is the same whichever
+        pairs it comes with, so a query's radius does not depend on the other queries.
         """
         normals, anchor_normals = self.normals[candidates], self.normals[anchors]
-        q = np.empty((candidates.size, anchors.size))
-        step = max(1, PAIR_CHUNK // max(1, anchors.size * normals.shape[1]))
-        for start in range(0, candidates.size, step):
-            diff = normals[start:start + step, None, :] - anchor_normals[None, :, :]
-            q[start:start + step] = np.einsum("ijk,ijk->ij", diff, diff)
+        scale = self.normal_sq_norms[candidates][:, None] + self.normal_sq_norms[anchors]
+        q = scale - 2.0 * np.einsum("ik,jk->ij", normals, anchor_normals)
+        inexact = np.nonzero(q <= 1e-8 * scale)
+        if inexact[0].size:
+            diff = normals[inexact[0]] - anchor_normals[inexact[1]]
+            q[inexact] = np.einsum("ij,ij->i", diff, diff)
+        np.maximum(q, 0.0, out=q)
         guard = degeneracy_guard(self.lipschitz ** 2, to_anchor[None, :], to_candidate[:, None])
         return margin_from_gap(to_candidate[:, None] - to_anchor[None, :], q, guard)
 
