@@ -9,7 +9,7 @@ the estimator's own public methods (``predict``, ``certified_radius``) and
 blocks give what one call on all queries gives. Without a cluster, the same blocks run here.
 """
 
-import itertools
+import uuid
 from dataclasses import dataclass
 from numbers import Integral
 
@@ -25,7 +25,6 @@ CONNECT_TIMEOUT = 30
 #: How many times each fitted estimator has been unpickled in this process, by token: on a
 #: worker, the number of times its training set arrived.
 _ARRIVALS = {}
-_TOKENS = itertools.count()
 
 
 class _Shipment:
@@ -218,7 +217,7 @@ def certify_blocks(estimator, X, y=None, *, client=None, block_size=1000, radius
               for start in range(0, n_queries, block_size)]
     arguments = [(_safe_indexing(X, block), None if y is None else _safe_indexing(y, block),
                   radius, max_radius, attack) for block in blocks]
-    shipment = _Shipment(estimator, f"{id(estimator)}-{next(_TOKENS)}")
+    shipment = _Shipment(estimator, uuid.uuid4().hex)
     client, opened = _connect(client, timeout)
     try:
         if client is None:
