@@ -4,6 +4,7 @@ by block: in this process, or on a Dask cluster of local worker processes.
     python benchmarks/certify_scale.py [--n-train 1000000] [--n-queries 10000]
         [--mode local|cluster] [--workers 2] [--block-size 500] [--attack-queries 20]
         [--out benchmarks/certify_scale]
+    python benchmarks/certify_scale.py --rates-only [--out benchmarks/certify_rates]
 
 Data: ``noisy_blobs`` below, 10 classes (class means N(0, 1) in 20 informative features, unit
 noise there) and 30 pure-noise features of standard deviation 3; the queries are drawn from the
@@ -78,8 +79,19 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--block-size", type=int, default=500)
     parser.add_argument("--attack-queries", type=int, default=20)
+    parser.add_argument("--rates-only", action="store_true",
+                        help="measure only the rates (wall and CPU seconds), on a fixed L")
     parser.add_argument("--out", default=str(HERE / "certify_scale"))
     args = parser.parse_args(argv)
+    if args.rates_only:
+        X, _ = noisy_blobs(args.n_train, random_state=0)
+        L = np.random.default_rng(0).normal(size=(50, 50)) / np.sqrt(50)
+        record = {"command": "python benchmarks/certify_scale.py " + " ".join(sys.argv[1:]),
+                  "load_before": os.getloadavg(), "wall": rates(X @ L.T, L),
+                  "cpu": rates(X @ L.T, L, clock=2), "load_after": os.getloadavg()}
+        Path(args.out).with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+        print(json.dumps(record, indent=2))
+        return
     record = {"command": "python benchmarks/certify_scale.py " + " ".join(sys.argv[1:]),
               "settings": vars(args), "robustdml": robustdml.__version__,
               "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
@@ -145,15 +157,16 @@ def main(argv=None):
     log(f"wrote {out.with_suffix('.json')} and {out.with_suffix('.md')}")
 
 
-def rates(embedded, L, n_queries=1_000, n_terms=1_000_000):
-    """Per-second rates of the three operations a fit's iteration is made of (median of 3)."""
+def rates(embedded, L, n_queries=1_000, n_terms=1_000_000, clock=1):
+    """Per-second rates of the three operations a fit's iteration is made of (median of 3),
+    in wall seconds (``clock=1``) or CPU seconds of this process, all threads (``clock=2``)."""
     index = NearestNeighbors(n_neighbors=4, algorithm="brute").fit(embedded)
     queries = embedded[:n_queries]
     differences = embedded[:n_terms] - embedded[n_terms // 2 % len(embedded)]
     weights = np.ones(len(differences))
 
     def median_seconds(function):
-        return float(np.median([timed(function)[1] for _ in range(3)]))
+        return float(np.median([timed(function)[clock] for _ in range(3)]))
 
     return {
         "distances_per_second": n_queries * len(embedded)
