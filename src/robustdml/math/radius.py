@@ -7,12 +7,14 @@ class c, and the radius is the s-th smallest t(b) over the other-class points b.
 Every quantity the search needs lies in a ball around z. The exact t of the nearest other-class
 points gives a first bound ``best`` on the radius; any b with ``d_b >= d_s + 2 ||L||_2 best``
 (d_s: distance to the s-th nearest point of class c) has ``t(b) >= best`` and cannot lower it,
-and an anchor a farther than b gives m(a, b) = 0. So after one product of the query block with
-the training set (squared distances by expansion, one pass over the data), the search reads
-only the points of two balls, found by comparing each row with a threshold that allows for the
-expansion's rounding; their distances are then recomputed directly, and the balls are exact
-(no point closer than the threshold is missed). Inside, a second lower bound (the margins over
-the s nearest anchors only) discards most candidates before their exact t is computed.
+and an anchor a farther than b gives m(a, b) = 0. So after two products of the query block with
+the training set (squared distances by expansion, in the embedded space and in the space of the
+margins' denominators: one pass over the data), the search reads only the points of two balls,
+found by comparing each row with a threshold that allows for the expansion's rounding; their
+distances are then recomputed directly, and the balls are exact (no point closer than the
+threshold is missed). Inside, two lower bounds on t(b), one from those scalars alone
+(``||M (a - b)|| <= e_a + e_b``, e the distances in the second space), then the exact margins
+over the s nearest anchors, discard most candidates before their exact t is computed.
 """
 
 import numpy as np
