@@ -3,8 +3,10 @@ and noise. Built on :mod:`robustdml.estimators` and :mod:`robustdml.math`."""
 
 from .attack import AttackResult, knn_attack
 from .certify import CertifiedKNN, certified_radius
+from .distributed import BlockResults, certify_blocks
 from .exact import minimal_perturbation_1nn
 from .noise import noise_error
 
-__all__ = ["AttackResult", "CertifiedKNN", "certified_radius", "knn_attack",
+__all__ = ["AttackResult", "BlockResults", "CertifiedKNN", "certified_radius", "certify_blocks",
+           "knn_attack",
            "minimal_perturbation_1nn", "noise_error"]

@@ -28,19 +28,16 @@ from sklearn.utils.validation import check_is_fitted
 from ..estimators import KNNClassifier
 from ..estimators._affine import compose
 from ..estimators._base import check_labels, validate_numeric
-from ..math import DEGENERACY_RTOL, degeneracy_guard, margin_from_gap
+from ..math import RadiusSearch, degeneracy_guard, margin_from_gap
 
 #: Query points whose distances to all training points are held in memory at once.
 QUERY_BLOCK = 64
 #: The nearest other-class points whose exact t(b) sets the first bound of the pruned search.
-FIRST_BLOCK = 16
+FIRST_BLOCK = 4
 #: Other-class points whose exact t(b) is computed per step of the pruned search.
 CANDIDATE_BLOCK = 256
 #: Where a radius can be measured: in a pipeline's input units, or where its classifier works.
 SPACES = ("input", "classifier")
-#: A radius is reported this much (relatively) below the computed one, so that rounding in
-#: its computation (about 1e-14) can never certify a perturbation that flips the prediction.
-ROUNDING_RTOL = 1e-9
 
 
 def pairwise_sq_dist(A, B):
@@ -79,6 +76,7 @@ class MetricGeometry:
         self.normals = self.embedded @ root
         self.normal_sq = np.einsum("ij,ij->i", self.normals, self.normals)
         self.lipschitz = np.linalg.norm(composed, 2) if composed.size else 0.0
+        self.search = RadiusSearch(self.components, self.embedded, root, self.normals)
 
     def through(self, input_map):
         """Return this geometry for inputs x that reach the metric as ``A x + b``.
@@ -109,52 +107,6 @@ class MetricGeometry:
             return np.zeros(candidates.size)
         m = self.margins(sq_dist, anchors, candidates)
         return m.max(axis=1) if s == 1 else -np.partition(-m, s - 1, axis=1)[:, s - 1]
-
-    def radius(self, sq_dist, same, other, s, limit=np.inf):
-        """Certified radius of one query with squared distances ``sq_dist`` to the training
-        points, whose predicted class holds the training points ``same`` (the others:
-        ``other``), k-NN majority size ``s``; ``limit`` where the radius is at least
-        ``limit`` (the search then stops as soon as that is proven)."""
-        if same.size < s:
-            return 0.0
-        if other.size < s:
-            return limit  # fewer than s points can ever outvote the class (inf unlimited)
-        # the search runs on t, reported times (1 - ROUNDING_RTOL): t at the limit is enough
-        t_limit = limit / (1.0 - ROUNDING_RTOL)
-        probes = same[np.argpartition(sq_dist[same], s - 1)[:s]]  # the s nearest anchors
-        d_s = np.sqrt(sq_dist[probes].max())
-        # t(b) over the nearest other-class points (at least s) gives a first s-th smallest
-        n_first = max(FIRST_BLOCK, s)
-        first = np.argpartition(sq_dist[other], n_first)[:n_first] \
-            if other.size > n_first else np.arange(other.size)
-        best = np.minimum(np.sort(self.threshold_margins(sq_dist, same, other[first], s))[:s],
-                          t_limit)
-        if best[-1] == 0.0:
-            return 0.0
-        # two lower bounds on t(b) prune the rest: from distances alone (gap = (d_b - d_a)
-        # (d_b + d_a), ||M (a - b)|| <= ||L||_2 (d_a + d_b) and the guard's square root at most
-        # sqrt(rtol) ||L||_2 (d_a + d_b); ||L||_2 > 0 as some margin is), then the exact
-        # s-th largest margin over the s nearest anchors only (a subset of all anchors)
-        rest = np.delete(other, first)
-        d_rest = np.sqrt(sq_dist[rest])
-        by_distance = (d_rest - d_s) / (2.0 * self.lipschitz * (1.0 + np.sqrt(DEGENERACY_RTOL)))
-        rest = rest[by_distance < best[-1]]
-        lower = self.margins(sq_dist, probes, rest).min(axis=1)
-        # margins are recomputed over more anchors below: allow for rounding in the bound
-        lower *= 1.0 - 1e-12
-        keep = lower < best[-1]
-        rest, lower = rest[keep], lower[keep]
-        order = np.argsort(lower)
-        for start in range(0, rest.size, CANDIDATE_BLOCK):
-            block = order[start:start + CANDIDATE_BLOCK]
-            block = block[lower[block] < best[-1]]
-            if block.size == 0:
-                break
-            t = self.threshold_margins(sq_dist, same, rest[block], s)
-            best = np.sort(np.concatenate([best, t]))[:s]
-        if best[-1] >= t_limit:
-            return limit
-        return float(best[-1]) * (1.0 - ROUNDING_RTOL)
 
 
 class CertifiedKNN(KNNClassifier):
@@ -352,18 +304,10 @@ class CertifiedKNN(KNNClassifier):
         if y is not None:
             y = check_labels(self.classes_, y, len(X))
             searched = searched[self.classes_[predicted] == y]
-        s = (self.n_neighbors + 1) // 2
-        members = [(np.flatnonzero(self.y_ == label), np.flatnonzero(self.y_ != label))
-                   for label in range(len(self.classes_))]
-        for start in range(0, searched.size, QUERY_BLOCK):
-            block = searched[start:start + QUERY_BLOCK]
-            sq_dist = pairwise_sq_dist(X[block] @ geometry.components.T, geometry.embedded)
-            if not np.all(np.isfinite(sq_dist)):
-                raise ValueError("Squared distances overflow at the scale of X; rescale X "
-                                 "(e.g. StandardScaler) before fitting and certifying.")
-            for row, index in enumerate(block):
-                radii[index] = geometry.radius(sq_dist[row], *members[predicted[index]], s,
-                                               limit)
+        radii[searched] = geometry.search.radii(
+            X[searched], predicted[searched], self.y_,
+            (self.n_neighbors + 1) // 2, limit, n_first=FIRST_BLOCK,
+            candidate_block=CANDIDATE_BLOCK)
         return radii
 
     def certified_robust_error(self, X, y, radii):

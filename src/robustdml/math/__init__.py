@@ -6,6 +6,7 @@ from .losses import (DriftPenalty, LMNNLoss, PerturbationLoss, SignedMarginLoss,
                      TripletGeometry, TripletLoss, TripletObjective)
 from .margin import DEGENERACY_RTOL, adversarial_margin, degeneracy_guard, margin_from_gap
 from .nca import NCALoss
+from .radius import RadiusSearch
 from .scale import data_scale, triplet_scale
 from .triplets import TripletSet, build_triplets
 
@@ -16,6 +17,7 @@ __all__ = [
     "LMNNLoss",
     "NCALoss",
     "PerturbationLoss",
+    "RadiusSearch",
     "SignedMarginLoss",
     "TripletGeometry",
     "TripletLoss",
