@@ -18,12 +18,13 @@ float64 search, the reference.
 **Approximate search** (:func:`approximate_kneighbors`) for data too large for exact search,
 and :func:`neighbor_recall`, its recall against exact search on a sample of queries.
 
-**Interface for the estimators** (``LMNN(neighbor_search=...)``):
+**Interface for the estimators** (a parameter ``LMNN(neighbor_search=...)``):
 :func:`resolve_neighbor_search` maps ``"auto"``, ``"exact"`` or ``"approximate"`` and the
 number of training points to ``"exact"`` or ``"approximate"`` (``"auto"``: approximate from
-:data:`APPROXIMATE_MIN_SAMPLES` points on). ``ActiveTriplets(..., neighbor_search=...)`` and
-``target_neighbors``/``build_triplets`` take the resolved value; an approximate fit reports
-the recall measured by :func:`neighbor_recall` (``ActiveTriplets.recall_``).
+:data:`APPROXIMATE_MIN_SAMPLES` points on). Exact searches take a ``backend`` (``ActiveTriplets``
+and ``target_neighbors`` pass their ``neighbor_backend``); an approximate search returns its
+neighbors from :func:`approximate_kneighbors`, and :func:`neighbor_recall` measures the recall
+a fit reports.
 """
 
 import contextlib
@@ -222,13 +223,11 @@ class ExactNeighbors:
             raise ValueError(f"n_neighbors={n_neighbors} must be between 1 and the number of "
                              f"reference points, {n_references}.")
         queries = np.asarray(queries, dtype=float)
-        with _threads(len(queries) * n_references):
-            if self.backend_ == "sklearn":
+        if self.backend_ == "sklearn":
+            with _threads(len(queries) * n_references):
                 return self._sklearn.kneighbors(queries, n_neighbors)
-            queries, prepared, query_slack = self._queries(queries)
-            limit = np.full(len(queries), np.inf)
-            rows, cols, sq_dist = self._candidates(queries, prepared, query_slack, limit,
-                                                   n_neighbors, 1.0)
+        rows, cols, sq_dist = self._exact_pairs(queries, np.full(len(queries), np.inf),
+                                                n_neighbors, 1.0, None)
         order = np.lexsort((cols, sq_dist, rows))
         rows, cols, sq_dist = rows[order], cols[order], sq_dist[order]
         first = _rank(rows) < n_neighbors  # every row has at least n_neighbors candidates
@@ -285,26 +284,39 @@ class ExactNeighbors:
         queries = np.asarray(queries, dtype=float)
         radius_sq = np.where(np.asarray(radius, dtype=float) > 0, radius, 0.0) ** 2
         widen_sq = float(widen) ** 2
-        with _threads(len(queries) * len(self.reference)):
-            if self.backend_ == "sklearn":
-                rows, cols, sq_dist = self._sklearn_candidates(queries, widen_sq * radius_sq)
-            else:
-                queries, prepared, query_slack = self._queries(queries)
-                rows, cols, sq_dist = self._candidates(
-                    queries, prepared, query_slack, widen_sq * radius_sq,
-                    n_nearest if keep is None else None, widen_sq)
-        kept = np.ones(len(rows), dtype=bool) if keep is None else keep(rows, cols)
+        rows, cols, sq_dist = self._exact_pairs(queries, radius_sq, n_nearest, widen_sq, keep)
         capped = radius_sq.copy()
         if n_nearest is not None:
-            inside = kept & (sq_dist <= radius_sq[rows])
+            inside = sq_dist <= radius_sq[rows]
             r, d = rows[inside], sq_dist[inside]
             order = np.lexsort((d, r))
             r, d = r[order], d[order]
             at = _rank(r) == n_nearest - 1
             capped[r[at]] = np.minimum(capped[r[at]], d[at])
         capped *= widen_sq
-        selected = kept & (sq_dist <= capped[rows])
+        selected = sq_dist <= capped[rows]
         return rows[selected], cols[selected], sq_dist[selected], np.sqrt(capped)
+
+    def _exact_pairs(self, queries, radius_sq, n_nearest, widen_sq, keep):
+        """Pairs (rows, cols, exact squared distances) holding every kept reference point
+        within ``widen_sq * min(radius_sq, D)`` of its query, with D the squared distance
+        to the ``n_nearest``-th nearest kept point within ``radius_sq`` (infinite without
+        ``n_nearest``): float32 candidates, then float64 for those whose lower bound is
+        within the cap (an upper bound of D from the float32 distances)."""
+        with _threads(len(queries) * len(self.reference)):
+            if self.backend_ == "sklearn":
+                rows, cols = self._sklearn_candidates(queries, widen_sq * radius_sq)
+                if keep is not None:
+                    kept = keep(rows, cols)
+                    rows, cols = rows[kept], cols[kept]
+                return rows, cols, _sq_dist(queries, self.reference, rows, cols)
+            queries, prepared, query_slack = self._queries(queries)
+            scale_sq = self._scale ** 2  # bounds are in the prepared (scaled) units
+            rows, cols, lower, cap = self._candidates(prepared, query_slack, radius_sq * scale_sq,
+                                                      n_nearest, widen_sq, keep)
+        near = lower <= widen_sq * cap[rows]
+        rows, cols = rows[near], cols[near]
+        return rows, cols, _sq_dist(queries, self.reference, rows, cols)
 
     def _sklearn_candidates(self, queries, limit_sq):
         """Every pair within the limits, from scikit-learn's float64 radius search."""
@@ -312,35 +324,31 @@ class ExactNeighbors:
                                                return_distance=False)
         rows = np.repeat(np.arange(len(queries)), [len(f) for f in found])
         cols = np.concatenate(found).astype(np.intp) if len(found) else np.zeros(0, np.intp)
-        sq_dist = _sq_dist(queries, self.reference, rows, cols)
-        inside = sq_dist <= limit_sq[rows]
-        return rows[inside], cols[inside], sq_dist[inside]
+        return rows, cols
 
-    def _candidates(self, queries, prepared, query_slack, limit_sq, n_nearest, widen_sq):
-        """Pairs holding every reference point within ``limit_sq`` of its query and, with
-        ``n_nearest``, within ``widen_sq`` times an upper bound of the squared distance to
-        the ``n_nearest``-th nearest, with their exact squared distances."""
-        scale_sq = self._scale ** 2
-        limit = limit_sq * scale_sq  # in the prepared (scaled) units
-        if self.backend_ == "faiss" and n_nearest is not None:
-            rows, cols, retry = self._faiss_candidates(prepared, query_slack, limit,
-                                                       n_nearest, widen_sq)
+    def _candidates(self, prepared, query_slack, radius_sq, n_nearest, widen_sq, keep):
+        """Kept pairs (rows, cols) whose lower bound is within ``widen_sq * radius_sq``, the
+        lower bounds, and per query an upper bound of ``min(radius_sq, D)``."""
+        if self.backend_ == "faiss" and n_nearest is not None and keep is None:
+            rows, cols, lower, cap, retry = self._faiss_candidates(
+                prepared, query_slack, radius_sq, n_nearest, widen_sq)
             if retry.size:
                 more = self._dense_candidates(prepared[retry], query_slack[retry],
-                                              limit[retry], n_nearest, widen_sq)
+                                              radius_sq[retry], n_nearest, widen_sq, None)
                 rows = np.concatenate([rows, retry[more[0]]])
                 cols = np.concatenate([cols, more[1]])
-        else:
-            rows, cols = self._dense_candidates(prepared, query_slack, limit, n_nearest,
-                                                widen_sq)
-        return rows, cols, _sq_dist(queries, self.reference, rows, cols)
+                lower = np.concatenate([lower, more[2]])
+                cap[retry] = more[3]
+            return rows, cols, lower, cap
+        return self._dense_candidates(prepared, query_slack, radius_sq, n_nearest, widen_sq,
+                                      keep)
 
-    def _dense_candidates(self, prepared, query_slack, limit, n_nearest, widen_sq):
+    def _dense_candidates(self, prepared, query_slack, radius_sq, n_nearest, widen_sq, keep):
         n_references = len(self._prepared)
         step = max(1, BLOCK_PAIRS // max(1, n_references))
         reference_t = self._prepared.T
         norm_slack = self._norm_slack.astype(np.float32)
-        found_rows, found_cols = [], []
+        found, cap = [], radius_sq.copy()
         for start in range(0, len(prepared), step):
             block = slice(start, start + step)
             sq = prepared[block] @ reference_t
@@ -349,39 +357,60 @@ class ExactNeighbors:
             sq += np.einsum("ij,ij->i", prepared[block], prepared[block],
                             dtype=np.float32)[:, None]
             sq -= norm_slack  # now the lower bound, less the query's own slack
-            bound = limit[block].copy()
-            if n_nearest is not None and n_nearest <= n_references:
-                nearest = np.argpartition(sq, n_nearest - 1, axis=1)[:, :n_nearest]
-                upper = (np.take_along_axis(sq, nearest, axis=1).astype(float)
-                         + 2.0 * self._norm_slack[nearest]).max(axis=1) + query_slack[block]
-                bound = np.minimum(bound, widen_sq * upper)
-            rows, cols = np.nonzero(sq <= (bound + query_slack[block])[:, None])
-            found_rows.append(rows + start)
-            found_cols.append(cols)
-        if not found_rows:
-            return np.zeros(0, np.intp), np.zeros(0, np.intp)
-        return np.concatenate(found_rows), np.concatenate(found_cols)
+            slack = query_slack[block]
+            if n_nearest is not None and keep is None and n_nearest <= n_references:
+                # any n_nearest points bound the n_nearest-th distance from above
+                kth = np.partition(sq, n_nearest - 1, axis=1)[:, n_nearest - 1]
+                upper = kth.astype(float) + 2.0 * self._max_norm_slack + slack
+                cap[block] = np.minimum(cap[block], upper)
+            candidate = sq <= (widen_sq * cap[block] + slack)[:, None]
+            if keep is not None:
+                rows, cols = np.nonzero(candidate)
+                dropped = ~keep(rows + start, cols)
+                candidate[rows[dropped], cols[dropped]] = False
+            if n_nearest is not None and keep is not None:
+                # the n_nearest-th smallest upper bound among the kept points surely within
+                upper = sq + 2.0 * norm_slack
+                upper += (2.0 * slack)[:, None]
+                surely = candidate & (upper <= cap[block][:, None])
+                crowded = np.flatnonzero(surely.sum(axis=1) >= n_nearest)
+                if crowded.size:
+                    within = np.where(surely[crowded], upper[crowded], np.inf)
+                    cap[start + crowded] = np.partition(within, n_nearest - 1,
+                                                        axis=1)[:, n_nearest - 1]
+                    candidate[crowded] &= sq[crowded] <= (widen_sq * cap[start + crowded]
+                                                          + slack[crowded])[:, None]
+            rows, cols = np.nonzero(candidate)
+            lower = sq[rows, cols].astype(float) - slack[rows]
+            found.append((rows + start, cols, lower))
+        if not found:
+            empty = np.zeros(0, np.intp)
+            return empty, empty, np.zeros(0), cap
+        return (np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found]),
+                np.concatenate([f[2] for f in found]), cap)
 
-    def _faiss_candidates(self, prepared, query_slack, limit, n_nearest, widen_sq):
-        """The candidates from faiss's k' nearest; the queries for which the k' nearest may
-        not hold them all (the bound reaches past the k'-th) are returned for a dense search."""
+    def _faiss_candidates(self, prepared, query_slack, radius_sq, n_nearest, widen_sq):
+        """The candidates from faiss's k' nearest, and the queries for which the k' nearest
+        may not hold them all (the bound reaches past the k'-th): those need a dense search."""
         n_references = len(self._prepared)
         n_ask = min(n_references, max(2 * n_nearest, n_nearest + FAISS_EXTRA))
         distance, index = self._index.search(np.ascontiguousarray(prepared), n_ask)
         distance = distance.astype(float)
         slack = self._norm_slack[index] + query_slack[:, None]
         upper = (distance[:, :n_nearest] + slack[:, :n_nearest]).max(axis=1)
-        bound = np.minimum(limit, widen_sq * upper)
-        candidate = distance - slack <= bound[:, None]
+        cap = np.minimum(radius_sq, upper)
+        lower = distance - slack
+        candidate = lower <= widen_sq * cap[:, None]
         if n_ask < n_references:
             # a point left out has a float32 distance at least the last one returned
             unseen = distance[:, -1] - query_slack - self._max_norm_slack
-            retry = np.flatnonzero(~(unseen > bound))
+            retry = np.flatnonzero(~(unseen > widen_sq * cap))
             candidate[retry] = False
         else:
             retry = np.zeros(0, np.intp)
         rows, position = np.nonzero(candidate)
-        return rows, index[rows, position].astype(np.intp), retry
+        return (rows, index[rows, position].astype(np.intp), lower[rows, position], cap, retry)
+
 
 
 def _rank(sorted_rows):
