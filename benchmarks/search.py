@@ -226,7 +226,7 @@ def part_approx(args, log):
     rows = []
     sizes = _sizes(args, [100000] if args.quick else [100000, 1000000])
     for n in sizes:
-        for backend in ["faiss-hnsw", "hnswlib", "pynndescent"]:
+        for backend in ["faiss-hnsw", "hnswlib"]:
             result = measure({"task": "approx", "n": n, "backend": backend}, log)
             rows.append({"n": n, "backend": backend, **result})
             args.save("approx", rows)

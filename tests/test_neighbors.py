@@ -159,11 +159,9 @@ def test_neighbor_recall_on_a_toy():
 
 
 @pytest.mark.parametrize("backend", [
-    pytest.param(name, marks=[pytest.mark.skipif(
-        importlib.util.find_spec(module) is None, reason=f"{module} is not installed")]
-        + ([pytest.mark.slow] if module == "pynndescent" else []))  # numba compiles minutes
-    for name, module in [("faiss-hnsw", "faiss"), ("hnswlib", "hnswlib"),
-                         ("pynndescent", "pynndescent")]])
+    pytest.param(name, marks=pytest.mark.skipif(
+        importlib.util.find_spec(module) is None, reason=f"{module} is not installed"))
+    for name, module in [("faiss-hnsw", "faiss"), ("hnswlib", "hnswlib")]])
 def test_approximate_kneighbors_recall(backend):
     rng = np.random.RandomState(6)
     X = rng.normal(size=(2000, 8))

@@ -40,7 +40,7 @@ from threadpoolctl import ThreadpoolController
 EXACT_BACKENDS = ("faiss", "float32", "sklearn")
 
 #: Approximate backends ("auto" takes the first installed).
-APPROXIMATE_BACKENDS = ("faiss-hnsw", "pynndescent", "hnswlib")
+APPROXIMATE_BACKENDS = ("faiss-hnsw", "hnswlib")
 
 #: From this many training points on, ``neighbor_search="auto"`` searches approximately.
 APPROXIMATE_MIN_SAMPLES = 200_000
@@ -499,7 +499,7 @@ def resolve_neighbor_search(neighbor_search, n_samples):
 
 
 def _resolve_approximate(backend):
-    available = {"faiss-hnsw": "faiss", "pynndescent": "pynndescent", "hnswlib": "hnswlib"}
+    available = {"faiss-hnsw": "faiss", "hnswlib": "hnswlib"}
     if backend == "auto":
         for name in APPROXIMATE_BACKENDS:
             if importlib.util.find_spec(available[name]) is not None:
@@ -526,7 +526,7 @@ def approximate_kneighbors(reference, queries, n_neighbors, *, backend="auto", e
         The query points.
     n_neighbors : int
         How many neighbors, at most ``n_references``.
-    backend : {"auto", "faiss-hnsw", "pynndescent", "hnswlib"}, default="auto"
+    backend : {"auto", "faiss-hnsw", "hnswlib"}, default="auto"
         The index. "auto": the first installed of ``APPROXIMATE_BACKENDS`` (chosen by
         benchmarks/search.py), exact search when none is.
     effort : float, default=1.0
@@ -574,7 +574,7 @@ def approximate_kneighbors(reference, queries, n_neighbors, *, backend="auto", e
         index.hnsw.efSearch = max(int(effort * 4 * n_neighbors), n_neighbors, 16)
         index.add(base)
         _, indices = index.search(asked, n_neighbors)
-    elif backend == "hnswlib":
+    else:
         import hnswlib
         index = hnswlib.Index(space="l2", dim=n_features)
         index.init_index(max_elements=n_references, ef_construction=40, M=16,
@@ -582,13 +582,8 @@ def approximate_kneighbors(reference, queries, n_neighbors, *, backend="auto", e
         index.add_items(base)
         index.set_ef(max(int(effort * 4 * n_neighbors), n_neighbors, 16))
         indices, _ = index.knn_query(asked, n_neighbors)
-    else:
-        from pynndescent import NNDescent
-        index = NNDescent(base, n_neighbors=max(15, n_neighbors), random_state=seed,
-                          low_memory=True)
-        indices, _ = index.query(asked, n_neighbors, epsilon=0.1 * effort)
     indices = np.asarray(indices, dtype=np.intp)
-    missing = indices < 0  # an index may return fewer than asked: the farthest point stands in
+    missing = indices < 0  # an index may return fewer than asked: row 0 at distance inf
     indices[missing] = 0
     distance = np.sqrt(_sq_dist(queries, reference, np.repeat(np.arange(len(queries)),
                                                                n_neighbors), indices.ravel()))
