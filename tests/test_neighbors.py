@@ -13,7 +13,7 @@ from robustdml.math import neighbors as neighbors_module
 HAS_FAISS = importlib.util.find_spec("faiss") is not None
 FAISS = pytest.param("faiss", marks=pytest.mark.skipif(
     not HAS_FAISS, reason="faiss is not installed (optional extra robustdml[fast])"))
-EXACT = ["sklearn", "float32", FAISS]
+EXACT = ["sklearn", "float64", "float32", FAISS]
 
 
 def naive_sq_dist(reference, queries):
@@ -102,7 +102,7 @@ ADVERSARIAL = {
 }
 
 
-@pytest.mark.parametrize("backend", ["float32", FAISS])
+@pytest.mark.parametrize("backend", ["float64", "float32", FAISS])
 @pytest.mark.parametrize("case", sorted(ADVERSARIAL))
 def test_float32_backends_exact_under_adversarial_scaling(backend, case):
     rng = np.random.RandomState(3)
@@ -143,7 +143,7 @@ def test_faiss_backend_absent_says_what_to_install(monkeypatch):
     monkeypatch.setattr(neighbors_module, "faiss_available", lambda: False)
     with pytest.raises(ImportError, match=r"robustdml\[fast\]"):
         ExactNeighbors(np.zeros((3, 8)), backend="faiss")
-    assert ExactNeighbors(np.zeros((3, 8))).backend_ == "float32"  # "auto" goes on without
+    assert ExactNeighbors(np.zeros((3, 8))).backend_ == "sklearn"  # "auto" goes on without
 
 
 def test_neighbor_recall_on_a_toy():

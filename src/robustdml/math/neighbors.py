@@ -12,8 +12,10 @@ conversion of the inputs and the three additions) and ``a`` a bound on underflow
 a candidate when its lower bound ``d32 - E`` is within the limit asked for (a radius, or an
 upper bound ``d32 + E`` of the k-th nearest); the candidates are then measured again exactly
 (float64, ``|q - r|^2``) and the answer is taken from them. So no point the float64 search
-would return is missed, and ties are broken by index. ``backend="sklearn"`` is scikit-learn's
-float64 search, the reference.
+would return is missed, and ties are broken by index. The same runs in float64
+(``backend="float64"``, what ``"sklearn"`` uses for radius searches); ``backend="sklearn"``'s
+k nearest are scikit-learn's float64 search, which was the fastest on the benchmark
+(benchmarks/search.md), hence "auto".
 
 **Approximate search** (:func:`approximate_kneighbors`) for data too large for exact search,
 and :func:`neighbor_recall`, its recall against exact search on a sample of queries.
@@ -36,8 +38,9 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from threadpoolctl import ThreadpoolController
 
-#: Exact backends, fastest first among those installed ("auto" takes the first).
-EXACT_BACKENDS = ("faiss", "float32", "sklearn")
+#: Exact backends. benchmarks/search.md: on 2 cores scikit-learn's fused float64 k-NN kernel
+#: beat both float32 paths (NumPy and faiss's flat index) in CPU time.
+EXACT_BACKENDS = ("sklearn", "float64", "float32", "faiss")
 
 #: Approximate backends ("auto" takes the first installed).
 APPROXIMATE_BACKENDS = ("faiss-hnsw", "hnswlib")
@@ -105,10 +108,8 @@ def _threads(n_pairs):
 
 
 def _resolve_exact(backend, n_features):
-    if backend == "auto":
-        if n_features <= KD_TREE_MAX_FEATURES:
-            return "sklearn"
-        return "faiss" if faiss_available() else "float32"
+    if backend == "auto":  # the fastest measured (benchmarks/search.md)
+        return "sklearn"
     if backend not in EXACT_BACKENDS:
         raise ValueError(f"Unknown exact backend {backend!r}: use 'auto' or one of "
                          f"{EXACT_BACKENDS}.")
@@ -125,12 +126,13 @@ class ExactNeighbors:
     ----------
     reference : ndarray of shape (n_references, n_features)
         The points searched.
-    backend : {"auto", "faiss", "float32", "sklearn"}, default="auto"
-        "faiss": faiss's flat index in float32, candidates re-checked in float64. "float32":
-        the same with NumPy's BLAS. "sklearn": scikit-learn's float64 search (a k-d tree up
-        to ``KD_TREE_MAX_FEATURES`` features). "auto": the k-d tree in low dimension, else
-        faiss when installed, else float32. Every backend returns what the float64 search
-        does (see the module's docstring for the bound that makes float32 exact).
+    backend : {"auto", "sklearn", "float64", "float32", "faiss"}, default="auto"
+        "sklearn": scikit-learn's float64 k-NN search (a k-d tree up to
+        ``KD_TREE_MAX_FEATURES`` features) and, for :meth:`within`, "float64". "float64":
+        blockwise products in float64, candidates re-checked. "float32": the same in float32.
+        "faiss": faiss's flat index in float32, candidates re-checked in float64. "auto":
+        "sklearn", the fastest measured. Every backend returns what the float64 search does
+        (see the module's docstring for the bound that makes float32 exact).
 
     Attributes
     ----------
@@ -159,17 +161,17 @@ class ExactNeighbors:
         if self.backend_ == "sklearn":
             algorithm = "kd_tree" if n_features <= KD_TREE_MAX_FEATURES else "brute"
             self._sklearn = NearestNeighbors(algorithm=algorithm).fit(self.reference)
-            return
+        self._dtype = np.float64 if self.backend_ in ("sklearn", "float64") else np.float32
         # centring and a power-of-two scale are exact, and make |x| (hence the bound) small
         self._center = self.reference.mean(axis=0) if n_references else 0.0
         top = np.abs(self.reference - self._center).max(initial=0.0)
         self._scale = 2.0 ** -np.ceil(np.log2(top)) if top > 0 else 1.0
-        prepared = ((self.reference - self._center) * self._scale).astype(np.float32)
+        prepared = ((self.reference - self._center) * self._scale).astype(self._dtype)
         self._prepared = prepared
-        self._norms = np.einsum("ij,ij->i", prepared, prepared, dtype=np.float32)
-        unit = np.finfo(np.float32).eps / 2.0
+        self._norms = np.einsum("ij,ij->i", prepared, prepared, dtype=self._dtype)
+        unit = np.finfo(self._dtype).eps / 2.0
         self._c = (2 * n_features + 16) * unit * 1.01
-        self._a = 8.0 * n_features * float(np.finfo(np.float32).tiny)
+        self._a = 8.0 * n_features * float(np.finfo(self._dtype).tiny)
         self._norm_slack = (self._c * self._norms).astype(float)
         self._max_norm_slack = self._norm_slack.max(initial=0.0)
         if self.backend_ == "faiss":
@@ -181,11 +183,11 @@ class ExactNeighbors:
     def _queries(self, queries):
         queries = np.asarray(queries, dtype=float)
         prepared = (queries - self._center) * self._scale
-        if np.abs(prepared).max(initial=0.0) > 2.0 ** 60:  # float32 would overflow
+        if self._dtype == np.float32 and np.abs(prepared).max(initial=0.0) > 2.0 ** 60:
             raise ValueError("The queries lie so far from the reference points that their "
                              "distances overflow float32: use backend='sklearn'.")
-        prepared = prepared.astype(np.float32)
-        norms = np.einsum("ij,ij->i", prepared, prepared, dtype=np.float32)
+        prepared = prepared.astype(self._dtype)
+        norms = np.einsum("ij,ij->i", prepared, prepared, dtype=self._dtype)
         return queries, prepared, self._c * norms.astype(float) + self._a
 
     def kneighbors(self, queries, n_neighbors):
@@ -304,12 +306,6 @@ class ExactNeighbors:
         ``n_nearest``): float32 candidates, then float64 for those whose lower bound is
         within the cap (an upper bound of D from the float32 distances)."""
         with _threads(len(queries) * len(self.reference)):
-            if self.backend_ == "sklearn":
-                rows, cols = self._sklearn_candidates(queries, widen_sq * radius_sq)
-                if keep is not None:
-                    kept = keep(rows, cols)
-                    rows, cols = rows[kept], cols[kept]
-                return rows, cols, _sq_dist(queries, self.reference, rows, cols)
             queries, prepared, query_slack = self._queries(queries)
             scale_sq = self._scale ** 2  # bounds are in the prepared (scaled) units
             rows, cols, lower, cap = self._candidates(prepared, query_slack, radius_sq * scale_sq,
@@ -317,14 +313,6 @@ class ExactNeighbors:
         near = lower <= widen_sq * cap[rows]
         rows, cols = rows[near], cols[near]
         return rows, cols, _sq_dist(queries, self.reference, rows, cols)
-
-    def _sklearn_candidates(self, queries, limit_sq):
-        """Every pair within the limits, from scikit-learn's float64 radius search."""
-        found = self._sklearn.radius_neighbors(queries, np.sqrt(limit_sq.max(initial=0.0)),
-                                               return_distance=False)
-        rows = np.repeat(np.arange(len(queries)), [len(f) for f in found])
-        cols = np.concatenate(found).astype(np.intp) if len(found) else np.zeros(0, np.intp)
-        return rows, cols
 
     def _candidates(self, prepared, query_slack, radius_sq, n_nearest, widen_sq, keep):
         """Kept pairs (rows, cols) whose lower bound is within ``widen_sq * radius_sq``, the
@@ -347,7 +335,7 @@ class ExactNeighbors:
         n_references = len(self._prepared)
         step = max(1, BLOCK_PAIRS // max(1, n_references))
         reference_t = self._prepared.T
-        norm_slack = self._norm_slack.astype(np.float32)
+        norm_slack = self._norm_slack.astype(self._dtype)
         found, cap = [], radius_sq.copy()
         for start in range(0, len(prepared), step):
             block = slice(start, start + step)
@@ -355,7 +343,7 @@ class ExactNeighbors:
             sq *= -2.0
             sq += self._norms
             sq += np.einsum("ij,ij->i", prepared[block], prepared[block],
-                            dtype=np.float32)[:, None]
+                            dtype=self._dtype)[:, None]
             sq -= norm_slack  # now the lower bound, less the query's own slack
             slack = query_slack[block]
             if n_nearest is not None and keep is None and n_nearest <= n_references:
@@ -439,7 +427,7 @@ def exact_kneighbors(reference, queries, n_neighbors, *, backend="auto"):
         The query points.
     n_neighbors : int
         How many neighbors, at most ``n_references``.
-    backend : {"auto", "faiss", "float32", "sklearn"}, default="auto"
+    backend : {"auto", "sklearn", "float64", "float32", "faiss"}, default="auto"
         See :class:`ExactNeighbors`.
 
     Returns
