@@ -6,8 +6,8 @@ import importlib.util
 import numpy as np
 import pytest
 
-from robustdml.math import (ActiveTriplets, ExactNeighbors, LMNNLoss, approximate_kneighbors,
-                            exact_kneighbors, neighbor_recall, resolve_neighbor_search)
+from robustdml.math import (ExactNeighbors, approximate_kneighbors, exact_kneighbors,
+                            neighbor_recall, resolve_neighbor_search)
 from robustdml.math import neighbors as neighbors_module
 
 HAS_FAISS = importlib.util.find_spec("faiss") is not None
@@ -124,19 +124,6 @@ def test_float32_near_ties_ordered_in_float64(backend):
     reference = directions * (1 + 1e-10 * shuffled)[:, None]
     distances, indices = exact_kneighbors(reference, np.zeros((1, 10)), 5, backend=backend)
     np.testing.assert_array_equal(indices[0], np.argsort(shuffled)[:5])
-
-
-@pytest.mark.parametrize("backend", EXACT)
-def test_active_triplets_identical_across_backends(backend):
-    rng = np.random.RandomState(5)
-    X, y = rng.normal(size=(150, 6)), rng.randint(0, 3, size=150)
-    L = np.diag(np.linspace(0.5, 2.0, 6))
-    reference = ActiveTriplets(X, y, 3, 4, [LMNNLoss()], nearest_only=True, slack=0.1,
-                               neighbor_backend="sklearn").at(L)
-    found = ActiveTriplets(X, y, 3, 4, [LMNNLoss()], nearest_only=True, slack=0.1,
-                           neighbor_backend=backend).at(L)
-    np.testing.assert_array_equal(found.push_pairs, reference.push_pairs)
-    np.testing.assert_array_equal(found.pull_pairs, reference.pull_pairs)
 
 
 def test_faiss_backend_absent_says_what_to_install(monkeypatch):

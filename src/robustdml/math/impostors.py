@@ -46,7 +46,7 @@ import warnings
 import numpy as np
 
 from ._linalg import rowwise_sq_dist
-from .neighbors import ExactNeighbors, exact_kneighbors
+from .neighbors import exact_kneighbors
 from .triplets import TripletSet, check_two_classes, target_neighbors
 
 #: Anchors per block of the search hold at most this many (anchor, candidate) distances.
@@ -111,8 +111,6 @@ class ActiveTriplets:
         ``REUSE_SLACK``.
     random_state : int, RandomState instance or None, default=0
         Seeds the pair subset.
-    neighbor_backend : {"auto", "faiss", "float32", "sklearn"}, default="auto"
-        The exact search (:class:`ExactNeighbors`); every backend finds the same impostors.
 
     Attributes
     ----------
@@ -139,19 +137,18 @@ class ActiveTriplets:
     """
 
     def __init__(self, X, y, n_neighbors=3, n_impostors=10, losses=(), *, nearest_only=False,
-                 max_triplets=2_000_000, slack=None, random_state=0, neighbor_backend="auto"):
+                 max_triplets=2_000_000, slack=None, random_state=0):
         check_two_classes(y)
         self.X = X
         self.y = y
         self.losses = list(losses)
         self.per_anchor = n_impostors if nearest_only else None
         self.max_triplets = max_triplets
-        self.backend = neighbor_backend
         n_pairs = sum(np.sum(y == label) * np.sum(y != label) for label in np.unique(y))
         self.slack = ((0.0 if n_pairs <= EXACT_SEARCH_PAIRS else REUSE_SLACK) if slack is None
                       else slack)
         self.seed = int(np.random.RandomState(random_state).randint(2 ** 31))
-        blocks = target_neighbors(X, y, n_neighbors, backend=neighbor_backend)
+        blocks = target_neighbors(X, y, n_neighbors)
         if not blocks:
             raise ValueError("No triplet can be formed: a class needs at least two points.")
         anchors = np.concatenate([np.repeat(m, t.shape[1]) for m, t in blocks])
@@ -220,8 +217,7 @@ class ActiveTriplets:
             if members.size == 0:
                 continue
             impostor_sq = exact_kneighbors(embedded[others], embedded[members],
-                                           min(n_candidates, others.size),
-                                           backend=self.backend)[0] ** 2
+                                           min(n_candidates, others.size))[0] ** 2
             rows = np.repeat(np.arange(members.size), self.n_targets[members])
             pairs = np.flatnonzero(np.isin(anchor, members))  # sorted by anchor, as rows
             gaps.append((impostor_sq[rows] - target_sq[pairs, None]).ravel())
@@ -407,28 +403,46 @@ class ActiveTriplets:
     def _search(self, L, reach, embedded):
         """Every other-class point within the search radius of each anchor: the pairs and
         their distances under L."""
-        radius = np.where(np.isfinite(reach), reach, 0.0)
+        radius_sq = np.where(np.isfinite(reach), reach, 0.0) ** 2
+        sq_norm = np.einsum("ij,ij->i", embedded, embedded)
         rate = self.sample_rate
         found, n_triplets = [], 0
         for label in np.unique(self.y):
             members = np.flatnonzero((self.y == label) & (self.n_targets > 0))
             others = np.flatnonzero(self.y != label)
-            if members.size == 0:
-                continue
-            index = ExactNeighbors(embedded[others], backend=self.backend)
+            others_t, others_sq = embedded[others].T.copy(), sq_norm[others]  # once per class
             step = max(1, SEARCH_BLOCK // max(1, len(others)))
             for start in range(0, len(members), step):
                 block = members[start:start + step]
-
-                def kept(rows, cols, block=block, rate=rate):
-                    return _pair_hash(block[rows], others[cols], len(self.X), self.seed) < rate
-
-                # the v nearest within reach (among the pairs the sample keeps), widened
-                rows, cols, sq_dist, radius[block] = index.within(
-                    embedded[block], radius[block], n_nearest=self.per_anchor,
-                    widen=1.0 + self.slack, keep=kept if rate < 1.0 else None)
+                sq_dist = embedded[block] @ others_t
+                sq_dist *= -2.0
+                sq_dist += sq_norm[block, None]
+                sq_dist += others_sq
+                if self.per_anchor is not None and rate < 1.0:
+                    # the v nearest among the pairs the sample keeps, for rows with more
+                    inside = sq_dist <= radius_sq[block, None]
+                    rows, cols = np.nonzero(inside)
+                    dropped = ~self._kept(np.column_stack([block[rows], others[cols]]), rate)
+                    inside[rows[dropped], cols[dropped]] = False
+                    crowded = np.flatnonzero(inside.sum(axis=1) > self.per_anchor)
+                    if crowded.size:
+                        within = np.where(inside[crowded], sq_dist[crowded], np.inf)
+                        radius_sq[block[crowded]] = np.partition(
+                            within, self.per_anchor - 1, axis=1)[:, self.per_anchor - 1]
+                elif self.per_anchor is not None and len(others) >= self.per_anchor:
+                    # the v-th nearest bounds the radius where more than v lie within reach
+                    # (the v nearest are then the v nearest within reach), and not elsewhere
+                    nearest = np.partition(sq_dist, self.per_anchor - 1, axis=1)
+                    radius_sq[block] = np.minimum(radius_sq[block],
+                                                  nearest[:, self.per_anchor - 1])
+                radius_sq[block] *= (1.0 + self.slack) ** 2
+                rows, cols = np.nonzero(sq_dist <= radius_sq[block, None])
                 pairs = np.column_stack([block[rows], others[cols]])
-                found.append((pairs, sq_dist))
+                distance = sq_dist[rows, cols]
+                if rate < 1.0:
+                    kept = self._kept(pairs, rate)
+                    pairs, distance = pairs[kept], distance[kept]
+                found.append((pairs, distance))
                 n_triplets += int(self.n_targets[pairs[:, 0]].sum())
                 if n_triplets > self.max_triplets:  # keep a smaller subset of what we have
                     rate *= 0.8 * self.max_triplets / n_triplets
@@ -445,10 +459,10 @@ class ActiveTriplets:
                 "objective (more memory and time).", UserWarning, stacklevel=5)
             self.sample_rate = rate
         pairs = np.concatenate([p for p, _ in found]).astype(np.intp)
-        distance = np.sqrt(np.concatenate([d for _, d in found]))
+        distance = np.sqrt(np.maximum(np.concatenate([d for _, d in found]), 0.0))
         self._candidates = pairs
         if self.slack > 0:  # without slack a search is not reused
-            self._reference = self._reference_of(L, radius)
+            self._reference = self._reference_of(L, np.sqrt(np.maximum(radius_sq, 0.0)))
         self.n_searches += 1
         return pairs, distance
 

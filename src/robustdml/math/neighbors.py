@@ -23,8 +23,8 @@ and :func:`neighbor_recall`, its recall against exact search on a sample of quer
 **Interface for the estimators** (a parameter ``LMNN(neighbor_search=...)``):
 :func:`resolve_neighbor_search` maps ``"auto"``, ``"exact"`` or ``"approximate"`` and the
 number of training points to ``"exact"`` or ``"approximate"`` (``"auto"``: approximate from
-:data:`APPROXIMATE_MIN_SAMPLES` points on). Exact searches take a ``backend`` (``ActiveTriplets``
-and ``target_neighbors`` pass their ``neighbor_backend``); an approximate search returns its
+:data:`APPROXIMATE_MIN_SAMPLES` points on). Exact searches take a ``backend`` (``target_neighbors``
+passes its own); an approximate search returns its
 neighbors from :func:`approximate_kneighbors`, and :func:`neighbor_recall` measures the recall
 a fit reports.
 """
