@@ -4,12 +4,13 @@ Certifying a pipeline, saving and loading the classifier
 
 Real data needs preprocessing before a metric is learned. With a scikit-learn ``Pipeline``
 ending in a :class:`robustdml.CertifiedKNN`, the robustness scores of
-:mod:`robustdml.metrics` apply the pipeline's transforms first, so a radius is measured where
-the classifier works (here, in standardized units); to certify every test point, transform
-with the pipeline's first steps and ask the classifier, its last step. The fitted classifier
-is then written to a model file with :func:`robustdml.save` and read back with
-:func:`robustdml.load`: a NumPy archive read without pickle, so loading a file never runs
-code from it.
+:mod:`robustdml.metrics` measure a radius in the units of the pipeline's input by default;
+with ``space="classifier"``, as here, where the classifier works (in standardized units). To
+certify every test point there, transform with the pipeline's first steps and ask the
+classifier, its last step (:func:`robustdml.certified_radius` certifies in input units).
+The fitted classifier is then written to a model file with :func:`robustdml.save_model` and read
+back with :func:`robustdml.load_model`: a NumPy archive read without pickle, so loading a file never
+runs code from it.
 
 Look at the two curves of each metric, before saving and after loading: they coincide, and
 the LMNN-PL pipeline keeps more test tumors certified than the LMNN one at most radii.
@@ -50,7 +51,7 @@ for name, pipeline in pipelines.items():
     pipeline.fit(X_train, y_train)
     print(f"{name:8s} test accuracy {pipeline.score(X_test, y_test):.3f}, certified accuracy "
           f"at radius 2 (standardized units) "
-          f"{certified_accuracy_score(pipeline, X_test, y_test, 2.0):.3f}")
+          f"{certified_accuracy_score(pipeline, X_test, y_test, 2.0, space='classifier'):.3f}")
     before[name] = pipeline[-1].certified_radius(pipeline[:-1].transform(X_test), y_test)
 
 # %%
@@ -64,8 +65,8 @@ after = {}
 with tempfile.TemporaryDirectory() as folder:
     for name, pipeline in pipelines.items():
         path = Path(folder) / f"{name}.npz"
-        robustdml.save(pipeline[-1], path)
-        loaded = robustdml.load(path)
+        robustdml.save_model(pipeline[-1], path)
+        loaded = robustdml.load_model(path)
         reloaded = make_pipeline(pipeline[0], loaded)
         after[name] = loaded.certified_radius(reloaded[:-1].transform(X_test), y_test)
         same = np.array_equal(reloaded.predict(X_test), pipeline.predict(X_test))

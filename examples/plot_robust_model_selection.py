@@ -18,8 +18,8 @@ radii.
 # %%
 # A pipeline to tune
 # ------------------
-# The certified scorer applies the pipeline's transforms first, so the radius is measured
-# where the classifier works: on unit-norm rows after standardizing.
+# The certified scorer is asked (``space="classifier"``) to measure the radius where the
+# classifier works: on unit-norm rows after standardizing.
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_breast_cancer
@@ -40,7 +40,9 @@ pipeline = make_pipeline(StandardScaler(), Normalizer(),
 # One search, two criteria
 # ------------------------
 # ``refit=False``: we refit each criterion's pick ourselves below. The certified score is
-# the validation accuracy counting only points certified beyond radius 0.2.
+# the validation accuracy counting only points certified beyond radius 0.2, measured after
+# the Normalizer (``space="classifier"``: a Normalizer is not affine, so radii in raw units
+# do not exist for this pipeline).
 radius = 0.2
 prefix = "certifiedknn__metric_learner__"
 grid = [{prefix + "perturbation_weight": [0.0]},
@@ -48,7 +50,8 @@ grid = [{prefix + "perturbation_weight": [0.0]},
          prefix + "perturbation_margin": [0.3, 0.6]}]
 search = GridSearchCV(pipeline, grid, cv=StratifiedKFold(3, shuffle=True, random_state=0),
                       scoring={"accuracy": "accuracy",
-                               "certified": make_certified_scorer(radius)},
+                               "certified": make_certified_scorer(radius,
+                                                                  space="classifier")},
                       refit=False).fit(X_train, y_train)
 results = search.cv_results_
 picks = {}

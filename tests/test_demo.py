@@ -193,7 +193,7 @@ def test_plots_have_one_legend_of_the_methods_and_no_hidden_line(tmp_path, monke
     # a fourth method with the same numbers as euclidean: its lines must stay visible
     records += [dict(r, method="twin") for r in records if r["method"] == "euclidean"]
     figures = {}
-    save = report.save_figure
+    save = report.plots.save_figure
 
     def keep(figure, path, grow=False):
         figures[path.name] = figure
@@ -204,7 +204,7 @@ def test_plots_have_one_legend_of_the_methods_and_no_hidden_line(tmp_path, monke
                                           for line in axis.get_lines()] for axis in figure.axes]
         return save(figure, path, grow)
 
-    monkeypatch.setattr(report, "save_figure", keep)
+    monkeypatch.setattr(report.plots, "save_figure", keep)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         write_reports(records, tmp_path)

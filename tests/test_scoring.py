@@ -28,10 +28,12 @@ def test_certified_accuracy_is_one_minus_certified_error(wine, radius):
     pipe = make_pipeline(StandardScaler(), CertifiedKNN(3, LMNN())).fit(X[:120], y[:120])
     knn, X_test = pipe[-1], pipe[:-1].transform(X[120:])
     expected = 1 - knn.certified_robust_error(X_test, y[120:], [radius])[0]
-    assert certified_accuracy_score(pipe, X[120:], y[120:], radius) == pytest.approx(expected)
+    assert certified_accuracy_score(pipe, X[120:], y[120:], radius,
+                                    space="classifier") == pytest.approx(expected)
     # directly on the classifier, in its own input space
     assert certified_accuracy_score(knn, X_test, y[120:], radius) == pytest.approx(expected)
-    assert make_certified_scorer(radius)(pipe, X[120:], y[120:]) == pytest.approx(expected)
+    assert make_certified_scorer(radius, space="classifier")(
+        pipe, X[120:], y[120:]) == pytest.approx(expected)
 
 
 def test_relative_radius_is_in_units_of_the_fitted_data_scale(wine):
@@ -39,16 +41,18 @@ def test_relative_radius_is_in_units_of_the_fitted_data_scale(wine):
     pipe = make_pipeline(StandardScaler(), CertifiedKNN(3, LMNN())).fit(X[:120], y[:120])
     scale = data_scale(pipe[:-1].transform(X[:120]), y[:120])
     for fraction in (0.1, 0.4):
-        assert (certified_accuracy_score(pipe, X[120:], y[120:], fraction, relative=True)
-                == certified_accuracy_score(pipe, X[120:], y[120:], fraction * scale))
+        assert (certified_accuracy_score(pipe, X[120:], y[120:], fraction, relative=True,
+                                         space="classifier")
+                == certified_accuracy_score(pipe, X[120:], y[120:], fraction * scale,
+                                            space="classifier"))
     # the same fraction asks the same of a classifier fitted on a sparser sample: the radius
     # grows with the distances between its training points
     sparse = make_pipeline(StandardScaler(), CertifiedKNN(3, LMNN())).fit(X[:30], y[:30])
     sparse_scale = data_scale(sparse[:-1].transform(X[:30]), y[:30])
     assert sparse_scale > scale
-    scorer = make_certified_scorer(0.2, relative=True)
+    scorer = make_certified_scorer(0.2, relative=True, space="classifier")
     assert scorer(sparse, X[120:], y[120:]) == certified_accuracy_score(
-        sparse, X[120:], y[120:], 0.2 * sparse_scale)
+        sparse, X[120:], y[120:], 0.2 * sparse_scale, space="classifier")
     assert "relative=True" in repr(scorer)
 
 

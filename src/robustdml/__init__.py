@@ -5,13 +5,16 @@ Layout (imports flow downward only): ``math`` (margin, triplets, losses, solvers
 ``experiments``; ``datasets`` loads data for all of them.
 """
 
-from .estimators import ARML, NCA, KNNClassifier, LMNN, MahalanobisMixin, TripletLMNN
-from .evaluation import CertifiedKNN, knn_attack, minimal_perturbation_1nn, noise_error
+from .estimators import (ARML, NCA, KNNClassifier, LMNN, MahalanobisMixin, RobustFineTuner,
+                         TripletLMNN)
+from .evaluation import (CertifiedKNN, certified_radius, knn_attack, minimal_perturbation_1nn,
+                         noise_error)
 from .math import LMNNLoss, PerturbationLoss, adversarial_margin, build_triplets
 
 __version__ = "0.1.0"
 
-from .io import ModelFileError, load, save  # noqa: E402 (io reads __version__)
+# io reads __version__; load and save are the deprecated names of load_model and save_model
+from .io import ModelFileError, load, load_model, save, save_model  # noqa: E402
 
 __all__ = [
     "ARML",
@@ -23,12 +26,14 @@ __all__ = [
     "ModelFileError",
     "NCA",
     "PerturbationLoss",
+    "RobustFineTuner",
     "TripletLMNN",
     "adversarial_margin",
     "build_triplets",
+    "certified_radius",
     "knn_attack",
-    "load",
+    "load_model",
     "minimal_perturbation_1nn",
     "noise_error",
-    "save",
+    "save_model",
 ]

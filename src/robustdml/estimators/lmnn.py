@@ -1,10 +1,11 @@
-"""Large-margin nearest neighbours, optionally with the perturbation loss (LMNN-PL)."""
+"""Large-margin nearest neighbors, optionally with the perturbation loss (LMNN-PL)."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 
-from .._compat import Interval, StrOptions
+from .._compat import Hidden, Interval, StrOptions
 from ..math import ActiveTriplets, LMNNLoss, TripletObjective, build_triplets
 from ._learner import MetricLearner, fill_shared_docs
 
@@ -26,7 +27,7 @@ class LMNN(MetricLearner):
         distance.
         A class with at most k points uses all its other points.
     n_impostors : int, default=10
-        The number v of impostors per point ("nearest", "fixed"); with "active", the normaliser
+        The number v of impostors per point ("nearest", "fixed"); with "active", the normalizer
         ``v |B|`` of the sums over triplets.
     {pull_weight}
     {perturbation_weight}
@@ -34,7 +35,7 @@ class LMNN(MetricLearner):
     impostors : {"nearest", "fixed", "active"}, default="nearest"
         Which triplets the objective sums over. "nearest": each point's v nearest
         other-class points under the current metric, chosen again as the solver moves (no
-        point can be pulled in unpenalised, and each weighs at most k v triplets). "fixed"
+        point can be pulled in unpenalized, and each weighs at most k v triplets). "fixed"
         (the paper's): its v nearest other-class points in the input space, chosen once.
         "active" (standard LMNN's full objective): every other-class point inside a target's
         margin, or with an adversarial margin below tau, under the current metric. See
@@ -44,7 +45,7 @@ class LMNN(MetricLearner):
         "nearest" and "active": above this many candidate triplets, a fixed pseudo-random
         subset of the (anchor, impostor) pairs stands for all of them, with a warning (about
         150 bytes per triplet).
-    {regularisation}
+    {drift_weight}
     {solver}
     {n_components}
     {init}
@@ -54,6 +55,7 @@ class LMNN(MetricLearner):
     {callback}
     {verbose}
     {random_state}
+    {regularisation}
 
     Attributes
     ----------
@@ -123,8 +125,14 @@ class LMNN(MetricLearner):
         "pull_weight": [Interval(Real, 0, 1, closed="both")],
         "impostors": [StrOptions({"fixed", "nearest", "active"})],
         "max_triplets": [Interval(Integral, 1, None, closed="left")],
-        "regularisation": [Interval(Real, 0, None, closed="left")],
+        "drift_weight": [Interval(Real, 0, None, closed="left")],
+        "regularisation": [Interval(Real, 0, None, closed="left"),
+                           Hidden(StrOptions({"deprecated"}))],
     }
+
+    #: Deprecated parameter names, each with the one that replaced it (model files written
+    #: before the rename load with the new name).
+    _renamed_parameters = {"regularisation": "drift_weight"}
 
     _metric_learn_arguments: dict = {
         **MetricLearner._metric_learn_arguments,
@@ -139,9 +147,10 @@ class LMNN(MetricLearner):
 
     def __init__(self, n_neighbors=3, *, n_impostors=10, pull_weight=0.25,
                  perturbation_weight=0.0, perturbation_margin=0.1, impostors="nearest",
-                 max_triplets=2_000_000, regularisation=0.1, solver="lbfgs",
+                 max_triplets=2_000_000, drift_weight=0.1, solver="lbfgs",
                  n_components=None, init="auto", max_iter=1000, tol=None, smoothing=0.5,
-                 callback=None, verbose=0, random_state=None):
+                 callback=None, verbose=0, random_state=None,
+                 regularisation="deprecated"):
         super().__init__(perturbation_weight=perturbation_weight,
                          perturbation_margin=perturbation_margin, solver=solver,
                          n_components=n_components, init=init, max_iter=max_iter, tol=tol,
@@ -152,6 +161,7 @@ class LMNN(MetricLearner):
         self.pull_weight = pull_weight
         self.impostors = impostors
         self.max_triplets = max_triplets
+        self.drift_weight = drift_weight
         self.regularisation = regularisation
 
     def losses(self):
@@ -175,7 +185,7 @@ class LMNN(MetricLearner):
         """
         return [LMNNLoss(self.pull_weight), *self.perturbation_losses()]
 
-    _worse_advice = ("Lower pull_weight, raise regularisation, use impostors='nearest' (the "
+    _worse_advice = ("Lower pull_weight, raise drift_weight, use impostors='nearest' (the "
                      "default), or keep the starting metric.")
 
     @property
@@ -199,8 +209,9 @@ class LMNN(MetricLearner):
         self._check_scale(X, triplets.pull_pairs)
         smoothing = self._solver_smoothing
         objective = TripletObjective(X, triplets, losses, smoothing=smoothing)
-        if self.regularisation > 0:
-            objective.add_start_regulariser(self.regularisation, L0)
+        drift_weight = _drift_weight(self)
+        if drift_weight > 0:
+            objective.add_drift_penalty(drift_weight, L0)
         return self._minimize(objective, L0, len(X))
 
     def _default_tol(self):
@@ -213,9 +224,9 @@ class LMNN(MetricLearner):
         typical = np.median(np.sum((X[pairs[:, 0]] - X[pairs[:, 1]]) ** 2, axis=1))
         if not np.isfinite(typical) or typical > 1e100 or 0 < typical < 1e-100:
             raise ValueError(
-                f"The squared distances between neighbours are about {typical:.1e}: LMNN's "
+                f"The squared distances between neighbors are about {typical:.1e}: LMNN's "
                 "margin of 1 is meaningless at that scale and the solver would over- or "
-                "underflow. Standardise X first (sklearn.preprocessing.StandardScaler, or "
+                "underflow. Standardize X first (sklearn.preprocessing.StandardScaler, or "
                 "robustdml.preprocessing.paper_preprocessing()).")
 
 
@@ -228,4 +239,15 @@ def _pull_weight_advice(regularization, arguments):
         c = float(regularization)
         formula += f", here {(1 - c) / (1 - c + c * n_impostors):.4g} (n_impostors={n_impostors})"
     return (f"pass {formula}, and impostors='active' for metric-learn's full objective "
-            "(LMNN's regularisation is another term: the pull towards the starting metric)")
+            "(LMNN's drift_weight is another term: the penalty on M drifting from its start)")
+
+
+def _drift_weight(learner):
+    """The learner's ``drift_weight``, or its deprecated ``regularisation`` when that is given."""
+    if isinstance(learner.regularisation, str) and learner.regularisation == "deprecated":
+        return learner.drift_weight
+    warnings.warn(f"{type(learner).__name__}'s parameter regularisation is renamed drift_weight "
+                  f"(the penalty on M drifting from its start): pass "
+                  f"drift_weight={learner.regularisation!r}. regularisation is removed in the "
+                  "next release.", FutureWarning, stacklevel=3)
+    return learner.regularisation

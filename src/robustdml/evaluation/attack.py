@@ -6,22 +6,25 @@ For each query z predicted c, rays leave z toward
   training points;
 - those other-class points themselves;
 - for every other class, the centroid of its s = (k + 1) // 2 points nearest to z.
-Each ray is scanned on a geometric grid of step lengths; the first flip of ``knn.predict`` is
+Each ray is scanned on a geometric grid of step lengths; the first flip of ``predict`` is
 then bracketed and bisected, and the shortest flipping step over all rays is returned. A ray is
 dropped once it cannot flip before its query's shortest flip so far, which spares many
 predictions and changes no returned norm. Every
-returned example is checked with ``knn.predict``: its norm is an upper bound on the minimal
+returned example is checked with ``predict``: its norm is an upper bound on the minimal
 adversarial perturbation, the certified radius a lower bound.
+
+In a pipeline's input space (affine steps x -> A x + b before the classifier), the training
+points are their preimages under the steps (the least-squares ones where the steps drop
+directions), the metric is ``L A``, and ``predict`` is the pipeline's, on perturbed inputs.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from ..estimators._base import check_labels, validate_numeric
 from ..math import adversarial_margin
-from .certify import QUERY_BLOCK, CertifiedKNN, pairwise_sq_dist
+from .certify import QUERY_BLOCK, _Space, pairwise_sq_dist
 
 #: Grid steps tried per pass over the rays that could still give the shortest flip.
 GRID_CHUNK = 4
@@ -38,7 +41,7 @@ class AttackResult:
     examples : ndarray of shape (n_queries, n_features)
         The adversarial examples (the query itself where no attack was needed or found).
     success : ndarray of shape (n_queries,)
-        Whether ``knn.predict(examples)`` differs from the clean prediction (or the label).
+        Whether ``predict(examples)`` differs from the clean prediction (or the label).
 
     See Also
     --------
@@ -86,23 +89,28 @@ class AttackResult:
         return (self.norms[None, :] <= radii[:, None]).mean(axis=1)
 
 
-def _ray_targets(knn, X, predicted, n_impostors):
-    """Reference points of the rays of each query, shape (n_queries, n_rays, n_features)."""
-    geometry = knn.geometry_
-    M = geometry.components.T @ geometry.components
+def _ray_targets(knn, X, predicted, n_impostors, seen=None, X_fit=None, components=None):
+    """Reference points of the rays of each query, shape (n_queries, n_rays, n_features):
+    X are the queries and X_fit the training points in the space attacked, ``seen`` the
+    queries as ``knn`` sees them, ``components`` the metric's map of the space attacked
+    (None: the space ``knn`` sees)."""
+    if components is None:
+        seen, X_fit, components = X, knn.X_fit_, knn.geometry_.components
+    M = components.T @ components
+    embedded = X_fit @ components.T
     s = (knn.n_neighbors + 1) // 2
-    _, neighbours = knn.kneighbors(X)
-    X_fit, y = knn.X_fit_, knn.y_
+    _, neighbors = knn.kneighbors(seen)
+    y = knn.y_
     rays = []
     for start in range(0, len(X), QUERY_BLOCK):
         block = slice(start, start + QUERY_BLOCK)
-        sq_dist = pairwise_sq_dist(X[block] @ geometry.components.T, geometry.embedded)
+        sq_dist = pairwise_sq_dist(X[block] @ components.T, embedded)
         for row, z in enumerate(X[block]):
             label = predicted[start + row]
             other_dist = np.where(y == label, np.inf, sq_dist[row])
             n_b = min(n_impostors, int(np.isfinite(other_dist).sum()))
             impostors = np.argsort(other_dist)[:n_b]
-            anchors = neighbours[start + row][y[neighbours[start + row]] == label]
+            anchors = neighbors[start + row][y[neighbors[start + row]] == label]
             a, b = np.repeat(anchors, n_b), np.tile(impostors, anchors.size)
             _, closest = adversarial_margin(z[None, :], X_fit[a], X_fit[b], M=M,
                                             return_examples=True)
@@ -117,24 +125,31 @@ def _ray_targets(knn, X, predicted, n_impostors):
     return np.stack([np.vstack([r, np.repeat(r[:1], n_rays - len(r), axis=0)]) for r in rays])
 
 
-def knn_attack(knn, X, y=None, *, n_impostors=5, n_grid=28, growth=1.25, n_bisect=30):
+def knn_attack(knn, X, y=None, *, space="input", n_impostors=5, n_grid=28, growth=1.25,
+               n_bisect=30):
     """Search for the smallest L2 perturbation that changes each k-NN prediction.
 
     For each query, rays lead toward the closed-form closest adversarial examples of its
     triplets, toward its nearest other-class training points and toward the centroids of
     other classes' nearest points; the first flip along each ray is bisected. Every example
-    returned is checked with ``knn.predict``: its norm bounds the minimal adversarial
-    perturbation from above, where the certified radius bounds it from below.
+    returned is checked with ``predict`` (the pipeline's, on the perturbed input, when the
+    perturbation is in its input space): its norm bounds the minimal adversarial perturbation
+    from above, where the certified radius bounds it from below.
 
     Parameters
     ----------
-    knn : CertifiedKNN
-        Fitted classifier to attack (any odd k).
+    knn : CertifiedKNN or Pipeline
+        Fitted classifier to attack (any odd k), or a fitted ``Pipeline`` ending in one.
     X : array-like of shape (n_queries, n_features)
-        Query points.
+        Query points, in the input space of ``knn``.
     y : array-like of shape (n_queries,), default=None
         True labels: misclassified points get norm 0; otherwise the attack changes the
         prediction.
+    space : {"input", "classifier"}, default="input"
+        Where the perturbation is made and measured, for a pipeline: in X's units (every
+        step before the classifier must then be affine, as for
+        :func:`~robustdml.certified_radius`), or in the space the classifier sees, where the
+        norms, examples and queries are then the transformed ones.
     n_impostors : int, default=5
         Other-class training points per query used to build rays.
     n_grid : int, default=28
@@ -153,9 +168,11 @@ def knn_attack(knn, X, y=None, *, n_impostors=5, n_grid=28, growth=1.25, n_bisec
     Raises
     ------
     TypeError
-        If ``knn`` is not a :class:`CertifiedKNN`.
+        If ``knn`` is neither a :class:`CertifiedKNN` nor a ``Pipeline`` ending in one, or X
+        is sparse with ``space="input"``.
     ValueError
-        If y has the wrong shape or labels not among ``knn.classes_``.
+        If y has the wrong shape or labels not among the classifier's ``classes_``, or a
+        step before the classifier is not affine with ``space="input"``.
 
     See Also
     --------
@@ -173,15 +190,27 @@ def knn_attack(knn, X, y=None, *, n_impostors=5, n_grid=28, growth=1.25, n_bisec
     >>> bool(np.all(result.norms >= knn.certified_radius(X[:5], y[:5])))
     True
     """
-    if not isinstance(knn, CertifiedKNN):
-        raise TypeError("knn_attack needs a fitted CertifiedKNN.")
-    check_is_fitted(knn)
-    X = validate_numeric(knn, X, reset=False, dtype=float)
+    measured = _Space(knn, X, space)
+    classifier = measured.classifier
+    seen = validate_numeric(classifier, measured.seen, reset=False, dtype=float)
+    if measured.input_map is None:  # perturb what the classifier sees
+        X, predict, components = seen, classifier.predict, classifier.geometry_.components
+    else:  # perturb the pipeline's input, a DataFrame's with its column names
+        frame = X if hasattr(X, "columns") else None
+        X = np.asarray(X, dtype=float)
+
+        def predict(points):
+            if frame is not None:
+                points = type(frame)(points, columns=frame.columns)
+            return knn.predict(points)
+
+        components = classifier.geometry_.components @ measured.input_map[0]
     if y is not None:
-        y = check_labels(knn.classes_, y, len(X))
-    clean = knn.predict(X)
-    predicted = np.searchsorted(knn.classes_, clean)
-    targets = _ray_targets(knn, X, predicted, n_impostors)
+        y = check_labels(classifier.classes_, y, len(X))
+    clean = predict(X)
+    predicted = np.searchsorted(classifier.classes_, clean)
+    targets = _ray_targets(classifier, X, predicted, n_impostors, seen,
+                           measured.training_points(), components)
     directions = targets - X[:, None, :]
     scales = growth ** (np.arange(n_grid) - n_grid // 2)
 
@@ -202,7 +231,7 @@ def knn_attack(knn, X, y=None, *, n_impostors=5, n_grid=28, growth=1.25, n_bisec
 
     def flips(query, ray, steps):  # steps: (len(query), n_steps) multiples of each ray
         points = X[query, None, :] + steps[..., None] * directions[query, ray][:, None, :]
-        labels = knn.predict(points.reshape(-1, X.shape[1])).reshape(steps.shape)
+        labels = predict(points.reshape(-1, X.shape[1])).reshape(steps.shape)
         return labels != clean[query, None]
 
     # the grid, a few steps at a time, on the rays that have not flipped yet

@@ -6,19 +6,27 @@ margin m(a, b) of section 2 of that page (the distance from z to
 where b becomes as close as a). ``t(b)`` is the s-th largest m(a, b) over a, and the certified
 radius is the s-th smallest t(b) over b: no perturbation shorter than it changes the prediction.
 
+Behind affine preprocessing ``x -> A x + b`` (a pipeline's scalers, PCA, ...), the margins are
+those of the composed metric ``L A``: the gaps are unchanged, the hyperplane normals become
+``A^T L^T (L a - L b)``, and the radius is a length in x (:func:`certified_radius`).
+
 The exact t of the nearest other-class points gives a first s-th smallest t; two cheap lower
 bounds on t(b) (one from distances alone, one from the s nearest anchors only) then discard
 almost every other candidate, and an anchor farther from z than b never counts for t(b). The
 radii equal the brute-force definition; only the work shrinks.
 """
 
+import copy
 import warnings
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ..estimators import KNNClassifier
+from ..estimators._affine import compose
 from ..estimators._base import check_labels, validate_numeric
 from ..math import DEGENERACY_RTOL, degeneracy_guard, margin_from_gap
 
@@ -28,6 +36,8 @@ QUERY_BLOCK = 64
 FIRST_BLOCK = 16
 #: Other-class points whose exact t(b) is computed per step of the pruned search.
 CANDIDATE_BLOCK = 256
+#: Where a radius can be measured: in a pipeline's input units, or where its classifier works.
+SPACES = ("input", "classifier")
 #: A radius is reported this much (relatively) below the computed one, so that rounding in
 #: its computation (about 1e-14) can never certify a perturbation that flips the prediction.
 ROUNDING_RTOL = 1e-9
@@ -56,12 +66,30 @@ class MetricGeometry:
         L = np.asarray(components, dtype=float)
         self.components = L
         self.embedded = X_train @ L.T
-        # ||M w|| = ||L^T L w|| = ||(L L^T)^(1/2) (L w)||: work in the embedded space
-        eigenvalues, vectors = np.linalg.eigh(L @ L.T)
+        self._measure(L)
+
+    def _measure(self, composed):
+        """Hyperplane normals and the Lipschitz constant for perturbations of the inputs of
+        ``composed``: L, or L A when the inputs reach the metric through x -> A x + b."""
+        # the normal in those inputs of the hyperplane where a and b tie is
+        # A^T L^T (L a - L b) (A = I: M (a - b)), of norm ||(L A A^T L^T)^(1/2) (L a - L b)||:
+        # work in the embedded space
+        eigenvalues, vectors = np.linalg.eigh(composed @ composed.T)
         root = (vectors * np.sqrt(np.clip(eigenvalues, 0.0, None))) @ vectors.T
         self.normals = self.embedded @ root
         self.normal_sq = np.einsum("ij,ij->i", self.normals, self.normals)
-        self.lipschitz = np.linalg.norm(L, 2) if L.size else 0.0
+        self.lipschitz = np.linalg.norm(composed, 2) if composed.size else 0.0
+
+    def through(self, input_map):
+        """Return this geometry for inputs x that reach the metric as ``A x + b``.
+
+        Distances, and so the margins' gaps, are those of the metric on the mapped points;
+        the hyperplane normals (the margins' denominators) and the Lipschitz constant
+        become those of ``L A``: the radii are then lengths in x.
+        """
+        geometry = copy.copy(self)
+        geometry._measure(self.components @ np.asarray(input_map, dtype=float))
+        return geometry
 
     def margins(self, sq_dist, anchors, candidates):
         """m(a, b), shape (len(candidates), len(anchors)), given squared distances to z."""
@@ -297,6 +325,8 @@ class CertifiedKNN(KNNClassifier):
         See Also
         --------
         certified_robust_error : The fraction of points not certified at given radii.
+        robustdml.certified_radius : The radii of a pipeline ending in this classifier, in
+            the units of the pipeline's input.
         robustdml.knn_attack : Adversarial examples, whose norms bound the radii from above.
 
         Examples
@@ -309,9 +339,11 @@ class CertifiedKNN(KNNClassifier):
         array([1.355, 1.133, 1.292])
         """
         check_is_fitted(self)
-        limit = np.inf if max_radius is None else float(max_radius)
-        if not limit >= 0:
-            raise ValueError(f"max_radius must be a number >= 0, got {max_radius}.")
+        return self._certify(X, y, _radius_limit(max_radius), self.geometry_)
+
+    def _certify(self, X, y, limit, geometry):
+        """Radii of the queries X (as this classifier sees them) under ``geometry``: its
+        own, or ``geometry_.through(A)`` for lengths in the inputs of a map to X."""
         # the vote sees X as given, so a DataFrame's feature names are checked against fit's
         _, predicted = self._vote(X)
         X = validate_numeric(self, X, reset=False, dtype=float)
@@ -321,7 +353,6 @@ class CertifiedKNN(KNNClassifier):
             y = check_labels(self.classes_, y, len(X))
             searched = searched[self.classes_[predicted] == y]
         s = (self.n_neighbors + 1) // 2
-        geometry = self.geometry_
         members = [(np.flatnonzero(self.y_ == label), np.flatnonzero(self.y_ != label))
                    for label in range(len(self.classes_))]
         for start in range(0, searched.size, QUERY_BLOCK):
@@ -377,3 +408,125 @@ class CertifiedKNN(KNNClassifier):
         if radii.ndim != 1 or np.any(np.isnan(radii)) or np.any(radii < 0):
             raise ValueError(f"radii must be a list of numbers >= 0, got {radii}.")
         return (certified[None, :] <= radii[:, None]).mean(axis=1)
+
+
+def _radius_limit(max_radius):
+    limit = np.inf if max_radius is None else float(max_radius)
+    if not limit >= 0:
+        raise ValueError(f"max_radius must be a number >= 0, got {max_radius}.")
+    return limit
+
+
+def check_space(space):
+    """Refuse a ``space`` that is not one of ``SPACES``, saying what each means."""
+    if space not in SPACES:
+        raise ValueError(f"space must be one of {', '.join(map(repr, SPACES))}, got "
+                         f"{space!r}: \"input\" measures radii in the units of the "
+                         "pipeline's input, \"classifier\" in the space the CertifiedKNN "
+                         "sees (after the pipeline's transforms).")
+
+
+class _Space:
+    """A fitted CertifiedKNN seen from the space a radius is measured in.
+
+    ``classifier`` is the :class:`CertifiedKNN`, ``seen`` the queries as it sees them and
+    ``input_map`` the ``(A, b)`` from the measuring space to its input (None: the same).
+    """
+
+    def __init__(self, estimator, X, space):
+        check_space(space)
+        steps = None
+        if isinstance(estimator, Pipeline):
+            steps, estimator = estimator[:-1], estimator.steps[-1][1]
+        if not isinstance(estimator, CertifiedKNN):
+            raise TypeError("Certified radii need a CertifiedKNN or a Pipeline ending in one; "
+                            f"got {type(estimator).__name__}.")
+        check_is_fitted(estimator)
+        self.classifier, self.seen, self.input_map = estimator, X, None
+        if steps is None or not steps.steps:
+            return
+        if space == "input" and sp.issparse(X):
+            raise TypeError("Certified radii in input units need dense X; got a sparse "
+                            "matrix. Pass X.toarray().")
+        self.seen = steps.transform(X)
+        if space == "input":
+            X = np.asarray(X, dtype=float)
+            self.input_map = compose(steps, X.shape[1], X=X)
+
+    def geometry(self):
+        """The classifier's certificate geometry for lengths in the measuring space."""
+        geometry = self.classifier.geometry_
+        return geometry if self.input_map is None else geometry.through(self.input_map[0])
+
+    def training_points(self):
+        """The classifier's training points in the measuring space: for a map that drops
+        directions (PCA to fewer components), their projections onto the kept ones."""
+        X_fit = self.classifier.X_fit_
+        if self.input_map is None:
+            return X_fit
+        A, b = self.input_map
+        return (X_fit - b) @ np.linalg.pinv(A).T
+
+
+def certified_radius(estimator, X, y=None, *, space="input", max_radius=None):
+    """Return the certified L2 radius of each prediction of a classifier or a pipeline.
+
+    For a ``Pipeline`` of affine steps (scalers, PCA, LDA, linear metric learners) ending in
+    a :class:`CertifiedKNN`, the radius is by default a length in the units of the
+    pipeline's input: the steps compose to ``x -> A x + b`` and the metric to ``L A``, whose
+    closed-form margins give the radius, exact for the composed map. A non-affine step
+    (``Normalizer``, ``PolynomialFeatures``, ...) is refused; ``space="classifier"``
+    measures in the space the classifier sees instead, after the pipeline's transforms.
+
+    Parameters
+    ----------
+    estimator : CertifiedKNN or Pipeline
+        A fitted :class:`CertifiedKNN`, or a fitted ``Pipeline`` ending in one.
+    X : array-like of shape (n_queries, n_features)
+        Query points, in the input space of ``estimator``.
+    y : array-like of shape (n_queries,), default=None
+        True labels: a misclassified point gets radius 0.
+    space : {"input", "classifier"}, default="input"
+        Where lengths are measured: in X's units, or after the pipeline's transforms (where
+        the classifier works). The same for a bare :class:`CertifiedKNN`.
+    max_radius : float >= 0, default=None
+        Report ``min(radius, max_radius)``, faster (see
+        :meth:`CertifiedKNN.certified_radius`).
+
+    Returns
+    -------
+    ndarray of shape (n_queries,)
+        The radius of each query: no perturbation of X's row of L2 norm below it (in the
+        units of ``space``) changes the pipeline's prediction (and, with y, keeps it right).
+
+    Raises
+    ------
+    ValueError
+        If a step before the classifier is not affine with ``space="input"`` (the message
+        names the step and says what to do), ``space`` is unknown, or y is invalid.
+    TypeError
+        If ``estimator`` is neither a :class:`CertifiedKNN` nor a ``Pipeline`` ending in
+        one, or X is sparse with ``space="input"``.
+
+    See Also
+    --------
+    robustdml.CertifiedKNN.certified_radius : The radius in the classifier's own input space.
+    robustdml.knn_attack : Adversarial examples in the same units, bounding it from above.
+    robustdml.metrics.certified_accuracy_score : The certified accuracy at a radius.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from robustdml import CertifiedKNN, certified_radius
+    >>> X, y = load_iris(return_X_y=True)
+    >>> pipe = make_pipeline(StandardScaler(), CertifiedKNN(3)).fit(X, y)
+    >>> certified_radius(pipe, X[:3], y[:3]).round(3)  # in cm, X's units
+    array([1.014, 0.599, 0.81 ])
+    >>> certified_radius(pipe, X[:3], y[:3], space="classifier").round(3)  # in SDs
+    array([1.388, 1.039, 1.305])
+    """
+    measured = _Space(estimator, X, space)
+    knn = measured.classifier
+    return knn._certify(measured.seen, y, _radius_limit(max_radius), measured.geometry())

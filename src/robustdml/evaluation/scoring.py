@@ -2,30 +2,17 @@
 functions and as scorers for scikit-learn's ``scoring=`` (``GridSearchCV``, ``cross_val_score``).
 
 A scorer is called as ``scorer(estimator, X, y)`` with a fitted :class:`CertifiedKNN` or a
-``Pipeline`` ending in one; the pipeline's transforms are applied first, so the radius is
-measured in the space the classifier sees (e.g. after standardising).
+``Pipeline`` ending in one. Radii are in the units of the pipeline's input by default (its
+steps must then be affine: see :func:`~robustdml.certified_radius`); ``space="classifier"``
+measures them in the space the classifier sees, after the pipeline's transforms.
 """
 
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
-from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted, check_X_y
+from sklearn.utils.validation import check_X_y
 
-from .certify import CertifiedKNN
+from .certify import _Space, check_space
 from .noise import noise_error
-
-
-def _split_pipeline(estimator, X):
-    """``(classifier, X transformed by every step before it)``; the classifier must certify."""
-    if isinstance(estimator, Pipeline):
-        classifier = estimator.steps[-1][1]
-        X = estimator[:-1].transform(X) if len(estimator.steps) > 1 else X
-    else:
-        classifier = estimator
-    if not isinstance(classifier, CertifiedKNN):
-        raise TypeError(f"Certified scores need a CertifiedKNN (or a Pipeline ending in one); "
-                        f"got {type(classifier).__name__}.")
-    return classifier, X
 
 
 def _check_radius(radius):
@@ -35,7 +22,7 @@ def _check_radius(radius):
     return radius
 
 
-def certified_accuracy_score(estimator, X, y, radius, *, relative=False):
+def certified_accuracy_score(estimator, X, y, radius, *, relative=False, space="input"):
     """Return the fraction of points classified correctly with a certified radius above radius.
 
     No perturbation of L2 norm up to ``radius`` can make these points wrong: the score is 1
@@ -50,13 +37,19 @@ def certified_accuracy_score(estimator, X, y, radius, *, relative=False):
     y : array-like of shape (n_samples,)
         True labels.
     radius : float >= 0
-        In the classifier's input space (after the pipeline's transforms). 0 gives the plain
-        accuracy on points whose prediction is not a tie of the vote.
+        In the units of ``space``. 0 gives the plain accuracy on points whose prediction is
+        not a tie of the vote.
     relative : bool, default=False
-        ``radius`` in units of :func:`data_scale` of the data the classifier was fitted on.
-        Certified radii grow as the training points thin out, so a fixed radius asks less of a
-        classifier fitted on a subsample (successive halving's early rounds, small folds);
-        a relative one asks the same at every sample size.
+        ``radius`` in units of :func:`data_scale` of the data the classifier was fitted on,
+        measured in ``space`` (for steps that drop directions, such as PCA to fewer
+        components, along the directions they keep). Certified radii grow as the training
+        points thin out, so a fixed radius asks less of a classifier fitted on a subsample
+        (successive halving's early rounds, small folds); a relative one asks the same at
+        every sample size.
+    space : {"input", "classifier"}, default="input"
+        Where radii are measured for a pipeline: in X's units (every step before the
+        classifier must be affine), or in the space the classifier sees, after the
+        pipeline's transforms (see :func:`~robustdml.certified_radius`).
 
     Returns
     -------
@@ -68,12 +61,13 @@ def certified_accuracy_score(estimator, X, y, radius, *, relative=False):
     TypeError
         If ``estimator`` is neither a :class:`CertifiedKNN` nor a ``Pipeline`` ending in one.
     ValueError
-        If ``radius`` is negative or not finite, or y has labels not among the classifier's
-        ``classes_``.
+        If ``radius`` is negative or not finite, y has labels not among the classifier's
+        ``classes_``, or a step is not affine with ``space="input"``.
 
     See Also
     --------
     make_certified_scorer : This score as a ``scoring=`` for model selection.
+    robustdml.certified_radius : The radius of each point, in the same units.
     robustdml.CertifiedKNN.certified_robust_error : The error at several radii.
 
     Examples
@@ -87,12 +81,12 @@ def certified_accuracy_score(estimator, X, y, radius, *, relative=False):
     0.947
     """
     radius = _check_radius(radius)
-    classifier, X = _split_pipeline(estimator, X)
+    measured = _Space(estimator, X, space)
     if relative:
-        check_is_fitted(classifier)
-        radius *= data_scale(classifier.X_fit_, classifier.y_)
+        radius *= data_scale(measured.training_points(), measured.classifier.y_)
     # radii beyond the next float above ``radius`` need not be found exactly
-    radii = classifier.certified_radius(X, y, max_radius=np.nextafter(radius, np.inf))
+    radii = measured.classifier._certify(measured.seen, y, np.nextafter(radius, np.inf),
+                                         measured.geometry())
     return float(np.mean(radii > radius))
 
 
@@ -146,14 +140,17 @@ def noise_accuracy_score(estimator, X, y, sigma, n_draws=5, random_state=0):
 class CertifiedScorer:
     """``scorer(estimator, X, y)``: :func:`certified_accuracy_score` at a fixed radius."""
 
-    def __init__(self, radius, relative=False):
-        self.radius, self.relative = _check_radius(radius), bool(relative)
+    def __init__(self, radius, relative=False, space="input"):
+        check_space(space)
+        self.radius, self.relative, self.space = _check_radius(radius), bool(relative), space
 
     def __call__(self, estimator, X, y):
-        return certified_accuracy_score(estimator, X, y, self.radius, relative=self.relative)
+        return certified_accuracy_score(estimator, X, y, self.radius, relative=self.relative,
+                                        space=self.space)
 
     def __repr__(self):
-        return f"make_certified_scorer(radius={self.radius:g}, relative={self.relative})"
+        return (f"make_certified_scorer(radius={self.radius:g}, relative={self.relative}, "
+                f"space={self.space!r})")
 
 
 class NoiseScorer:
@@ -172,7 +169,7 @@ class NoiseScorer:
         return f"make_noise_scorer(sigma={self.sigma:g}, n_draws={self.n_draws})"
 
 
-def make_certified_scorer(radius, *, relative=False):
+def make_certified_scorer(radius, *, relative=False, space="input"):
     """Make a scorer of the certified accuracy at a radius, for ``scoring=``.
 
     Greater is better. Use it with ``GridSearchCV`` or ``cross_val_score`` on a
@@ -182,10 +179,14 @@ def make_certified_scorer(radius, *, relative=False):
     Parameters
     ----------
     radius : float >= 0
-        The L2 radius, in the classifier's input space (after a pipeline's transforms).
+        The L2 radius, in the units of ``space``.
     relative : bool, default=False
         Give ``radius`` in units of :func:`data_scale` of each fitted classifier's training
         data (see :func:`certified_accuracy_score`).
+    space : {"input", "classifier"}, default="input"
+        For a pipeline, measure radii in the units of its input (its steps before the
+        classifier must be affine) or in the space the classifier sees, after its
+        transforms (see :func:`~robustdml.certified_radius`).
 
     Returns
     -------
@@ -195,7 +196,7 @@ def make_certified_scorer(radius, *, relative=False):
     Raises
     ------
     ValueError
-        If ``radius`` is negative or not finite.
+        If ``radius`` is negative or not finite, or ``space`` is unknown.
 
     See Also
     --------
@@ -217,7 +218,7 @@ def make_certified_scorer(radius, *, relative=False):
     >>> bool(0 <= search.best_score_ <= 1)
     True
     """
-    return CertifiedScorer(radius, relative)
+    return CertifiedScorer(radius, relative, space)
 
 
 def make_noise_scorer(sigma, n_draws=5, random_state=0):

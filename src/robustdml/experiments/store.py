@@ -7,6 +7,11 @@ Layout of a results directory::
     runs.jsonl                           one line when a run starts, one when it ends
     .lock                                held by the run that is writing here
 
+A record holds what :func:`~robustdml.experiments.protocol.run_cell` returns: the cell's
+numbers, and what happened in it (``fits``, ``warnings``: see
+:mod:`~robustdml.experiments.recording`). The store reads any record as it was written: one
+made before a field existed is read without it, and the reports do without it.
+
 ``records.jsonl.gz`` is rewritten whole (to a temporary file, then renamed over the old one)
 each time a cell finishes, so it always holds every finished cell, and a killed run loses only
 the cells in flight. Read it with ``zcat records.jsonl.gz`` or :meth:`ResultStore.records`.
