@@ -156,7 +156,7 @@ def run_one(spec):
                 "graphs_cpu": cpu / unit_cpu,
                 "n_iter": int(model.n_iter_), "accuracy": accuracy, "euclidean": euclidean,
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                "code": robustdml.__file__, **counts}
+                "module": robustdml.__file__, **counts}
     if task == "approx":
         from robustdml.math import approximate_kneighbors, neighbor_recall
         X = load("synthetic", spec["n"])[0]
@@ -256,7 +256,13 @@ def render(results):
              f"Written by `{results.get('command', 'python benchmarks/search.py')}` on "
              f"{results.get('machine', '?')}; times in seconds (medians), ratios within this "
              "run. The machine was shared with other jobs: absolute times are inflated and "
-             "noisy, ratios less so.", ""]
+             "noisy, ratios less so.", "",
+             "What follows from it: robustdml's float32 searches (NumPy, faiss's flat index) "
+             "return exactly the float64 neighbors (max distance error and same-neighbor "
+             "columns), but scikit-learn's fused float64 k-NN kernel took less CPU at 10,000 "
+             "points and more; so `backend=\"auto\"` is scikit-learn's, and `ActiveTriplets` "
+             "keeps its blockwise float64 impostor search (the fit table: the same fit with "
+             "the faiss impostor search took more CPU).", ""]
     if "exact" in results:
         lines += ["## Exact 4-NN graph of the training points", "",
                   "| data | n | backend | seconds | CPU seconds | vs sklearn (CPU) | "
