@@ -45,7 +45,9 @@ EXACT_BACKENDS = ("sklearn", "float64", "float32", "faiss")
 #: Approximate backends ("auto" takes the first installed).
 APPROXIMATE_BACKENDS = ("faiss-hnsw", "hnswlib")
 
-#: From this many training points on, ``neighbor_search="auto"`` searches approximately.
+#: From this many training points on, ``neighbor_search="auto"`` searches approximately:
+#: provisional, from the exact 4-NN graph's cost (issue 30: 24-39 s at 100,000 x 50, growing
+#: with n^2), not yet from a fit with the approximate search.
 APPROXIMATE_MIN_SAMPLES = 200_000
 
 #: Up to this many features a k-d tree finds exact neighbors faster than brute force.
