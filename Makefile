@@ -80,6 +80,7 @@ $(PYLMNN_VENV)/.installed:
 bench: $(STAMP) $(ML_VENV)/.installed $(PYLMNN_VENV)/.installed
 	$(PY) benchmarks/run.py --ml-python $(ML_VENV)/bin/python \
 		--pylmnn-python $(PYLMNN_VENV)/bin/python $(BENCH_ARGS)
+	$(PY) benchmarks/search.py
 
 # The full study (issue "Which metric is robust?"): several hours on 2 cores; every finished cell is
 # a record in study/<run>/records.jsonl.gz, so a rerun continues where the last one stopped.

@@ -6,6 +6,8 @@ from .losses import (DriftPenalty, LMNNLoss, PerturbationLoss, SignedMarginLoss,
                      TripletGeometry, TripletLoss, TripletObjective)
 from .margin import DEGENERACY_RTOL, adversarial_margin, degeneracy_guard, margin_from_gap
 from .nca import NCALoss
+from .neighbors import (ExactNeighbors, approximate_kneighbors, exact_kneighbors,
+                        faiss_available, neighbor_recall, resolve_neighbor_search)
 from .radius import RadiusSearch
 from .scale import data_scale, triplet_scale
 from .triplets import TripletSet, build_triplets
@@ -14,6 +16,7 @@ __all__ = [
     "ActiveTriplets",
     "DEGENERACY_RTOL",
     "DriftPenalty",
+    "ExactNeighbors",
     "LMNNLoss",
     "NCALoss",
     "PerturbationLoss",
@@ -24,14 +27,19 @@ __all__ = [
     "TripletObjective",
     "TripletSet",
     "adversarial_margin",
+    "approximate_kneighbors",
     "build_triplets",
     "data_scale",
     "degeneracy_guard",
+    "exact_kneighbors",
     "exact_neighbors",
+    "faiss_available",
     "kneighbors",
     "knn_vote",
     "leave_one_out_accuracy",
     "margin_from_gap",
+    "neighbor_recall",
+    "resolve_neighbor_search",
     "triplet_scale",
 ]
 

@@ -8,6 +8,8 @@ from scipy import sparse
 from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import ThreadpoolController
 
+from .neighbors import exact_kneighbors
+
 #: Triplets processed per block when a per-triplet gather would otherwise hold |T| x p floats.
 TRIPLET_BLOCK = 1 << 16
 
@@ -106,13 +108,6 @@ def serial_blas(n_samples):
     return contextlib.nullcontext()
 
 
-def nearest_rows(reference, queries, n_neighbors):
-    """Indices of the ``n_neighbors`` rows of ``reference`` nearest to each query (exact,
-    Euclidean), nearest first."""
-    index = exact_neighbors(n_neighbors, reference.shape[1]).fit(reference)
-    return kneighbors(index, queries, return_distance=False)
-
-
 def knn_vote(labels, n_classes):
     """Return the majority vote of neighbor labels, with the reference's tie rule.
 
@@ -185,8 +180,7 @@ def leave_one_out_accuracy(Z, y, n_neighbors):
     1.0
     """
     n_neighbors = min(n_neighbors, len(Z) - 1)
-    index = exact_neighbors(n_neighbors + 1, Z.shape[1]).fit(Z)
-    neighbors = kneighbors(index, Z, return_distance=False)
+    neighbors = exact_kneighbors(Z, Z, n_neighbors + 1)[1]
     itself = neighbors == np.arange(len(Z))[:, None]
     itself[~itself.any(axis=1), -1] = True  # the row hid behind duplicates: drop the farthest
     others = neighbors[~itself].reshape(len(Z), n_neighbors)

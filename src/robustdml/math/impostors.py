@@ -45,7 +45,8 @@ import warnings
 
 import numpy as np
 
-from ._linalg import exact_neighbors, kneighbors, rowwise_sq_dist
+from ._linalg import rowwise_sq_dist
+from .neighbors import exact_kneighbors
 from .triplets import TripletSet, check_two_classes, target_neighbors
 
 #: Anchors per block of the search hold at most this many (anchor, candidate) distances.
@@ -215,9 +216,8 @@ class ActiveTriplets:
             others = np.flatnonzero(self.y != label)
             if members.size == 0:
                 continue
-            index = exact_neighbors(min(n_candidates, others.size),
-                                    embedded.shape[1]).fit(embedded[others])
-            impostor_sq = kneighbors(index, embedded[members])[0] ** 2
+            impostor_sq = exact_kneighbors(embedded[others], embedded[members],
+                                           min(n_candidates, others.size))[0] ** 2
             rows = np.repeat(np.arange(members.size), self.n_targets[members])
             pairs = np.flatnonzero(np.isin(anchor, members))  # sorted by anchor, as rows
             gaps.append((impostor_sq[rows] - target_sq[pairs, None]).ravel())

@@ -13,7 +13,8 @@ from functools import cached_property
 import numpy as np
 from sklearn.utils import check_X_y
 
-from ._linalg import PairPattern, nearest_rows
+from ._linalg import PairPattern
+from .neighbors import exact_kneighbors
 
 
 @dataclass(frozen=True)
@@ -353,13 +354,14 @@ def _old_normaliser(triplets):
 TripletSet.normaliser = property(_old_normaliser)
 
 
-def target_neighbors(X, y, n_neighbors, anchors=None, candidates=None):
+def target_neighbors(X, y, n_neighbors, anchors=None, candidates=None, backend="auto"):
     """Each anchor's ``n_neighbors`` nearest same-class candidates (itself excluded).
 
     Returns a list of ``(members, targets)`` blocks, one per class: ``members`` (n_anchors,)
     and ``targets`` (n_anchors, k'), nearest first, with ``k' = n_neighbors`` unless the class
     is too small, in which case its members use all the other members (with a warning) and a
-    lone point of its class anchors nothing.
+    lone point of its class anchors nothing. ``backend`` is the exact search's
+    (:class:`~robustdml.math.ExactNeighbors`).
     """
     everyone = np.arange(len(X))
     anchors = everyone if anchors is None else np.asarray(anchors, dtype=np.intp)
@@ -374,7 +376,7 @@ def target_neighbors(X, y, n_neighbors, anchors=None, candidates=None):
             small_classes.append((label, same.size))
         if n_query < 2:
             continue
-        nearest = same[nearest_rows(X[same], X[members], n_query)]
+        nearest = same[exact_kneighbors(X[same], X[members], n_query, backend=backend)[1]]
         keep = nearest != members[:, None]
         keep[keep.all(axis=1), -1] = False
         blocks.append((members, nearest[keep].reshape(len(members), n_query - 1)))
@@ -458,7 +460,7 @@ def build_triplets(X, y, n_neighbors=3, n_impostors=10, *, anchors=None, candida
         if n_push == 0:
             continue
         pull_blocks.append((members, targets))
-        push_blocks.append((members, others[nearest_rows(X[others], X[members], n_push)]))
+        push_blocks.append((members, others[exact_kneighbors(X[others], X[members], n_push)[1]]))
     if not pull_blocks:
         raise ValueError("No triplet can be formed: a class needs at least two points and "
                          "there must be at least two classes.")
