@@ -2,11 +2,13 @@
 
 from numbers import Integral, Real
 
+import time
+
 import numpy as np
 
 from .._compat import Interval, StrOptions
 from ..math import ActiveTriplets, LMNNLoss, TripletObjective, build_triplets
-from ._learner import MetricLearner, fill_shared_docs
+from ._learner import FitResult, MetricLearner, fill_shared_docs
 
 
 @fill_shared_docs
@@ -54,14 +56,33 @@ class LMNN(MetricLearner):
     {callback}
     {verbose}
     {random_state}
+    n_passes : int, default=1
+        Passes of Weinberger and Saul's multi-pass LMNN: each pass after the first chooses
+        the targets (and, with "fixed", the impostors) again under the metric learned so far
+        and minimizes again from it, with the drift penalty towards that metric. Passes stop
+        early when the triplets no longer change. Each pass may run ``max_iter`` iterations;
+        a later pass stops at the same absolute decrease of the objective per iteration as
+        the first (L-BFGS's ``tol`` is relative to the value where a run starts, which a
+        fitted metric has lowered).
 
     Attributes
     ----------
     {components_}
-    {n_iter_}
-    {objective_}
+    n_iter_ : int
+        Iterations run, summed over the passes.
+    objective_ : ndarray of shape (n_values,)
+        The objective after each iteration, pass after pass (each pass has its own triplets).
     n_triplets_ : int
         Number of triplets at the learned metric.
+    n_passes_ : int
+        Passes run (fewer than ``n_passes`` when the triplets stopped changing).
+    n_iter_per_pass_ : ndarray of shape (n_passes_,)
+        Iterations of each pass.
+    seconds_per_pass_ : ndarray of shape (n_passes_,)
+        Wall-clock time of each pass: choosing its triplets and minimizing.
+    targets_changed_per_pass_ : ndarray of shape (n_passes_,)
+        Fraction of the (point, target) pairs that each pass chose anew under the metric of
+        the pass before (NaN for the first pass).
     {initial_train_accuracy_}
     {train_accuracy_}
     {n_features_in_}
@@ -124,7 +145,11 @@ class LMNN(MetricLearner):
         "impostors": [StrOptions({"fixed", "nearest", "active"})],
         "max_triplets": [Interval(Integral, 1, None, closed="left")],
         "regularisation": [Interval(Real, 0, None, closed="left")],
+        "n_passes": [Interval(Integral, 1, None, closed="left")],
     }
+
+    _saved_attributes = (*MetricLearner._saved_attributes, "n_passes_", "n_iter_per_pass_",
+                         "seconds_per_pass_", "targets_changed_per_pass_")
 
     _metric_learn_arguments: dict = {
         **MetricLearner._metric_learn_arguments,
@@ -141,7 +166,7 @@ class LMNN(MetricLearner):
                  perturbation_weight=0.0, perturbation_margin=0.1, impostors="nearest",
                  max_triplets=2_000_000, regularisation=0.1, solver="lbfgs",
                  n_components=None, init="auto", max_iter=1000, tol=None, smoothing=0.5,
-                 callback=None, verbose=0, random_state=None):
+                 callback=None, verbose=0, random_state=None, n_passes=1):
         super().__init__(perturbation_weight=perturbation_weight,
                          perturbation_margin=perturbation_margin, solver=solver,
                          n_components=n_components, init=init, max_iter=max_iter, tol=tol,
@@ -153,6 +178,7 @@ class LMNN(MetricLearner):
         self.impostors = impostors
         self.max_triplets = max_triplets
         self.regularisation = regularisation
+        self.n_passes = n_passes
 
     def losses(self):
         """Return the terms of the objective: LMNN's, then the perturbation loss if weighted.
@@ -183,25 +209,72 @@ class LMNN(MetricLearner):
         return self.n_neighbors
 
     def _fit_metric(self, X, y, initial_components):
-        L0 = initial_components
+        n_passes = self.n_passes
+        started = time.perf_counter()
+        report = self._progress_reporter(started) if n_passes > 1 else None
+        objective, L0 = self._objective(X, y, initial_components)
+        # later passes stop at the first pass's absolute decrease per iteration (_pass_tol)
+        first_value = objective.value_and_gradient_M(L0)[0] if n_passes > 1 else None
+        result = self._minimize(objective, L0, len(X), report=report)
+        passes = [(result.n_iter, time.perf_counter() - started, np.nan)]
+        values = list(result.objective)
+        for _ in range(1, n_passes):
+            started = time.perf_counter()
+            L, previous = result.components, objective.triplets
+            objective, _ = self._objective(X, y, L, learned=True)
+            changed = _changed_fraction(previous.pull_pairs, objective.triplets.pull_pairs)
+            if changed == 0 and (self.impostors != "fixed" or _changed_fraction(
+                    previous.push_pairs, objective.triplets.push_pairs) == 0):
+                break  # the same triplets: the next pass would start at its optimum
+            tol = self._pass_tol(first_value, objective.value_and_gradient_M(L)[0])
+            result = self._minimize(objective, L, len(X), report=report, tol=tol)
+            passes.append((result.n_iter, time.perf_counter() - started, changed))
+            values += result.objective
+            if self.verbose:
+                print(f"[LMNN] pass {len(passes)}: {changed:.1%} of the targets chosen anew, "
+                      f"{result.n_iter} iterations, {passes[-1][1]:.2f} s")
+        self.n_iter_per_pass_, self.seconds_per_pass_, self.targets_changed_per_pass_ = (
+            np.array(column) for column in zip(*passes))
+        self.n_passes_ = len(passes)
+        return FitResult(result.components, int(self.n_iter_per_pass_.sum()),
+                         result.converged, values, result.message,
+                         float(self.seconds_per_pass_.sum()), result.n_triplets)
+
+    def _objective(self, X, y, L, learned=False):
+        """The objective of one pass and its starting L: triplets whose targets (and fixed
+        impostors) are chosen under ``L`` when ``learned``, by Euclidean distance in X (the
+        first pass) otherwise."""
         losses = self.losses()
+        space = X @ L.T if learned else X
         if self.impostors == "fixed":
-            triplets = build_triplets(X, y, self.n_neighbors, self.n_impostors)
+            triplets = build_triplets(space, y, self.n_neighbors, self.n_impostors)
         else:
             nearest = self.impostors == "nearest"
             triplets = ActiveTriplets(X, y, self.n_neighbors, self.n_impostors, losses,
                                       nearest_only=nearest, max_triplets=self.max_triplets,
-                                      random_state=self.random_state)
-            if not isinstance(self.init, np.ndarray):
-                L0 = L0 * triplets.best_scale(
-                    L0, self.pull_weight,
+                                      random_state=self.random_state,
+                                      target_space=space if learned else None)
+            if not learned and not isinstance(self.init, np.ndarray):
+                L = L * triplets.best_scale(
+                    L, self.pull_weight,
                     self.n_impostors if nearest else max(self.n_impostors, 40))
         self._check_scale(X, triplets.pull_pairs)
-        smoothing = self._solver_smoothing
-        objective = TripletObjective(X, triplets, losses, smoothing=smoothing)
+        objective = TripletObjective(X, triplets, losses, smoothing=self._solver_smoothing)
         if self.regularisation > 0:
-            objective.add_start_regulariser(self.regularisation, L0)
-        return self._minimize(objective, L0, len(X))
+            objective.add_start_regulariser(self.regularisation, L)
+        return objective, L
+
+    def _pass_tol(self, first_value, value):
+        """The tolerance of a later pass. L-BFGS stops when an iteration decreases the objective
+        by less than ``tol`` times its value at the start of the run; a later pass starts from
+        a metric already fitted, at a value often ten times smaller than the first pass's, so
+        the same ``tol`` would ask for a ten times smaller decrease and cost hundreds of
+        iterations for no accuracy. Each pass stops at the first pass's absolute decrease
+        instead (pgd's test is relative to the current value: it keeps ``tol``)."""
+        tol = self._default_tol() if self.tol is None else self.tol
+        if self.solver != "lbfgs" or not value > 0:
+            return tol
+        return tol * first_value / value
 
     def _default_tol(self):
         followed = self.solver == "lbfgs" and self.impostors != "fixed"
@@ -229,3 +302,11 @@ def _pull_weight_advice(regularization, arguments):
         formula += f", here {(1 - c) / (1 - c + c * n_impostors):.4g} (n_impostors={n_impostors})"
     return (f"pass {formula}, and impostors='active' for metric-learn's full objective "
             "(LMNN's regularisation is another term: the pull towards the starting metric)")
+
+
+def _changed_fraction(before, after):
+    """The fraction of the (anchor, target) pairs of ``after`` that are not in ``before``."""
+    if len(after) == 0:
+        return 0.0
+    n = int(max(before.max(initial=0), after.max(initial=0))) + 1
+    return float(np.mean(~np.isin(after[:, 0] * n + after[:, 1], before[:, 0] * n + before[:, 1])))

@@ -1,0 +1,112 @@
+"""LMNN's multiple passes: targets chosen again under the learned metric between passes."""
+
+import numpy as np
+import pytest
+from sklearn.preprocessing import StandardScaler
+
+import robustdml
+from robustdml import LMNN
+from robustdml.datasets.generated import clustered_classes
+from robustdml.math import ActiveTriplets, LMNNLoss, TripletObjective, build_triplets
+
+
+@pytest.fixture(scope="module")
+def noisy():
+    """Targets by Euclidean distance are mostly wrong: 4 informative features among 16 noisy
+    ones; a learned metric that weights the noise down chooses others."""
+    X, y = clustered_classes(240, n_classes=3, n_informative=4, n_noise=16, separation=1.5,
+                             random_state=0)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.mark.parametrize("impostors", ["fixed", "nearest"])
+def test_one_pass_is_the_single_minimization(noisy, impostors):
+    """n_passes=1 (the default) builds the objective and minimizes it once, as before."""
+    X, y = noisy
+    learner = LMNN(impostors=impostors, n_passes=1).fit(X, y)
+    losses = [LMNNLoss(learner.pull_weight)]
+    L0 = np.eye(X.shape[1])
+    if impostors == "fixed":
+        triplets = build_triplets(X, y, 3, 10)
+    else:
+        triplets = ActiveTriplets(X, y, 3, 10, losses, nearest_only=True)
+        L0 = L0 * triplets.best_scale(L0, learner.pull_weight, 10)
+    objective = TripletObjective(X, triplets, losses, smoothing=learner.smoothing)
+    objective.add_start_regulariser(learner.regularisation, L0)
+    expected = LMNN(impostors=impostors)._minimize(objective, L0, len(X))
+    np.testing.assert_array_equal(learner.components_, expected.components)
+    assert learner.n_iter_ == expected.n_iter and learner.n_passes_ == 1
+    np.testing.assert_array_equal(learner.n_iter_per_pass_, [expected.n_iter])
+    assert np.isnan(learner.targets_changed_per_pass_[0])
+
+
+@pytest.mark.parametrize("impostors", ["fixed", "nearest", "active"])
+def test_passes_choose_targets_anew_and_keep_the_leave_one_out_accuracy(noisy, impostors):
+    X, y = noisy
+    one = LMNN(impostors=impostors).fit(X, y)
+    three = LMNN(impostors=impostors, n_passes=3).fit(X, y)
+    assert 2 <= three.n_passes_ <= 3
+    assert three.targets_changed_per_pass_[1] > 0.1  # the noise chose many targets
+    assert three.n_iter_ == three.n_iter_per_pass_.sum()
+    assert three.n_iter_per_pass_[0] == one.n_iter_
+    assert len(three.objective_) == three.n_iter_
+    assert three.train_accuracy_ >= one.train_accuracy_
+
+
+def test_second_pass_targets_are_the_nearest_under_the_first_metric(noisy):
+    """A pass's targets are each point's 3 nearest same-class points under the metric of the
+    pass before (brute force here)."""
+    X, y = noisy
+    first = LMNN(impostors="fixed").fit(X, y)
+    Z = X @ first.components_.T
+    active = ActiveTriplets(X, y, 3, 10, [LMNNLoss()], target_space=Z)
+    for anchor in range(0, len(X), 17):
+        same = np.flatnonzero((y == y[anchor]) & (np.arange(len(X)) != anchor))
+        nearest = same[np.argsort(np.sum((Z[same] - Z[anchor]) ** 2, axis=1))[:3]]
+        found = active.pull_pairs[active.pull_pairs[:, 0] == anchor, 1]
+        assert set(found) == set(nearest)
+
+
+def test_passes_stop_when_the_triplets_stop_changing():
+    """Well separated classes: the learned metric keeps every target and impostor."""
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.normal(size=(20, 2)), rng.normal(size=(20, 2)) + [20.0, 0.0]])
+    y = np.repeat([0, 1], 20)
+    learner = LMNN(impostors="fixed", n_passes=5, n_impostors=2).fit(X, y)
+    assert learner.n_passes_ < 5
+
+
+def test_later_passes_stop_at_the_first_pass_decrease():
+    """L-BFGS's tol is relative to the starting value: a later pass starting ten times lower
+    gets a ten times larger tol, the same absolute decrease; pgd's test is relative to the
+    current value and keeps tol."""
+    assert LMNN(tol=1e-6)._pass_tol(4.0, 0.4) == pytest.approx(1e-5)
+    assert LMNN(impostors="fixed")._pass_tol(2.0, 2.0) == LMNN.DEFAULT_TOL["lbfgs"]
+    assert LMNN(solver="pgd", tol=1e-6)._pass_tol(4.0, 0.4) == 1e-6
+
+
+def test_later_passes_cost_no_more_than_the_first(noisy):
+    """The slowdown the passes had with one tol for all: passes after the first run fewer
+    iterations than it, not hundreds more."""
+    X, y = noisy
+    learner = LMNN(impostors="fixed", pull_weight=0.1, regularisation=0.0, n_passes=3,
+                   max_iter=1000).fit(X, y)
+    assert learner.n_iter_per_pass_[1:].max() <= 2 * learner.n_iter_per_pass_[0]
+
+
+def test_pass_record_is_saved(noisy, tmp_path):
+    X, y = noisy
+    learner = LMNN(impostors="fixed", n_passes=2).fit(X, y)
+    robustdml.save(learner, tmp_path / "lmnn.npz")
+    restored = robustdml.load(tmp_path / "lmnn.npz")
+    assert restored.n_passes == 2 and restored.n_passes_ == learner.n_passes_
+    for name in ("n_iter_per_pass_", "seconds_per_pass_", "targets_changed_per_pass_"):
+        np.testing.assert_array_equal(getattr(restored, name), getattr(learner, name))
+    np.testing.assert_array_equal(restored.transform(X), learner.transform(X))
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, "2"])
+def test_n_passes_is_validated(noisy, value):
+    X, y = noisy
+    with pytest.raises(ValueError, match="n_passes"):
+        LMNN(n_passes=value).fit(X, y)
