@@ -6,11 +6,14 @@ from .losses import (LMNNLoss, PerturbationLoss, SignedMarginLoss, StartRegulari
                      TripletGeometry, TripletLoss, TripletObjective)
 from .margin import DEGENERACY_RTOL, adversarial_margin, degeneracy_guard, margin_from_gap
 from .nca import NCALoss
+from .neighbors import (ExactNeighbors, approximate_kneighbors, exact_kneighbors,
+                        faiss_available, neighbor_recall, resolve_neighbor_search)
 from .triplets import TripletSet, build_triplets
 
 __all__ = [
     "ActiveTriplets",
     "DEGENERACY_RTOL",
+    "ExactNeighbors",
     "LMNNLoss",
     "NCALoss",
     "PerturbationLoss",
@@ -21,11 +24,16 @@ __all__ = [
     "TripletObjective",
     "TripletSet",
     "adversarial_margin",
+    "approximate_kneighbors",
     "build_triplets",
     "degeneracy_guard",
+    "exact_kneighbors",
     "exact_neighbors",
+    "faiss_available",
     "kneighbors",
     "knn_vote",
     "leave_one_out_accuracy",
     "margin_from_gap",
+    "neighbor_recall",
+    "resolve_neighbor_search",
 ]
