@@ -24,15 +24,16 @@ def test_one_pass_is_the_single_minimization(noisy, impostors):
     """n_passes=1 (the default) builds the objective and minimizes it once, as before."""
     X, y = noisy
     learner = LMNN(impostors=impostors, n_passes=1).fit(X, y)
-    losses = [LMNNLoss(learner.pull_weight)]
+    assert learner.pull_weight_ == 0.25 and learner.drift_weight_ == 0.1  # "auto", small data
+    losses = [LMNNLoss(learner.pull_weight_)]
     L0 = np.eye(X.shape[1])
     if impostors == "fixed":
         triplets = build_triplets(X, y, 3, 10)
     else:
         triplets = ActiveTriplets(X, y, 3, 10, losses, nearest_only=True)
-        L0 = L0 * triplets.best_scale(L0, learner.pull_weight, 10)
+        L0 = L0 * triplets.best_scale(L0, learner.pull_weight_, 10)
     objective = TripletObjective(X, triplets, losses, smoothing=learner.smoothing)
-    objective.add_start_regulariser(learner.regularisation, L0)
+    objective.add_start_regulariser(learner.drift_weight_, L0)
     expected = LMNN(impostors=impostors)._minimize(objective, L0, len(X))
     np.testing.assert_array_equal(learner.components_, expected.components)
     assert learner.n_iter_ == expected.n_iter and learner.n_passes_ == 1
@@ -105,8 +106,45 @@ def test_pass_record_is_saved(noisy, tmp_path):
     np.testing.assert_array_equal(restored.transform(X), learner.transform(X))
 
 
-@pytest.mark.parametrize("value", [0, -1, 1.5, "2"])
-def test_n_passes_is_validated(noisy, value):
+@pytest.mark.parametrize("name, value", [("n_passes", 0), ("n_passes", 1.5), ("n_passes", "2"),
+                                         ("impostors", "all"), ("pull_weight", "big"),
+                                         ("pull_weight", 1.5), ("regularisation", -1.0),
+                                         ("neighbor_search", "fast")])
+def test_new_parameters_are_validated(noisy, name, value):
     X, y = noisy
-    with pytest.raises(ValueError, match="n_passes"):
-        LMNN(n_passes=value).fit(X, y)
+    with pytest.raises(ValueError, match=name):
+        LMNN(**{name: value}).fit(X, y)
+
+
+def test_auto_stands_for_the_small_data_defaults_below_large_data(noisy):
+    """Below LARGE_DATA points "auto" is exactly the former defaults; from it on, the values
+    chosen at scale."""
+    X, y = noisy
+    auto = LMNN().fit(X, y)
+    former = LMNN(impostors="nearest", pull_weight=0.25, regularisation=0.1, n_passes=1)
+    np.testing.assert_array_equal(auto.components_, former.fit(X, y).components_)
+    assert (auto.impostors_, auto.n_passes_) == ("nearest", 1)
+    names = ("impostors", "pull_weight", "regularisation", "n_passes")
+    for n_samples, column in ((LMNN.LARGE_DATA - 1, 0), (LMNN.LARGE_DATA, 1)):
+        learner = LMNN()
+        n_passes = learner._resolve_auto(n_samples)
+        assert (learner.impostors_, learner.pull_weight_, learner.drift_weight_,
+                n_passes) == tuple(LMNN.AUTO[name][column] for name in names)
+    given = LMNN(impostors="active", pull_weight=0.5, regularisation=1.0, n_passes=3)
+    assert given._resolve_auto(LMNN.LARGE_DATA) == 3
+    assert (given.impostors_, given.pull_weight_, given.drift_weight_) == ("active", 0.5, 1.0)
+
+
+def test_approximate_search_reports_its_recall(noisy):
+    """Without an index library the approximate search is exact: the same triplets and a
+    recall of 1; with one, the recall is measured against exact search."""
+    X, y = noisy
+    exact = LMNN(impostors="fixed", n_passes=2, neighbor_search="exact").fit(X, y)
+    approximate = LMNN(impostors="fixed", n_passes=2, neighbor_search="approximate").fit(X, y)
+    assert exact.neighbor_search_ == "exact" and exact.neighbor_recall_ == 1.0
+    assert approximate.neighbor_search_ == "approximate"
+    assert 0.8 <= approximate.neighbor_recall_ <= 1.0
+    if approximate.neighbor_recall_ == 1.0:
+        np.testing.assert_array_equal(approximate.components_, exact.components_)
+    with pytest.raises(ValueError, match="impostors='fixed'"):
+        LMNN(impostors="nearest", neighbor_search="approximate").fit(X, y)

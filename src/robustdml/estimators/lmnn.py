@@ -8,6 +8,8 @@ import numpy as np
 
 from .._compat import Interval, StrOptions
 from ..math import ActiveTriplets, LMNNLoss, TripletObjective, build_triplets
+from ..math.neighbors import approximate_kneighbors, neighbor_recall, resolve_neighbor_search
+from ..math.triplets import _combine_blocks
 from ._learner import FitResult, MetricLearner, fill_shared_docs
 
 
@@ -30,10 +32,13 @@ class LMNN(MetricLearner):
     n_impostors : int, default=10
         The number v of impostors per point ("nearest", "fixed"); with "active", the normaliser
         ``v |B|`` of the sums over triplets.
-    {pull_weight}
+    pull_weight : float in [0, 1] or "auto", default="auto"
+        The weight mu of the pull term, which draws each point's targets closer; the push
+        term, LMNN's hinge, gets ``1 - mu``. "auto": 0.25 below ``LARGE_DATA`` (10,000)
+        training points, 0.1 from it on (see ``AUTO``).
     {perturbation_weight}
     {perturbation_margin}
-    impostors : {"nearest", "fixed", "active"}, default="nearest"
+    impostors : {"auto", "nearest", "fixed", "active"}, default="auto"
         Which triplets the objective sums over. "nearest": each point's v nearest
         other-class points under the current metric, chosen again as the solver moves (no
         point can be pulled in unpenalised, and each weighs at most k v triplets). "fixed"
@@ -41,12 +46,21 @@ class LMNN(MetricLearner):
         "active" (standard LMNN's full objective): every other-class point inside a target's
         margin, or with an adversarial margin below tau, under the current metric. See
         :doc:`/user_guide/active_impostors`. The "followed impostors" entry of ``DEFAULT_TOL``
-        applies to "nearest" and "active".
+        applies to "nearest" and "active". "auto": "nearest" below ``LARGE_DATA`` (10,000)
+        training points, where it is the more accurate; "fixed" from it on, where the searches
+        of "nearest" cost several times more and "fixed" with two passes is as accurate or
+        more (:doc:`/user_guide/hyperparameters`).
     max_triplets : int, default=2_000_000
         "nearest" and "active": above this many candidate triplets, a fixed pseudo-random
         subset of the (anchor, impostor) pairs stands for all of them, with a warning (about
         150 bytes per triplet).
-    {regularisation}
+    regularisation : float >= 0 or "auto", default="auto"
+        The drift weight r: the weight of the penalty on M drifting from its starting metric
+        (in a later pass, the metric of the pass before), relative to the LMNN terms' value
+        there: moving M by its own size costs r times their starting value. It keeps a
+        full-rank metric from fitting the training set along directions only it supports,
+        which matters with few points per feature. "auto": 0.1 below ``LARGE_DATA`` (10,000)
+        training points, 0 from it on.
     {solver}
     {n_components}
     {init}
@@ -56,14 +70,24 @@ class LMNN(MetricLearner):
     {callback}
     {verbose}
     {random_state}
-    n_passes : int, default=1
+    n_passes : int or "auto", default="auto"
         Passes of Weinberger and Saul's multi-pass LMNN: each pass after the first chooses
         the targets (and, with "fixed", the impostors) again under the metric learned so far
         and minimizes again from it, with the drift penalty towards that metric. Passes stop
         early when the triplets no longer change. Each pass may run ``max_iter`` iterations;
         a later pass stops at the same absolute decrease of the objective per iteration as
         the first (L-BFGS's ``tol`` is relative to the value where a run starts, which a
-        fitted metric has lowered).
+        fitted metric has lowered). "auto": 1 below ``LARGE_DATA`` (10,000) training points,
+        2 from it on.
+    neighbor_search : {"auto", "exact", "approximate"}, default="auto"
+        How ``impostors="fixed"`` finds each pass's targets and impostors. "approximate": an
+        approximate index (:func:`robustdml.math.approximate_kneighbors`; exact search when
+        no index library is installed), its recall against exact search measured on a
+        sample of points and reported (``neighbor_recall_``, and by ``verbose``); the
+        objective is exact on the triplets found. "auto": approximate from
+        ``robustdml.math.neighbors.APPROXIMATE_MIN_SAMPLES`` training points on, exact below.
+        The impostors that follow the metric ("nearest", "active") are always searched
+        exactly.
 
     Attributes
     ----------
@@ -74,6 +98,12 @@ class LMNN(MetricLearner):
         The objective after each iteration, pass after pass (each pass has its own triplets).
     n_triplets_ : int
         Number of triplets at the learned metric.
+    impostors_ : str
+        The impostor mode used (what "auto" stood for).
+    pull_weight_ : float
+        The pull weight used.
+    drift_weight_ : float
+        The drift weight used (the ``regularisation`` parameter, or what "auto" stood for).
     n_passes_ : int
         Passes run (fewer than ``n_passes`` when the triplets stopped changing).
     n_iter_per_pass_ : ndarray of shape (n_passes_,)
@@ -83,6 +113,12 @@ class LMNN(MetricLearner):
     targets_changed_per_pass_ : ndarray of shape (n_passes_,)
         Fraction of the (point, target) pairs that each pass chose anew under the metric of
         the pass before (NaN for the first pass).
+    neighbor_search_ : str
+        The search used for the fixed triplets, "exact" or "approximate".
+    neighbor_recall_ : float
+        With ``neighbor_search_ == "approximate"``: the fraction of the true targets and
+        impostors that the index found, on a sample of points, the lowest over the passes;
+        1.0 with exact search.
     {initial_train_accuracy_}
     {train_accuracy_}
     {n_features_in_}
@@ -141,15 +177,26 @@ class LMNN(MetricLearner):
         **MetricLearner._parameter_constraints,
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "n_impostors": [Interval(Integral, 1, None, closed="left")],
-        "pull_weight": [Interval(Real, 0, 1, closed="both")],
-        "impostors": [StrOptions({"fixed", "nearest", "active"})],
+        "pull_weight": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
+        "impostors": [StrOptions({"auto", "fixed", "nearest", "active"})],
         "max_triplets": [Interval(Integral, 1, None, closed="left")],
-        "regularisation": [Interval(Real, 0, None, closed="left")],
-        "n_passes": [Interval(Integral, 1, None, closed="left")],
+        "regularisation": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "n_passes": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "neighbor_search": [StrOptions({"auto", "exact", "approximate"})],
     }
 
+    #: From this many training points on, the parameters left at "auto" take the values chosen
+    #: on data of 10,000 to 60,000 points (benchmarks/defaults_at_scale.md); below it, those
+    #: chosen on small data (benchmarks/defaults.md).
+    LARGE_DATA = 10_000
+
+    #: What "auto" stands for, per parameter: (below ``LARGE_DATA`` points, from it on).
+    AUTO = {"impostors": ("nearest", "fixed"), "pull_weight": (0.25, 0.1),
+            "regularisation": (0.1, 0.0), "n_passes": (1, 2)}
+
     _saved_attributes = (*MetricLearner._saved_attributes, "n_passes_", "n_iter_per_pass_",
-                         "seconds_per_pass_", "targets_changed_per_pass_")
+                         "seconds_per_pass_", "targets_changed_per_pass_", "impostors_",
+                         "pull_weight_", "drift_weight_", "neighbor_search_", "neighbor_recall_")
 
     _metric_learn_arguments: dict = {
         **MetricLearner._metric_learn_arguments,
@@ -162,11 +209,12 @@ class LMNN(MetricLearner):
             "drop it: L-BFGS needs no minimum number of iterations"),
     }
 
-    def __init__(self, n_neighbors=3, *, n_impostors=10, pull_weight=0.25,
-                 perturbation_weight=0.0, perturbation_margin=0.1, impostors="nearest",
-                 max_triplets=2_000_000, regularisation=0.1, solver="lbfgs",
+    def __init__(self, n_neighbors=3, *, n_impostors=10, pull_weight="auto",
+                 perturbation_weight=0.0, perturbation_margin=0.1, impostors="auto",
+                 max_triplets=2_000_000, regularisation="auto", solver="lbfgs",
                  n_components=None, init="auto", max_iter=1000, tol=None, smoothing=0.5,
-                 callback=None, verbose=0, random_state=None, n_passes=1):
+                 callback=None, verbose=0, random_state=None, n_passes="auto",
+                 neighbor_search="auto"):
         super().__init__(perturbation_weight=perturbation_weight,
                          perturbation_margin=perturbation_margin, solver=solver,
                          n_components=n_components, init=init, max_iter=max_iter, tol=tol,
@@ -179,6 +227,7 @@ class LMNN(MetricLearner):
         self.max_triplets = max_triplets
         self.regularisation = regularisation
         self.n_passes = n_passes
+        self.neighbor_search = neighbor_search
 
     def losses(self):
         """Return the terms of the objective: LMNN's, then the perturbation loss if weighted.
@@ -199,17 +248,28 @@ class LMNN(MetricLearner):
         >>> [type(loss).__name__ for loss in LMNN(perturbation_weight=1.0).losses()]
         ['LMNNLoss', 'PerturbationLoss']
         """
-        return [LMNNLoss(self.pull_weight), *self.perturbation_losses()]
+        pull_weight = getattr(self, "pull_weight_", self.AUTO["pull_weight"][0])
+        if self.pull_weight != "auto":
+            pull_weight = self.pull_weight
+        return [LMNNLoss(pull_weight), *self.perturbation_losses()]
 
     _worse_advice = ("Lower pull_weight, raise regularisation, use impostors='nearest' (the "
-                     "default), or keep the starting metric.")
+                     "default below LARGE_DATA points), or keep the starting metric.")
 
     @property
     def _accuracy_neighbors(self):
         return self.n_neighbors
 
     def _fit_metric(self, X, y, initial_components):
-        n_passes = self.n_passes
+        n_passes = self._resolve_auto(len(X))
+        if self.neighbor_search == "approximate" and self.impostors_ != "fixed":
+            raise ValueError(f"neighbor_search='approximate' finds fixed triplets; with "
+                             f"impostors={self.impostors_!r}, which follow the metric, the "
+                             "search is exact. Use impostors='fixed', or neighbor_search="
+                             "'auto' or 'exact'.")
+        self.neighbor_search_ = (resolve_neighbor_search(self.neighbor_search, len(X))
+                                 if self.impostors_ == "fixed" else "exact")
+        self.neighbor_recall_ = 1.0
         started = time.perf_counter()
         report = self._progress_reporter(started) if n_passes > 1 else None
         objective, L0 = self._objective(X, y, initial_components)
@@ -223,7 +283,7 @@ class LMNN(MetricLearner):
             L, previous = result.components, objective.triplets
             objective, _ = self._objective(X, y, L, learned=True)
             changed = _changed_fraction(previous.pull_pairs, objective.triplets.pull_pairs)
-            if changed == 0 and (self.impostors != "fixed" or _changed_fraction(
+            if changed == 0 and (self.impostors_ != "fixed" or _changed_fraction(
                     previous.push_pairs, objective.triplets.push_pairs) == 0):
                 break  # the same triplets: the next pass would start at its optimum
             tol = self._pass_tol(first_value, objective.value_and_gradient_M(L)[0])
@@ -240,28 +300,49 @@ class LMNN(MetricLearner):
                          result.converged, values, result.message,
                          float(self.seconds_per_pass_.sum()), result.n_triplets)
 
+    def _resolve_auto(self, n_samples):
+        """Set ``impostors_``, ``pull_weight_`` and ``drift_weight_`` to the values used, those
+        of ``AUTO`` for the parameters left at "auto", and return the number of passes."""
+        large = int(n_samples >= self.LARGE_DATA)
+
+        def value(name):
+            given = getattr(self, name)
+            return self.AUTO[name][large] if isinstance(given, str) and given == "auto" else given
+
+        self.impostors_ = value("impostors")
+        self.pull_weight_ = value("pull_weight")
+        self.drift_weight_ = value("regularisation")
+        return value("n_passes")
+
     def _objective(self, X, y, L, learned=False):
         """The objective of one pass and its starting L: triplets whose targets (and fixed
         impostors) are chosen under ``L`` when ``learned``, by Euclidean distance in X (the
         first pass) otherwise."""
         losses = self.losses()
         space = X @ L.T if learned else X
-        if self.impostors == "fixed":
+        if self.impostors_ == "fixed" and self.neighbor_search_ == "approximate":
+            triplets, recall = _approximate_triplets(space, y, self.n_neighbors,
+                                                     self.n_impostors, self.random_state)
+            self.neighbor_recall_ = min(self.neighbor_recall_, recall)
+            if self.verbose:
+                print(f"[LMNN] approximate search: recall {recall:.4f} of the targets and "
+                      "impostors, on a sample of points")
+        elif self.impostors_ == "fixed":
             triplets = build_triplets(space, y, self.n_neighbors, self.n_impostors)
         else:
-            nearest = self.impostors == "nearest"
+            nearest = self.impostors_ == "nearest"
             triplets = ActiveTriplets(X, y, self.n_neighbors, self.n_impostors, losses,
                                       nearest_only=nearest, max_triplets=self.max_triplets,
                                       random_state=self.random_state,
                                       target_space=space if learned else None)
             if not learned and not isinstance(self.init, np.ndarray):
                 L = L * triplets.best_scale(
-                    L, self.pull_weight,
+                    L, self.pull_weight_,
                     self.n_impostors if nearest else max(self.n_impostors, 40))
         self._check_scale(X, triplets.pull_pairs)
         objective = TripletObjective(X, triplets, losses, smoothing=self._solver_smoothing)
-        if self.regularisation > 0:
-            objective.add_start_regulariser(self.regularisation, L)
+        if self.drift_weight_ > 0:
+            objective.add_start_regulariser(self.drift_weight_, L)
         return objective, L
 
     def _pass_tol(self, first_value, value):
@@ -277,7 +358,10 @@ class LMNN(MetricLearner):
         return tol * first_value / value
 
     def _default_tol(self):
-        followed = self.solver == "lbfgs" and self.impostors != "fixed"
+        impostors = getattr(self, "impostors_", self.impostors)
+        if impostors == "auto":  # before a fit: the tolerance for small data
+            impostors = self.AUTO["impostors"][0]
+        followed = self.solver == "lbfgs" and impostors != "fixed"
         return self.DEFAULT_TOL["lbfgs, followed impostors" if followed else self.solver]
 
     @staticmethod
@@ -310,3 +394,38 @@ def _changed_fraction(before, after):
         return 0.0
     n = int(max(before.max(initial=0), after.max(initial=0))) + 1
     return float(np.mean(~np.isin(after[:, 0] * n + after[:, 1], before[:, 0] * n + before[:, 1])))
+
+
+#: Anchors per class on which ``neighbor_recall`` checks the approximate search.
+RECALL_SAMPLE = 500
+
+
+def _approximate_triplets(space, y, n_neighbors, n_impostors, random_state):
+    """The fixed triplets of :func:`~robustdml.math.build_triplets`, each anchor's nearest
+    same-class and other-class points found by an approximate index; and the recall of those
+    searches against exact search on ``RECALL_SAMPLE`` anchors per class."""
+    pull_blocks, push_blocks, found, asked = [], [], 0.0, 0
+    for label in np.unique(y):
+        members, others = np.flatnonzero(y == label), np.flatnonzero(y != label)
+        n_targets, n_push = min(n_neighbors + 1, members.size), min(n_impostors, others.size)
+        if n_targets < 2 or n_push == 0:
+            continue
+        nearest = approximate_kneighbors(space[members], space[members], n_targets,
+                                         random_state=random_state)[1]
+        impostors = approximate_kneighbors(space[others], space[members], n_push,
+                                           random_state=random_state)[1]
+        for reference, indices in ((space[members], nearest), (space[others], impostors)):
+            sample = min(RECALL_SAMPLE, len(members))
+            found += neighbor_recall(reference, space[members], indices, n_samples=sample,
+                                     random_state=random_state) * sample * indices.shape[1]
+            asked += sample * indices.shape[1]
+        # the anchor itself is among its nearest: drop it (or the farthest when it was missed)
+        targets = members[nearest]
+        keep = targets != members[:, None]
+        keep[keep.all(axis=1), -1] = False
+        pull_blocks.append((members, targets[keep].reshape(len(members), n_targets - 1)))
+        push_blocks.append((members, others[impostors]))
+    if not pull_blocks:
+        raise ValueError("No triplet can be formed: a class needs at least two points and "
+                         "there must be at least two classes.")
+    return _combine_blocks(pull_blocks, push_blocks, len(space)), found / asked
