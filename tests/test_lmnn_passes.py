@@ -148,3 +148,29 @@ def test_approximate_search_reports_its_recall(noisy):
         np.testing.assert_array_equal(approximate.components_, exact.components_)
     with pytest.raises(ValueError, match="impostors='fixed'"):
         LMNN(impostors="nearest", neighbor_search="approximate").fit(X, y)
+
+
+def test_sampled_accuracy_is_the_leave_one_out_accuracy_when_the_sample_is_everyone(noisy):
+    from robustdml.estimators.lmnn import SCORE_SAMPLE, _SampledAccuracy
+    from robustdml.math import leave_one_out_accuracy
+    X, y = noisy
+    assert len(X) <= SCORE_SAMPLE
+    L = np.random.RandomState(0).normal(size=(5, X.shape[1]))
+    codes = np.unique(y, return_inverse=True)[1]
+    assert _SampledAccuracy(X, y, 3)(L) == leave_one_out_accuracy(X @ L.T, codes, 3)
+
+
+def test_the_metric_kept_is_the_last_of_the_best_passes(noisy):
+    X, y = noisy
+    seen = {}
+    learner = LMNN(impostors="fixed", n_passes=3,
+                   callback=lambda L, n_iter: seen.__setitem__(n_iter, L.copy())).fit(X, y)
+    scores = learner.train_accuracy_per_pass_
+    assert scores.shape == (learner.n_passes_ + 1,)
+    best = learner.best_pass_
+    assert scores[best] == scores.max() and np.all(scores[best + 1:] < scores.max())
+    kept = (np.eye(X.shape[1]) if best == 0
+            else seen[int(np.sum(learner.n_iter_per_pass_[:best]))])
+    np.testing.assert_array_equal(learner.components_, kept)
+    single = LMNN(impostors="fixed").fit(X, y)
+    assert single.train_accuracy_per_pass_ is None and single.best_pass_ == 1

@@ -7,7 +7,8 @@ import time
 import numpy as np
 
 from .._compat import Interval, StrOptions
-from ..math import ActiveTriplets, LMNNLoss, TripletObjective, build_triplets
+from ..math import (ActiveTriplets, LMNNLoss, TripletObjective, build_triplets,
+                    exact_neighbors, kneighbors, knn_vote)
 from ..math.neighbors import approximate_kneighbors, neighbor_recall, resolve_neighbor_search
 from ..math.triplets import _combine_blocks
 from ._learner import FitResult, MetricLearner, fill_shared_docs
@@ -75,8 +76,10 @@ class LMNN(MetricLearner):
         the targets (and, with "fixed", the impostors) again under the metric learned so far
         and minimizes again from it, with the drift penalty towards that metric. Passes stop
         early when the triplets no longer change. Each pass may run ``max_iter`` iterations;
-        a later pass stops at the same absolute decrease of the objective per iteration as
-        the first (L-BFGS's ``tol`` is relative to the value where a run starts, which a
+        with more than one pass, the metric kept is the one with the best leave-one-out
+        accuracy on a sample of the training points among the start and the passes
+        (``best_pass_``). A later pass stops at the same absolute decrease of the objective
+        per iteration as the first (L-BFGS's ``tol`` is relative to the value where a run starts, which a
         fitted metric has lowered). "auto": 1 below ``LARGE_DATA`` (10,000) training points,
         2 from it on.
     neighbor_search : {"auto", "exact", "approximate"}, default="auto"
@@ -113,6 +116,14 @@ class LMNN(MetricLearner):
     targets_changed_per_pass_ : ndarray of shape (n_passes_,)
         Fraction of the (point, target) pairs that each pass chose anew under the metric of
         the pass before (NaN for the first pass).
+    train_accuracy_per_pass_ : ndarray of shape (n_passes_ + 1,) or None
+        With more than one pass: the leave-one-out k-NN accuracy (k = ``n_neighbors``) of
+        ``SCORE_SAMPLE`` training points (a fixed sample) under the starting metric and after
+        each pass; None with one pass.
+    best_pass_ : int
+        The pass whose metric was kept: the last of those with the best
+        ``train_accuracy_per_pass_`` (0: the starting metric, when every pass lost accuracy
+        on the sample); the last pass with one pass.
     neighbor_search_ : str
         The search used for the fixed triplets, "exact" or "approximate".
     neighbor_recall_ : float
@@ -196,7 +207,8 @@ class LMNN(MetricLearner):
 
     _saved_attributes = (*MetricLearner._saved_attributes, "n_passes_", "n_iter_per_pass_",
                          "seconds_per_pass_", "targets_changed_per_pass_", "impostors_",
-                         "pull_weight_", "drift_weight_", "neighbor_search_", "neighbor_recall_")
+                         "pull_weight_", "drift_weight_", "train_accuracy_per_pass_",
+                         "best_pass_", "neighbor_search_", "neighbor_recall_")
 
     _metric_learn_arguments: dict = {
         **MetricLearner._metric_learn_arguments,
@@ -275,9 +287,14 @@ class LMNN(MetricLearner):
         objective, L0 = self._objective(X, y, initial_components)
         # later passes stop at the first pass's absolute decrease per iteration (_pass_tol)
         first_value = objective.value_and_gradient_M(L0)[0] if n_passes > 1 else None
+        score = _SampledAccuracy(X, y, self.n_neighbors) if n_passes > 1 else None
+        metrics, scores = [L0], [score(L0)] if score else []
         result = self._minimize(objective, L0, len(X), report=report)
         passes = [(result.n_iter, time.perf_counter() - started, np.nan)]
         values = list(result.objective)
+        if score:
+            metrics.append(result.components)
+            scores.append(score(result.components))
         for _ in range(1, n_passes):
             started = time.perf_counter()
             L, previous = result.components, objective.triplets
@@ -288,15 +305,22 @@ class LMNN(MetricLearner):
                 break  # the same triplets: the next pass would start at its optimum
             tol = self._pass_tol(first_value, objective.value_and_gradient_M(L)[0])
             result = self._minimize(objective, L, len(X), report=report, tol=tol)
+            metrics.append(result.components)
+            scores.append(score(result.components))
             passes.append((result.n_iter, time.perf_counter() - started, changed))
             values += result.objective
             if self.verbose:
                 print(f"[LMNN] pass {len(passes)}: {changed:.1%} of the targets chosen anew, "
-                      f"{result.n_iter} iterations, {passes[-1][1]:.2f} s")
+                      f"{result.n_iter} iterations, {passes[-1][1]:.2f} s, sampled "
+                      f"leave-one-out accuracy {scores[-1]:.4f}")
         self.n_iter_per_pass_, self.seconds_per_pass_, self.targets_changed_per_pass_ = (
             np.array(column) for column in zip(*passes))
         self.n_passes_ = len(passes)
-        return FitResult(result.components, int(self.n_iter_per_pass_.sum()),
+        # the last of the best: a pass that lost accuracy is undone (the start included)
+        self.best_pass_ = len(passes) - int(np.argmax(scores[::-1])) if scores else 1
+        self.train_accuracy_per_pass_ = np.array(scores) if scores else None
+        return FitResult(metrics[self.best_pass_] if scores else result.components,
+                         int(self.n_iter_per_pass_.sum()),
                          result.converged, values, result.message,
                          float(self.seconds_per_pass_.sum()), result.n_triplets)
 
@@ -396,6 +420,9 @@ def _changed_fraction(before, after):
     return float(np.mean(~np.isin(after[:, 0] * n + after[:, 1], before[:, 0] * n + before[:, 1])))
 
 
+#: Training points whose leave-one-out accuracy chooses among the passes' metrics.
+SCORE_SAMPLE = 2000
+
 #: Anchors per class on which ``neighbor_recall`` checks the approximate search.
 RECALL_SAMPLE = 500
 
@@ -429,3 +456,24 @@ def _approximate_triplets(space, y, n_neighbors, n_impostors, random_state):
         raise ValueError("No triplet can be formed: a class needs at least two points and "
                          "there must be at least two classes.")
     return _combine_blocks(pull_blocks, push_blocks, len(space)), found / asked
+
+
+class _SampledAccuracy:
+    """Leave-one-out k-NN accuracy of a fixed sample of ``SCORE_SAMPLE`` training points
+    (against all of them) under a metric: about ``SCORE_SAMPLE / n`` of a k-NN graph."""
+
+    def __init__(self, X, y, n_neighbors):
+        self.X = X
+        self.codes = np.unique(y, return_inverse=True)[1]
+        self.n_neighbors = min(n_neighbors, len(X) - 1)
+        self.sample = np.sort(np.random.RandomState(0).permutation(len(X))[:SCORE_SAMPLE])
+
+    def __call__(self, L):
+        embedded = self.X @ L.T
+        index = exact_neighbors(self.n_neighbors + 1, embedded.shape[1]).fit(embedded)
+        found = kneighbors(index, embedded[self.sample], return_distance=False)
+        itself = found == self.sample[:, None]
+        itself[~itself.any(axis=1), -1] = True  # hidden behind duplicates: drop the farthest
+        others = found[~itself].reshape(len(self.sample), self.n_neighbors)
+        _, predicted = knn_vote(self.codes[others], int(self.codes.max()) + 1)
+        return float(np.mean(predicted == self.codes[self.sample]))
