@@ -79,9 +79,9 @@ class LMNN(MetricLearner):
         with more than one pass, the metric kept is the one with the best leave-one-out
         accuracy on a sample of the training points among the start and the passes
         (``best_pass_``). A later pass stops at the same absolute decrease of the objective
-        per iteration as the first (L-BFGS's ``tol`` is relative to the value where a run starts, which a
-        fitted metric has lowered). "auto": 1 below ``LARGE_DATA`` (10,000) training points,
-        2 from it on.
+        per iteration as the first (L-BFGS's ``tol`` is relative to the value where a run
+        starts, which a fitted metric has lowered). "auto": 1 below ``LARGE_DATA`` (10,000)
+        training points, 2 from it on.
     neighbor_search : {"auto", "exact", "approximate"}, default="auto"
         How ``impostors="fixed"`` finds each pass's targets and impostors. "approximate": an
         approximate index (:func:`robustdml.math.approximate_kneighbors`; exact search when
@@ -247,7 +247,9 @@ class LMNN(MetricLearner):
         Returns
         -------
         list of TripletLoss
-            ``LMNNLoss(pull_weight)``, followed by :meth:`perturbation_losses`.
+            ``LMNNLoss(pull_weight)``, followed by :meth:`perturbation_losses`. With
+            ``pull_weight="auto"``: the weight the last fit used, before any fit the one for
+            small data.
 
         See Also
         --------
@@ -260,9 +262,9 @@ class LMNN(MetricLearner):
         >>> [type(loss).__name__ for loss in LMNN(perturbation_weight=1.0).losses()]
         ['LMNNLoss', 'PerturbationLoss']
         """
-        pull_weight = getattr(self, "pull_weight_", self.AUTO["pull_weight"][0])
-        if self.pull_weight != "auto":
-            pull_weight = self.pull_weight
+        pull_weight = self.pull_weight
+        if isinstance(pull_weight, str):  # "auto": what the last fit used, else small data's
+            pull_weight = getattr(self, "pull_weight_", self.AUTO["pull_weight"][0])
         return [LMNNLoss(pull_weight), *self.perturbation_losses()]
 
     _worse_advice = ("Lower pull_weight, raise regularisation, use impostors='nearest' (the "
@@ -331,7 +333,8 @@ class LMNN(MetricLearner):
 
         def value(name):
             given = getattr(self, name)
-            return self.AUTO[name][large] if isinstance(given, str) and given == "auto" else given
+            return self.AUTO[name][large] if isinstance(given, str) and given == "auto" \
+                else given
 
         self.impostors_ = value("impostors")
         self.pull_weight_ = value("pull_weight")
@@ -417,7 +420,8 @@ def _changed_fraction(before, after):
     if len(after) == 0:
         return 0.0
     n = int(max(before.max(initial=0), after.max(initial=0))) + 1
-    return float(np.mean(~np.isin(after[:, 0] * n + after[:, 1], before[:, 0] * n + before[:, 1])))
+    return float(np.mean(~np.isin(after[:, 0] * n + after[:, 1],
+                                  before[:, 0] * n + before[:, 1])))
 
 
 #: Training points whose leave-one-out accuracy chooses among the passes' metrics.
