@@ -1,5 +1,5 @@
 """How the defaults of LMNN were chosen: 3-NN test accuracy of variants against the Euclidean
-metric on ordinary standardised data and on small data with many features.
+metric on ordinary standardized data and on small data with many features.
 
     python benchmarks/defaults.py [--splits 3] [--out benchmarks/defaults.md]
 
@@ -48,7 +48,7 @@ VARIANTS = {
     "LMNN(perturbation_weight=1)": {"perturbation_weight": 1.0},
     "impostors='fixed'": {"impostors": "fixed"},
     "impostors='active'": {"impostors": "active"},
-    "regularisation=0": {"regularisation": 0.0},
+    "drift_weight=0": {"drift_weight": 0.0},
     "pull_weight=0.5": {"pull_weight": 0.5},
     "pull_weight=0.1": {"pull_weight": 0.1},
     "scikit-learn NCA (peer)": "nca",
@@ -98,7 +98,7 @@ def evaluate(name, n_splits, log):
 def render(all_results, n_splits):
     variants = list(VARIANTS)
     lines = [f"# Choosing LMNN's defaults ({n_splits} splits)", "",
-             "3-NN test accuracy, mean +- std over stratified 70/30 splits, standardised "
+             "3-NN test accuracy, mean +- std over stratified 70/30 splits, standardized "
              "features (Fashion-MNIST: PCA to 100); the best of each row in bold; every "
              "LMNN variant changes one default of `LMNN()`; scikit-learn's NCA is the peer. "
              "Command: "

@@ -90,8 +90,8 @@ VARIANTS = {
     "nearest": {"impostors": "nearest", "n_passes": 1},
     "fixed x3": {"impostors": "fixed", "n_passes": 3},
     "fixed pull=0.1 drift=0 x3": {"impostors": "fixed", "n_passes": 3, "pull_weight": 0.1,
-                                  "regularisation": 0.0},
-    "fixed drift=0 x3": {"impostors": "fixed", "n_passes": 3, "regularisation": 0.0},
+                                  "drift_weight": 0.0},
+    "fixed drift=0 x3": {"impostors": "fixed", "n_passes": 3, "drift_weight": 0.0},
 }
 
 
@@ -145,7 +145,7 @@ def tolerance_check(n_train=5000):
     X, y = clustered_classes(n_train + 4000)
     X, _, y, _ = train_test_split(X, y, train_size=n_train, stratify=y, random_state=0)
     X = StandardScaler().fit_transform(X)
-    params = {"impostors": "fixed", "pull_weight": 0.1, "regularisation": 0.0, "n_passes": 3}
+    params = {"impostors": "fixed", "pull_weight": 0.1, "drift_weight": 0.0, "n_passes": 3}
     rows = {}
     for name, same_tol in (("per-pass tolerance", False), ("one tol for all passes", True)):
         learner = LMNN(**params)
@@ -203,7 +203,7 @@ def render(results):
         lines.append("")
     if "tolerance_check" in results:
         lines += ["## Later passes: per-pass tolerance against one tol", "",
-                  "`LMNN(impostors='fixed', pull_weight=0.1, regularisation=0, n_passes=3)` on "
+                  "`LMNN(impostors='fixed', pull_weight=0.1, drift_weight=0, n_passes=3)` on "
                   "5,000 training points of `clustered_classes()`; command: `python "
                   "benchmarks/defaults_at_scale.py --tolerance-check`.", "",
                   "| tolerance of later passes | iterations per pass | objective at each "

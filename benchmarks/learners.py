@@ -5,9 +5,9 @@
 1. ``robustdml.NCA()`` (no perturbation loss) against scikit-learn's
    ``NeighborhoodComponentsAnalysis(init="identity")`` (the same start) and the Euclidean
    metric: 3-NN test accuracy and fit time on the quick suite, stratified 70/30 splits (seeds
-   0..splits-1), the study's preprocessing (standardise, unit-norm rows) fitted on the training
+   0..splits-1), the study's preprocessing (standardize, unit-norm rows) fitted on the training
    part. Times are medians over the splits, measured in the same run.
-2. ``robustdml.ARML()`` on digits (standardised, one 70/30 stratified split, seed 0): fit time,
+2. ``robustdml.ARML()`` on digits (standardized, one 70/30 stratified split, seed 0): fit time,
    3-NN test accuracy and median certified radius, against the Euclidean metric and against the
    time ARML's reference would take. The reference (Wang et al. 2020) is not installable here
    (no network beyond package registries), so its time is estimated by running its per-epoch
@@ -100,7 +100,7 @@ def arml_on_digits(reference_epochs):
                                                         random_state=0)
     scaler = StandardScaler().fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    row = {"dataset": "digits (standardised, 70/30 split seed 0)", "n_train": len(X_train)}
+    row = {"dataset": "digits (standardized, 70/30 split seed 0)", "n_train": len(X_train)}
     for label, learner in (("euclidean", None), ("ARML()", ARML())):
         start = time.perf_counter()
         with warnings.catch_warnings():
@@ -111,7 +111,7 @@ def arml_on_digits(reference_epochs):
         row[f"median radius {label}"] = float(np.median(knn.certified_radius(X_test, y_test)))
         if learner is not None:
             row["ARML iterations"] = int(knn.metric_learner_.n_iter_)
-            row["ARML neighbour searches"] = int(knn.metric_learner_.n_rounds_)
+            row["ARML neighbor searches"] = int(knn.metric_learner_.n_rounds_)
     per_epoch = reference_epoch_seconds(X_train, y_train, reference_epochs)
     row["reference seconds per epoch (NumPy estimate)"] = per_epoch
     row["reference 1,000 epochs (estimate, s)"] = 1000 * per_epoch

@@ -37,7 +37,7 @@ def load(spec):
         arrays = np.load(spec["path"])
         return (arrays["X_train"], arrays["y_train"], arrays["X_test"], arrays["y_test"],
                 params)
-    if name == "digits-std":  # the issue's check: standardised only, 70/30 stratified seed 0
+    if name == "digits-std":  # the issue's check: standardized only, 70/30 stratified seed 0
         X, y = load_digits(return_X_y=True)
         X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y,
                                                             random_state=0)
@@ -83,7 +83,7 @@ def load(spec):
 def make(method, params, spec):
     """The estimator of a method name:
 
-    - ``ours-<solver>-<lmnn|pl>``: the paper's objective (fixed triplets, no regularisation)
+    - ``ours-<solver>-<lmnn|pl>``: the paper's objective (fixed triplets, no drift penalty)
       at the data set's mu, lambda, tau, with that solver;
     - ``ours``: ``robustdml.LMNN(**spec["params"])``, the defaults unless given;
     - ``metric-learn`` (at mu) and ``metric-learn-default``; ``pylmnn`` (its defaults).
@@ -105,7 +105,7 @@ def make(method, params, spec):
     _, solver, loss = method.split("-")
     return LMNN(n_neighbors=3, pull_weight=params["mu"], solver=solver,
                 perturbation_weight=params["lam"] if loss == "pl" else 0.0,
-                perturbation_margin=params["tau"], impostors="fixed", regularisation=0.0)
+                perturbation_margin=params["tau"], impostors="fixed", drift_weight=0.0)
 
 
 def authors_splits(spec):

@@ -92,7 +92,7 @@ ACCURACY_METHODS = [
 #: (label, data spec, peers' caps): metric-learn takes about 40 s per iteration and 19 GB at
 #: 10,000 points, so it is capped there and left out at 60,000
 ACCURACY_DATA = [
-    ("digits (standardised)", {"data": "digits-std"},
+    ("digits (standardized)", {"data": "digits-std"},
      {"metric-learn": {}, "pylmnn": {}}),
     ("Fashion-MNIST 10,000", {"data": "fashion", "n_train": 10000, "n_test": 2000},
      {"metric-learn": {"max_iter": 5}, "pylmnn": {"timeout": 600}}),
@@ -182,7 +182,7 @@ def render_accuracy_targets(rows):
     def ok(result):
         return "accuracy" in result
 
-    digits = results.get("digits (standardised)", {})
+    digits = results.get("digits (standardized)", {})
     peer = digits.get("metric-learn 0.7 LMNN", {})
     for name in ("LMNN()", "LMNN(perturbation_weight=1)"):
         ours = digits.get(name, {})
@@ -355,7 +355,7 @@ def render_report(raw):
         "minutes) and the process's peak resident set (data and libraries included); "
         "accuracy: scikit-learn 3-NN on the transformed test part (70/30 stratified split seed "
         "0; Australian: the authors' split 0 and its tuned mu, lambda, tau; elsewhere mu = 0.5, "
-        "lambda = 1, tau = 0.1), standardise + unit-norm rows. metric-learn 0.7.0's max_iter: "
+        "lambda = 1, tau = 0.1), standardize + unit-norm rows. metric-learn 0.7.0's max_iter: "
         f"{settings['ml_max_iter']} on digits, {settings['ml_max_iter_10k']} on synthetic10k "
         "(a time for fewer iterations than it needs is a lower bound on its fit time). Raw "
         "figures: `results.json`." + (
@@ -365,10 +365,10 @@ def render_report(raw):
         "## Targets", "", *render_accuracy_targets(raw.get("accuracy", [])),
         *render_targets(rows, fits, certify, splits), "",
         "## Accuracy with the defaults (3-NN; digits: 70/30 stratified split seed 0, "
-        "standardised; Fashion-MNIST: stratified training subset, standardise + PCA 50 + "
+        "standardized; Fashion-MNIST: stratified training subset, standardize + PCA 50 + "
         "unit-norm rows fitted on it, the first 2,000 test images; one fit each)", "",
         *render_accuracy_table(raw.get("accuracy", [])), "",
-        "## Fit (the paper's objective: fixed triplets, no regularisation)", "",
+        "## Fit (the paper's objective: fixed triplets, no drift penalty)", "",
         *render_fit_table(rows), "",
         "## Australian, every split (LMNN-PL, the authors' protocol as in the parity test; "
         "median of the rounds per split)", "", *render_splits(splits), "",

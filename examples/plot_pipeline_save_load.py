@@ -7,8 +7,8 @@ ending in a :class:`robustdml.CertifiedKNN`, the robustness scores of
 :mod:`robustdml.metrics` apply the pipeline's transforms first, so a radius is measured where
 the classifier works (here, in standardized units); to certify every test point, transform
 with the pipeline's first steps and ask the classifier, its last step. The fitted classifier
-is then written to a model file with :func:`robustdml.save` and read back with
-:func:`robustdml.load`: a NumPy archive read without pickle, so loading a file never runs
+is then written to a model file with :func:`robustdml.save_model` and read back with
+:func:`robustdml.load_model`: a NumPy archive read without pickle, so loading a file never runs
 code from it.
 
 Look at the two curves of each metric, before saving and after loading: they coincide, and
@@ -64,8 +64,8 @@ after = {}
 with tempfile.TemporaryDirectory() as folder:
     for name, pipeline in pipelines.items():
         path = Path(folder) / f"{name}.npz"
-        robustdml.save(pipeline[-1], path)
-        loaded = robustdml.load(path)
+        robustdml.save_model(pipeline[-1], path)
+        loaded = robustdml.load_model(path)
         reloaded = make_pipeline(pipeline[0], loaded)
         after[name] = loaded.certified_radius(reloaded[:-1].transform(X_test), y_test)
         same = np.array_equal(reloaded.predict(X_test), pipeline.predict(X_test))

@@ -67,7 +67,7 @@ def test_objective_does_not_change_along_the_ray(problem):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_fit_widens_margins_and_keeps_accuracy(seed):
-    """On random halves of standardised wine: larger median certified 3-NN radius than the
+    """On random halves of standardized wine: larger median certified 3-NN radius than the
     Euclidean metric's, no worse held-out accuracy than 3 points below it, and a mean signed
     margin (the objective) above the start's."""
     X, y = load_wine(return_X_y=True)

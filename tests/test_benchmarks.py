@@ -97,7 +97,7 @@ def test_accuracy_targets_come_from_the_raw_figures():
                "LMNN(perturbation_weight=1)": fit_result([25.0], 0.83),
                "pylmnn 1.6.4": {"error": "not finished in 900 s"}}
     lines = "\n".join(runner.render_accuracy_targets(
-        [("digits (standardised)", digits), ("Fashion-MNIST 10,000", fashion)]))
+        [("digits (standardized)", digits), ("Fashion-MNIST 10,000", fashion)]))
     assert "digits, LMNN() 3-NN accuracy >= 0.985: 0.9900: **met**" in lines
     assert "LMNN(perturbation_weight=1) 3-NN accuracy >= 0.985: 0.9840: **not met**" in lines
     assert "digits, LMNN() >= 10x faster than metric-learn: 14.0x" in lines

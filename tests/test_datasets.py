@@ -40,7 +40,7 @@ def test_loaded_data_have_the_published_shape(name):
     data = load(name)
     assert (data.n_samples, data.n_features, data.n_classes) == PUBLISHED_SHAPES[name]
     assert np.isfinite(data.X).all()
-    # every class has room for 3 neighbours
+    # every class has room for 3 neighbors
     assert np.unique(data.y, return_counts=True)[1].min() >= 4
 
 

@@ -83,12 +83,12 @@ def test_saving_a_pipeline_says_to_save_its_last_step(iris, tmp_path):
     X, y = iris
     pipe = make_pipeline(StandardScaler(), CertifiedKNN(3)).fit(X, y)
     with pytest.raises(TypeError, match="Cannot save a Pipeline") as raised:
-        robustdml.save(pipe, tmp_path / "pipe.npz")
+        robustdml.save_model(pipe, tmp_path / "pipe.npz")
     message = str(raised.value)
-    for advice in ("never pickle", "pipeline[-1]", "robustdml.save", "joblib", "skops"):
+    for advice in ("never pickle", "pipeline[-1]", "robustdml.save_model", "joblib", "skops"):
         assert advice in message
-    robustdml.save(pipe[-1], tmp_path / "knn.npz")  # what the message says to do works
-    np.testing.assert_array_equal(robustdml.load(tmp_path / "knn.npz").predict(X),
+    robustdml.save_model(pipe[-1], tmp_path / "knn.npz")  # what the message says to do works
+    np.testing.assert_array_equal(robustdml.load_model(tmp_path / "knn.npz").predict(X),
                                   pipe[-1].predict(X))
 
 
@@ -96,22 +96,22 @@ def test_a_file_that_is_no_model_file_says_what_it_holds(tmp_path):
     text = tmp_path / "junk.npz"
     text.write_text("junk")
     with pytest.raises(ModelFileError, match="not an .npz \\(zip\\) archive") as raised:
-        robustdml.load(text)
+        robustdml.load_model(text)
     assert "pickle" not in str(raised.value)
     np.save(tmp_path / "array.npy", np.ones(3))
     with pytest.raises(ModelFileError, match=r"a single NumPy array \(.npy\)"):
-        robustdml.load(tmp_path / "array.npy")
+        robustdml.load_model(tmp_path / "array.npy")
     np.savez(tmp_path / "weights.npz", weights=np.ones(3), bias=np.zeros(1))
     with pytest.raises(ModelFileError, match="no header.*'bias', 'weights'") as raised:
-        robustdml.load(tmp_path / "weights.npz")
+        robustdml.load_model(tmp_path / "weights.npz")
     assert "pickle" not in str(raised.value)
     np.savez(tmp_path / "pickled.npz", header=np.array([{"code": 1}], dtype=object))
     with pytest.raises(ModelFileError, match="holds pickled arrays"):
-        robustdml.load(tmp_path / "pickled.npz")
+        robustdml.load_model(tmp_path / "pickled.npz")
     with zipfile.ZipFile(tmp_path / "empty.npz", "w"):
         pass
     with pytest.raises(ModelFileError, match="no header"):
-        robustdml.load(tmp_path / "empty.npz")
+        robustdml.load_model(tmp_path / "empty.npz")
 
 
 @pytest.mark.parametrize("k", [2, 4])

@@ -160,7 +160,7 @@ def test_lmnn_improves_knn_on_noisy_features(seed):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_perturbation_loss_enlarges_margins(seed):
-    """On a random stratified two thirds of iris, standardised."""
+    """On a random stratified two thirds of iris, standardized."""
     X, y = load_iris(return_X_y=True)
     X, _, y, _ = train_test_split(X, y, train_size=100, stratify=y, random_state=seed)
     X = StandardScaler().fit_transform(X)
@@ -168,14 +168,14 @@ def test_perturbation_loss_enlarges_margins(seed):
     medians = []
     for weight in (0.0, 50.0):
         L = LMNN(perturbation_weight=weight, perturbation_margin=0.5, impostors="fixed",
-                 regularisation=0.0, pull_weight=0.5).fit(X, y).components_
+                 drift_weight=0.0, pull_weight=0.5).fit(X, y).components_
         medians.append(np.median(TripletGeometry(X, triplets, L).margin()))
     assert medians[1] > 1.2 * medians[0]
 
 
 @pytest.mark.parametrize("impostors", ["nearest", "active", "fixed"])
 def test_perturbation_loss_enlarges_margins_in_every_mode(iris, impostors):
-    """With the default regularisation too (measured: +9 % in the nearest mode)."""
+    """With the default drift_weight too (measured: +9 % in the nearest mode)."""
     X, y = iris
     triplets = build_triplets(X, y, 3, 10)
     medians = []
@@ -189,7 +189,7 @@ def test_perturbation_loss_enlarges_margins_in_every_mode(iris, impostors):
 def test_solvers_reach_similar_objective(iris):
     X, y = iris
     params = dict(pull_weight=0.4, perturbation_weight=2.0, perturbation_margin=0.3,
-                  impostors="fixed", regularisation=0.0)
+                  impostors="fixed", drift_weight=0.0)
     pgd = LMNN(solver="pgd", **params).fit(X, y)
     fast = LMNN(solver="lbfgs", smoothing=0.0, **params).fit(X, y)
     objective = TripletObjective(X, build_triplets(X, y, 3, 10),
@@ -202,7 +202,7 @@ def test_solvers_reach_similar_objective(iris):
 
 def test_pgd_follows_the_reference_rules(iris):
     X, y = iris
-    model = LMNN(solver="pgd", pull_weight=0.5, impostors="fixed", regularisation=0.0).fit(X, y)
+    model = LMNN(solver="pgd", pull_weight=0.5, impostors="fixed", drift_weight=0.0).fit(X, y)
     values = model.objective_
     assert len(values) == model.n_iter_ + 1
     # f_1 is the objective at M = I
@@ -245,7 +245,7 @@ def test_a_metric_worse_than_its_start_is_reported():
                                n_clusters_per_class=2, random_state=0)
     X = StandardScaler().fit_transform(X)
     with pytest.warns(UserWarning, match="worse than the starting one"):
-        model = LMNN(impostors="fixed", pull_weight=0.9, regularisation=0.0).fit(X, y)
+        model = LMNN(impostors="fixed", pull_weight=0.9, drift_weight=0.0).fit(X, y)
     assert model.train_accuracy_ < model.initial_train_accuracy_ - LMNN.WORSE_THAN_START
 
 
@@ -338,7 +338,7 @@ def test_one_class_is_a_clear_error():
         LMNN().fit(np.random.default_rng(0).normal(size=(10, 2)), np.zeros(10))
 
 
-def test_knn_tie_goes_to_nearest_neighbour():
+def test_knn_tie_goes_to_nearest_neighbor():
     # three classes at distances 1, 2, 3 from the query: a 1-1-1 tie, nearest is class 7
     X = np.array([[1.0], [-2.0], [3.0]])
     y = np.array([7, 5, 9])

@@ -66,7 +66,7 @@ def test_preprocessing_fitted_on_training_part_only(monkeypatch):
     fitted = []
     original = protocol.preprocessing
 
-    def spy(pca_components=None, scaling="standardise"):
+    def spy(pca_components=None, scaling="standardize"):
         pipeline = original(pca_components, scaling)
         fit = pipeline.fit
         pipeline.fit = lambda X, *a, **k: (fitted.append(len(X)), fit(X, *a, **k))[1]
@@ -83,7 +83,7 @@ def test_record_contents(split):
     # every test point attacked: the attack may never beat the certificate on the same points
     config = replace(TINY, attack_points=1000)
     record = run_cell(load("iris"), default_methods()["lmnn-pl"], split, config)
-    assert set(record["params"]) == {"pull_weight", "regularisation", "perturbation_weight",
+    assert set(record["params"]) == {"pull_weight", "drift_weight", "perturbation_weight",
                                      "perturbation_margin"}
     assert set(record["noise_error"]) == {f"{s:g}" for s in TINY.sigmas}
     assert set(record["certified_error"]) == set(record["empirical_error"]) == {
@@ -448,7 +448,7 @@ def test_staged_search_by_halving_refits_only_the_last_stage(monkeypatch):
     record = run_cell(load("wine"), default_methods()["lmnn-pl-staged"], 0, config)
     assert [search.refit for search in searches] == [False, True]
     first, last = (search.best_params_ for search in searches)
-    assert set(first) <= {"metric_learner__pull_weight", "metric_learner__regularisation"}
+    assert set(first) <= {"metric_learner__pull_weight", "metric_learner__drift_weight"}
     # the second stage searched with the first stage's choice in place
     fixed = searches[1].estimator.get_params()
     assert all(fixed[key] == value for key, value in first.items())

@@ -10,7 +10,7 @@ from robustdml.math import (ActiveTriplets, LMNNLoss, PerturbationLoss, TripletO
 
 
 def every_triplet(active, y):
-    """Every (anchor, target, other-class point) triplet, with the active set's normaliser."""
+    """Every (anchor, target, other-class point) triplet, with the active set's normalizer."""
     anchors, targets, impostors = [], [], []
     for i, j in active.pull_pairs:
         others = np.flatnonzero(y != y[i])
@@ -19,7 +19,7 @@ def every_triplet(active, y):
         impostors += others.tolist()
     full = TripletSet.from_indices(anchors, targets, impostors, len(y))
     return TripletSet(full.pull_pairs, full.push_pairs, full.pull_index, full.push_index,
-                      len(y), normaliser=active.normaliser)
+                      len(y), normalizer=active.normalizer)
 
 
 def assert_same_objective(X, triplets, reference, losses, L):
@@ -72,7 +72,7 @@ def nearest_triplets(active, X, y, L, v):
         impostors += nearest.tolist()
     chosen = TripletSet.from_indices(anchors, targets, impostors, len(y))
     return TripletSet(chosen.pull_pairs, chosen.push_pairs, chosen.pull_index,
-                      chosen.push_index, len(y), normaliser=active.normaliser)
+                      chosen.push_index, len(y), normalizer=active.normalizer)
 
 
 @pytest.mark.parametrize("slack", [0.0, 0.5])
@@ -130,7 +130,7 @@ def test_no_contribution_beyond_the_reach():
         inside = TripletSet.from_indices(full.anchors[keep], full.targets[keep],
                                          full.impostors[keep], len(y))
         inside = TripletSet(full.pull_pairs, *_reindex(full, inside), len(y),
-                            normaliser=active.normaliser)
+                            normalizer=active.normalizer)
         for loss in losses:
             a = TripletObjective(X, full, [loss]).value_and_gradient_M(L)
             b = TripletObjective(X, inside, [loss]).value_and_gradient_M(L)
@@ -176,7 +176,7 @@ def test_sample_is_a_function_of_the_pair():
 
 
 @pytest.mark.parametrize("mu", [0.1, 0.5, 0.7])
-def test_best_scale_minimises_the_objective_along_the_ray(mu):
+def test_best_scale_minimizes_the_objective_along_the_ray(mu):
     rng, X, y = problem(5, n=60, p=4)
     losses = [LMNNLoss(mu)]
     active = ActiveTriplets(X, y, 3, 10, losses)
@@ -202,14 +202,14 @@ def test_best_scale_stays_positive_when_the_ray_minimum_is_zero():
     assert np.max(np.sum((Z[:, None] - Z[None]) ** 2, axis=2)) <= pull.max() + 1 + 1e-9
 
 
-def test_fixed_and_active_normalise_alike():
+def test_fixed_and_active_normalize_alike():
     """lambda, tau and mu mean the same in both modes: fixed triplets divide by |T| = v|B|,
     the active set by v|B|."""
     rng, X, y = problem(6, n=60, p=3)
     from robustdml.math import build_triplets
     fixed = build_triplets(X, y, 3, 10)
     active = ActiveTriplets(X, y, 3, 10, [LMNNLoss(0.5)])
-    assert fixed.triplet_normaliser == fixed.n_triplets == active.normaliser
+    assert fixed.triplet_normalizer == fixed.n_triplets == active.normalizer
 
 
 def test_needs_two_classes():

@@ -120,16 +120,16 @@ def test_learners_written_here_certify_save_and_load(wine, tmp_path):
         assert np.all(radii[attack.success] <= attack.norms[attack.success])
         assert np.median(radii) > 0
         name = type(learner).__name__
-        robustdml.save(knn, tmp_path / f"knn-{name}.npz")
-        robustdml.save(knn.metric_learner_, tmp_path / f"{name}.npz")
-        loaded_knn = robustdml.load(tmp_path / f"knn-{name}.npz")
-        loaded = robustdml.load(tmp_path / f"{name}.npz")
+        robustdml.save_model(knn, tmp_path / f"knn-{name}.npz")
+        robustdml.save_model(knn.metric_learner_, tmp_path / f"{name}.npz")
+        loaded_knn = robustdml.load_model(tmp_path / f"knn-{name}.npz")
+        loaded = robustdml.load_model(tmp_path / f"{name}.npz")
         assert type(loaded_knn.metric_learner_) is type(loaded) is type(learner)
         np.testing.assert_array_equal(loaded_knn.predict(X), knn.predict(X))
         np.testing.assert_array_equal(loaded_knn.certified_radius(X), knn.certified_radius(X))
         np.testing.assert_array_equal(loaded.transform(X), knn.metric_learner_.transform(X))
         assert loaded.train_accuracy_ == knn.metric_learner_.train_accuracy_
-    assert list(robustdml.load(tmp_path / "OneTargetLMNN.npz").classes_) == [
+    assert list(robustdml.load_model(tmp_path / "OneTargetLMNN.npz").classes_) == [
         "barbera", "barolo", "grignolino"]
 
 
@@ -139,12 +139,12 @@ def test_classes_sharing_a_name_are_told_apart_by_module(wine, tmp_path):
     class LMNN(WithinClassWhitening):  # robustdml has an LMNN too
         pass
 
-    robustdml.save(LMNN().fit(X, y), tmp_path / "ours.npz")
-    robustdml.save(robustdml.LMNN(max_iter=5).fit(X, y), tmp_path / "robustdml.npz")
-    assert type(robustdml.load(tmp_path / "ours.npz")) is LMNN
-    assert type(robustdml.load(tmp_path / "robustdml.npz")) is robustdml.LMNN
+    robustdml.save_model(LMNN().fit(X, y), tmp_path / "ours.npz")
+    robustdml.save_model(robustdml.LMNN(max_iter=5).fit(X, y), tmp_path / "robustdml.npz")
+    assert type(robustdml.load_model(tmp_path / "ours.npz")) is LMNN
+    assert type(robustdml.load_model(tmp_path / "robustdml.npz")) is robustdml.LMNN
     # files written before they named the module hold only robustdml's classes
-    assert type(robustdml.load(MODEL_FILES_V1 / "lmnn.npz")) is robustdml.LMNN
+    assert type(robustdml.load_model(MODEL_FILES_V1 / "lmnn.npz")) is robustdml.LMNN
 
 
 def rewrite_header(path, change):
@@ -162,18 +162,18 @@ def test_a_file_can_name_only_classes_defined_and_declared(wine, tmp_path):
     module a file names, and sets only the attributes the class declares."""
     X, y = wine
     path = tmp_path / "model.npz"
-    robustdml.save(WithinClassWhitening().fit(X, y), path)
+    robustdml.save_model(WithinClassWhitening().fit(X, y), path)
 
     def name_a_foreign_class(entry):
         entry.update({"class": "Popen", "module": "subprocess"})
 
     rewrite_header(path, name_a_foreign_class)
     with pytest.raises(ModelFileError, match="'Popen' from subprocess, which is not among"):
-        robustdml.load(path)
-    robustdml.save(WithinClassWhitening().fit(X, y), path)
+        robustdml.load_model(path)
+    robustdml.save_model(WithinClassWhitening().fit(X, y), path)
     rewrite_header(path, lambda entry: entry["fitted"].update(fit=entry["fitted"]["n_iter_"]))
     with pytest.raises(ModelFileError, match="stores fit for a WithinClassWhitening"):
-        robustdml.load(path)
+        robustdml.load_model(path)
 
 
 @pytest.mark.parametrize("name", ["lmnn", "arml", "triplet_lmnn", "certified_nca",
@@ -182,7 +182,7 @@ def test_model_files_written_before_the_contract_still_load(name):
     """tests/data/model_files_v1/make_files.py wrote them with robustdml at 3d66d20, where
     io.py kept a table of classes and attributes."""
     expected = np.load(MODEL_FILES_V1 / "expected.npz")
-    model = robustdml.load(MODEL_FILES_V1 / f"{name}.npz")
+    model = robustdml.load_model(MODEL_FILES_V1 / f"{name}.npz")
     X = expected["X"]
     if name == "triplet_lmnn":
         output = model.decision_function(expected["triplets"])

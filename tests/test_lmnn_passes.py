@@ -33,7 +33,7 @@ def test_one_pass_is_the_single_minimization(noisy, impostors):
         triplets = ActiveTriplets(X, y, 3, 10, losses, nearest_only=True)
         L0 = L0 * triplets.best_scale(L0, learner.pull_weight_, 10)
     objective = TripletObjective(X, triplets, losses, smoothing=learner.smoothing)
-    objective.add_start_regulariser(learner.drift_weight_, L0)
+    objective.add_drift_penalty(learner.drift_weight_, L0)
     expected = LMNN(impostors=impostors)._minimize(objective, L0, len(X))
     np.testing.assert_array_equal(learner.components_, expected.components)
     assert learner.n_iter_ == expected.n_iter and learner.n_passes_ == 1
@@ -90,7 +90,7 @@ def test_later_passes_cost_no_more_than_the_first(noisy):
     """The slowdown the passes had with one tol for all: passes after the first run fewer
     iterations than it, not hundreds more."""
     X, y = noisy
-    learner = LMNN(impostors="fixed", pull_weight=0.1, regularisation=0.0, n_passes=3,
+    learner = LMNN(impostors="fixed", pull_weight=0.1, drift_weight=0.0, n_passes=3,
                    max_iter=1000).fit(X, y)
     assert learner.n_iter_per_pass_[1:].max() <= 2 * learner.n_iter_per_pass_[0]
 
@@ -98,8 +98,8 @@ def test_later_passes_cost_no_more_than_the_first(noisy):
 def test_pass_record_is_saved(noisy, tmp_path):
     X, y = noisy
     learner = LMNN(impostors="fixed", n_passes=2).fit(X, y)
-    robustdml.save(learner, tmp_path / "lmnn.npz")
-    restored = robustdml.load(tmp_path / "lmnn.npz")
+    robustdml.save_model(learner, tmp_path / "lmnn.npz")
+    restored = robustdml.load_model(tmp_path / "lmnn.npz")
     assert restored.n_passes == 2 and restored.n_passes_ == learner.n_passes_
     for name in ("n_iter_per_pass_", "seconds_per_pass_", "targets_changed_per_pass_"):
         np.testing.assert_array_equal(getattr(restored, name), getattr(learner, name))
@@ -108,7 +108,7 @@ def test_pass_record_is_saved(noisy, tmp_path):
 
 @pytest.mark.parametrize("name, value", [("n_passes", 0), ("n_passes", 1.5), ("n_passes", "2"),
                                          ("impostors", "all"), ("pull_weight", "big"),
-                                         ("pull_weight", 1.5), ("regularisation", -1.0),
+                                         ("pull_weight", 1.5), ("drift_weight", -1.0),
                                          ("neighbor_search", "fast")])
 def test_new_parameters_are_validated(noisy, name, value):
     X, y = noisy
@@ -121,16 +121,16 @@ def test_auto_stands_for_the_small_data_defaults_below_large_data(noisy):
     chosen at scale."""
     X, y = noisy
     auto = LMNN().fit(X, y)
-    former = LMNN(impostors="nearest", pull_weight=0.25, regularisation=0.1, n_passes=1)
+    former = LMNN(impostors="nearest", pull_weight=0.25, drift_weight=0.1, n_passes=1)
     np.testing.assert_array_equal(auto.components_, former.fit(X, y).components_)
     assert (auto.impostors_, auto.n_passes_) == ("nearest", 1)
-    names = ("impostors", "pull_weight", "regularisation", "n_passes")
+    names = ("impostors", "pull_weight", "drift_weight", "n_passes")
     for n_samples, column in ((LMNN.LARGE_DATA - 1, 0), (LMNN.LARGE_DATA, 1)):
         learner = LMNN()
         n_passes = learner._resolve_auto(n_samples)
         assert (learner.impostors_, learner.pull_weight_, learner.drift_weight_,
                 n_passes) == tuple(LMNN.AUTO[name][column] for name in names)
-    given = LMNN(impostors="active", pull_weight=0.5, regularisation=1.0, n_passes=3)
+    given = LMNN(impostors="active", pull_weight=0.5, drift_weight=1.0, n_passes=3)
     assert given._resolve_auto(LMNN.LARGE_DATA) == 3
     assert (given.impostors_, given.pull_weight_, given.drift_weight_) == ("active", 0.5, 1.0)
 
@@ -174,3 +174,10 @@ def test_the_metric_kept_is_the_last_of_the_best_passes(noisy):
     np.testing.assert_array_equal(learner.components_, kept)
     single = LMNN(impostors="fixed").fit(X, y)
     assert single.train_accuracy_per_pass_ is None and single.best_pass_ == 1
+
+
+def test_the_deprecated_regularisation_still_sets_the_drift_weight(noisy):
+    X, y = noisy
+    with pytest.warns(FutureWarning, match="drift_weight"):
+        learner = LMNN(impostors="fixed", regularisation=0.0).fit(X, y)
+    assert learner.drift_weight_ == 0.0

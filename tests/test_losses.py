@@ -136,7 +136,7 @@ def test_smoothing_stays_close_to_exact(problem):
     assert 0 <= exact - smooth <= 0.5 * 0.1 * (0.5 + 1.0 * 0.5 ** 2) + 1e-12
 
 
-def test_new_regulariser_plugs_in(problem):
+def test_new_regularizer_plugs_in(problem):
     """A third-party term only implements value_and_gradient and composes with the others."""
     from robustdml.math import TripletLoss
 

@@ -1,5 +1,5 @@
 """The closed-form adversarial margin (docs/user_guide/method.md, section 2) against geometry and
-numerical optimisation."""
+numerical optimization."""
 
 import numpy as np
 import pytest
@@ -64,7 +64,7 @@ def test_margin_is_a_length_at_every_scale(scale):
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_margin_equals_constrained_minimisation(seed):
+def test_margin_equals_constrained_minimization(seed):
     """m = min ||x - x_i|| subject to d2_M(x, x_j) = d2_M(x, x_l), by SLSQP."""
     rng = np.random.default_rng(seed)
     p = rng.integers(2, 6)

@@ -81,7 +81,7 @@ def test_blocks_give_the_same_answer(problem, monkeypatch):
 
 
 def test_two_far_clusters_are_already_solved():
-    # each point's same-class neighbour is 1 away, the other class 100 away: p_i = 1
+    # each point's same-class neighbor is 1 away, the other class 100 away: p_i = 1
     X = np.array([[0.0, 0.0], [1.0, 0.0], [100.0, 0.0], [101.0, 0.0]])
     y = np.array([0, 0, 1, 1])
     value, gradient = nca_objective(X, y).value_and_gradient_M(np.eye(2))

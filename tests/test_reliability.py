@@ -50,8 +50,8 @@ BAD_FITS = [
     ("complex", X_OK + 1j, Y_OK, "Complex data not supported"),
     ("3-D", X_OK[:, :, None], Y_OK, "dim 3"),
     ("1-D", X_OK[:, 0], Y_OK, "Expected 2D array"),
-    ("tiny scale", X_OK * 1e-150, Y_OK, "Standardise X"),
-    ("huge scale", X_OK * 1e150, Y_OK, "Standardise X"),
+    ("tiny scale", X_OK * 1e-150, Y_OK, "Standardize X"),
+    ("huge scale", X_OK * 1e150, Y_OK, "Standardize X"),
 ]
 ESTIMATORS = [LMNN(), LMNN(solver="pgd", perturbation_weight=1.0, max_iter=60),
               CertifiedKNN(3, LMNN(perturbation_weight=1.0))]
@@ -200,7 +200,7 @@ def test_margin_properties(problem, scale, shift):
 
 
 @st.composite
-def labelled_data(draw, min_n=6, max_n=30):
+def labeled_data(draw, min_n=6, max_n=30):
     n = draw(st.integers(min_n, max_n))
     p = draw(st.integers(1, 4))
     X = draw(arrays(float, (n, p), elements=st.floats(-5, 5, allow_nan=False)))
@@ -211,7 +211,7 @@ def labelled_data(draw, min_n=6, max_n=30):
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(labelled_data(), st.floats(0, 50), st.floats(0.01, 1.0), st.floats(0, 1))
+@given(labeled_data(), st.floats(0, 50), st.floats(0.01, 1.0), st.floats(0, 1))
 def test_loss_and_fit_are_finite(data, weight, margin, mu):
     X, y = data
     with warnings.catch_warnings():
@@ -226,14 +226,14 @@ def test_loss_and_fit_are_finite(data, weight, margin, mu):
         try:
             model.fit(X, y)
         except ValueError as error:  # points 1e-60 apart: refused with advice, not a NaN
-            assert "Standardise X" in str(error)
+            assert "Standardize X" in str(error)
             return
     assert np.all(np.isfinite(model.components_))
     assert np.all(np.isfinite(model.transform(X)))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(labelled_data(min_n=8), st.sampled_from([1, 3, 5]), st.integers(0, 2 ** 31 - 1))
+@given(labeled_data(min_n=8), st.sampled_from([1, 3, 5]), st.integers(0, 2 ** 31 - 1))
 def test_radii_are_sound_and_ignore_training_order(data, k, seed):
     X, y = data
     if k > len(X):
@@ -258,7 +258,7 @@ def test_radii_are_sound_and_ignore_training_order(data, k, seed):
     assert np.all(knn.predict(queries + inside[:, None] * directions) == clean)
     order = rng.permutation(len(X))
     permuted = CertifiedKNN(k, Fixed()).fit(X[order], y[order])
-    # ties in distance may pick other neighbours: compare where the prediction is the same
+    # ties in distance may pick other neighbors: compare where the prediction is the same
     same = permuted.predict(queries) == clean
     np.testing.assert_allclose(permuted.certified_radius(queries)[same], radii[same],
                                rtol=1e-9, atol=1e-12)
@@ -290,8 +290,8 @@ TRIPLETS = np.stack([X_OK[:10], X_OK[10:20], X_OK[20:30]], axis=1)
 def test_model_files_round_trip(fitted_models, tmp_path):
     for number, model in enumerate(fitted_models):
         path = tmp_path / f"model{number}.npz"
-        robustdml.save(model, path)
-        loaded = robustdml.load(path)
+        robustdml.save_model(model, path)
+        loaded = robustdml.load_model(path)
         assert type(loaded) is type(model)
         assert loaded.get_params(deep=False).keys() == model.get_params(deep=False).keys()
         if isinstance(model, TripletLMNN):
@@ -313,7 +313,7 @@ def test_model_files_round_trip(fitted_models, tmp_path):
 
 def test_damaged_files_are_clear_errors(fitted_models, tmp_path):
     path = tmp_path / "model.npz"
-    robustdml.save(fitted_models[2], path)
+    robustdml.save_model(fitted_models[2], path)
     content = path.read_bytes()
     (tmp_path / "truncated.npz").write_bytes(content[:len(content) // 2])
     flipped = bytearray(content)
@@ -324,22 +324,22 @@ def test_damaged_files_are_clear_errors(fitted_models, tmp_path):
     np.savez(tmp_path / "pickled.npz", header=np.array([{"code": 1}], dtype=object))
     for name in ("truncated", "flipped", "text", "foreign", "pickled"):
         with pytest.raises(ModelFileError, match="damaged|not a robustdml") as raised:
-            robustdml.load(tmp_path / f"{name}.npz")
+            robustdml.load_model(tmp_path / f"{name}.npz")
         assert "allow_pickle" not in str(raised.value)
     header = json.dumps({"format": "robustdml-model", "version": 99, "robustdml": "9.0",
                          "estimator": {}})
     np.savez(tmp_path / "newer.npz", header=np.array(header))
     with pytest.raises(ModelFileError, match="version 99"):
-        robustdml.load(tmp_path / "newer.npz")
+        robustdml.load_model(tmp_path / "newer.npz")
     with pytest.raises(FileNotFoundError, match="No model file"):
-        robustdml.load(tmp_path / "absent.npz")
+        robustdml.load_model(tmp_path / "absent.npz")
 
 
 def test_every_single_byte_flip_loads_or_is_a_model_file_error(tmp_path):
     """Each byte of a small model file, flipped in turn: the file either still loads (a byte
     the format does not check) or gives ModelFileError, never another exception."""
     path = tmp_path / "model.npz"
-    robustdml.save(LMNN(max_iter=5).fit(X_OK, Y_OK), path)
+    robustdml.save_model(LMNN(max_iter=5).fit(X_OK, Y_OK), path)
     content = path.read_bytes()
     damaged = tmp_path / "damaged.npz"
     outcomes = {"loaded": 0, "refused": 0}
@@ -350,7 +350,7 @@ def test_every_single_byte_flip_loads_or_is_a_model_file_error(tmp_path):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                robustdml.load(damaged)
+                robustdml.load_model(damaged)
             outcomes["loaded"] += 1
         except ModelFileError as error:
             assert "allow_pickle" not in str(error)
@@ -361,10 +361,10 @@ def test_every_single_byte_flip_loads_or_is_a_model_file_error(tmp_path):
 def test_only_known_classes_are_saved(tmp_path):
     from sklearn.preprocessing import StandardScaler
     with pytest.raises(TypeError, match="Cannot save a StandardScaler"):
-        robustdml.save(StandardScaler().fit(X_OK), tmp_path / "x.npz")
+        robustdml.save_model(StandardScaler().fit(X_OK), tmp_path / "x.npz")
     with pytest.warns(UserWarning, match="callback"):
-        robustdml.save(LMNN(callback=print).fit(X_OK, Y_OK), tmp_path / "c.npz")
-    assert robustdml.load(tmp_path / "c.npz").callback is None
+        robustdml.save_model(LMNN(callback=print).fit(X_OK, Y_OK), tmp_path / "c.npz")
+    assert robustdml.load_model(tmp_path / "c.npz").callback is None
 
 
 # ---------------------------------------------------------------- runs that survive faults
@@ -420,11 +420,11 @@ def test_second_run_on_the_same_directory_is_refused(tmp_path):
 
 def test_a_string_column_is_named():
     pandas = pytest.importorskip("pandas")
-    X = pandas.DataFrame({"a": np.arange(10.0), "colour": ["red", "blue"] * 5,
+    X = pandas.DataFrame({"a": np.arange(10.0), "color": ["red", "blue"] * 5,
                           "b": np.arange(10.0) ** 2})
     y = np.arange(10) % 2
     for estimator in (LMNN(), KNNClassifier(3), CertifiedKNN(3)):
-        with pytest.raises(ValueError, match="'colour' of X are not numeric"):
+        with pytest.raises(ValueError, match="'color' of X are not numeric"):
             estimator.fit(X, y)
     knn = CertifiedKNN(3).fit(X[["a", "b"]], y)
     bad = X[["a", "b"]].astype({"b": str})
@@ -439,12 +439,12 @@ def test_model_files_get_the_mode_of_a_plain_open(tmp_path):
     with)."""
     from sklearn.datasets import load_iris
 
-    from robustdml import KNNClassifier, save
+    from robustdml import KNNClassifier, save_model
 
     knn = KNNClassifier(n_neighbors=3).fit(*load_iris(return_X_y=True))
     previous = os.umask(0o002)
     try:
-        save(knn, tmp_path / "knn.npz")
+        save_model(knn, tmp_path / "knn.npz")
     finally:
         os.umask(previous)
     assert (tmp_path / "knn.npz").stat().st_mode & 0o777 == 0o664

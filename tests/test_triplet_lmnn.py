@@ -1,5 +1,5 @@
 """TripletLMNN: a toy whose answer is known, scikit-learn's model selection on triplets, the
-loss against the labelled LMNN's on the same triplets, and input errors."""
+loss against the labeled LMNN's on the same triplets, and input errors."""
 
 import warnings
 
@@ -35,7 +35,7 @@ def test_recovers_the_true_metric(seed):
 
 def test_objective_is_lmnn_on_the_given_triplets():
     triplets = truth_triplets(50, 3)
-    model = TripletLMNN(regularisation=0.0, perturbation_weight=2.0, max_iter=5)
+    model = TripletLMNN(drift_weight=0.0, perturbation_weight=2.0, max_iter=5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(triplets)

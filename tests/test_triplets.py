@@ -1,4 +1,4 @@
-"""Triplet construction (docs/user_guide/method.md, section 4) on toys with known neighbours."""
+"""Triplet construction (docs/user_guide/method.md, section 4) on toys with known neighbors."""
 
 import numpy as np
 import pytest

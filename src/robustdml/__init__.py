@@ -11,7 +11,8 @@ from .math import LMNNLoss, PerturbationLoss, adversarial_margin, build_triplets
 
 __version__ = "0.1.0"
 
-from .io import ModelFileError, load, save  # noqa: E402 (io reads __version__)
+# io reads __version__; load and save are the deprecated names of load_model and save_model
+from .io import ModelFileError, load, load_model, save, save_model  # noqa: E402
 
 __all__ = [
     "ARML",
@@ -27,8 +28,8 @@ __all__ = [
     "adversarial_margin",
     "build_triplets",
     "knn_attack",
-    "load",
+    "load_model",
     "minimal_perturbation_1nn",
     "noise_error",
-    "save",
+    "save_model",
 ]

@@ -7,6 +7,6 @@ supported and the newest); a new release is admitted by running it there first.
 """
 
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
 
-__all__ = ["HasMethods", "Interval", "StrOptions", "_fit_context"]
+__all__ = ["HasMethods", "Hidden", "Interval", "StrOptions", "_fit_context"]

@@ -26,10 +26,10 @@ DEMO = {"datasets": ["wine", "balance_scale", "waveform_1000", "breast_cancer"],
 SUITE_DATASETS = {"demo": DEMO["datasets"], **SUITES}
 #: Splits, random-search budget, CV folds and scaling of each suite, when not given on the
 #: command line.
-SUITE_DEFAULTS = {"demo": {"splits": 3, "budget": 3, "scaling": "standardise", "cv_folds": 3,
+SUITE_DEFAULTS = {"demo": {"splits": 3, "budget": 3, "scaling": "standardize", "cv_folds": 3,
                            "methods": DEMO["methods"]},
-                  "quick": {"splits": 3, "budget": 4, "scaling": "standardise"},
-                  "paper16": {"splits": 20, "budget": 8, "scaling": "standardise"},
+                  "quick": {"splits": 3, "budget": 4, "scaling": "standardize"},
+                  "paper16": {"splits": 20, "budget": 8, "scaling": "standardize"},
                   "arml": {"splits": 10, "budget": 8, "scaling": "minmax"}}
 
 
@@ -184,9 +184,11 @@ def build_parser():
     run.add_argument("--preprocessing", choices=["train", "whole"], default="train",
                      help="fit the preprocessing on the training part or, as the authors "
                      "did, on the whole data set (default: %(default)s)")
-    run.add_argument("--scaling", choices=["standardise", "minmax"],
-                     help="standardise then unit-norm rows (the paper's) or every feature to "
-                     "[0, 1] (ARML's) (default: minmax for the arml suite, else standardise)")
+    # "standardise", the old spelling, still accepted (with a FutureWarning) but not shown
+    run.add_argument("--scaling", choices=["standardize", "minmax", "standardise"],
+                     metavar="{standardize,minmax}",
+                     help="standardize then unit-norm rows (the paper's) or every feature to "
+                     "[0, 1] (ARML's) (default: minmax for the arml suite, else standardize)")
     run.add_argument("--k", type=int, default=3,
                      help="k of the certified k-NN, odd (default: %(default)s)")
     run.add_argument("--search", choices=["random", "halving"], default="random",
@@ -194,7 +196,7 @@ def build_parser():
                      "successive halving (cheaper, so larger budgets, e.g. 9; accuracy only: it can "
                      "rank certified accuracy in reverse) (default: %(default)s)")
     run.add_argument("--select", default="accuracy",
-                     help="what tuning maximises: accuracy (the paper's rule) or certified@F, "
+                     help="what tuning maximizes: accuracy (the paper's rule) or certified@F, "
                      "the certified accuracy at R = F x the data set's scale (median distance "
                      "to the nearest other-class point); robust_error_at_R is reported at R "
                      "either way, F = 0.1 unless given (default: %(default)s)")

@@ -79,22 +79,22 @@ def _find_class(entry, path):
 class ModelFileError(ValueError):
     """The file is not a readable robustdml model file; the message says why.
 
-    :func:`load` raises it for a damaged, truncated, foreign or newer file.
+    :func:`load_model` raises it for a damaged, truncated, foreign or newer file.
 
     See Also
     --------
-    load : Read a model file.
+    load_model : Read a model file.
 
     Examples
     --------
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from robustdml import ModelFileError, load
+    >>> from robustdml import ModelFileError, load_model
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     path = Path(folder) / "not-a-model.npz"
     ...     _ = path.write_text("hello")
     ...     try:
-    ...         load(path)
+    ...         load_model(path)
     ...     except ModelFileError:
     ...         print("refused")
     refused
@@ -109,7 +109,7 @@ def _describe(estimator, arrays, prefix, fitted=True):
     if attributes is None:
         if isinstance(estimator, Pipeline):
             advice = ("Save the final CertifiedKNN, KNNClassifier or learner step with "
-                      "robustdml.save(pipeline[-1], path), and keep or refit the "
+                      "robustdml.save_model(pipeline[-1], path), and keep or refit the "
                       "preprocessing (pipeline[:-1]) separately, e.g. with joblib or skops "
                       "for files you trust.")
         else:
@@ -167,11 +167,11 @@ def _describe(estimator, arrays, prefix, fitted=True):
     return entry
 
 
-def save(estimator, path):
+def save_model(estimator, path):
     """Write a fitted estimator to a safe model file.
 
     The file is a NumPy ``.npz`` archive of a JSON header and numeric or string arrays,
-    written atomically; :func:`load` reads it without unpickling anything (see
+    written atomically; :func:`load_model` reads it without unpickling anything (see
     :doc:`/user_guide/model_files`).
 
     Parameters
@@ -198,19 +198,19 @@ def save(estimator, path):
 
     See Also
     --------
-    load : Read the file back.
+    load_model : Read the file back.
 
     Examples
     --------
     >>> import tempfile
     >>> from pathlib import Path
     >>> from sklearn.datasets import load_iris
-    >>> from robustdml import CertifiedKNN, LMNN, load, save
+    >>> from robustdml import CertifiedKNN, LMNN, load_model, save_model
     >>> X, y = load_iris(return_X_y=True)
     >>> knn = CertifiedKNN(3, LMNN()).fit(X, y)
     >>> with tempfile.TemporaryDirectory() as folder:
-    ...     save(knn, Path(folder) / "knn.npz")
-    ...     restored = load(Path(folder) / "knn.npz")
+    ...     save_model(knn, Path(folder) / "knn.npz")
+    ...     restored = load_model(Path(folder) / "knn.npz")
     >>> bool((restored.predict(X) == knn.predict(X)).all())
     True
     """
@@ -229,6 +229,11 @@ def _build(entry, archive, path, fitted=True):
     attributes = _saved_attributes(cls)
     params = {name: archive[value["array"]] if isinstance(value, dict) else value
               for name, value in entry["params"].items()}
+    # a parameter renamed since the file was written: its value goes to the new name
+    for old, new in getattr(cls, "_renamed_parameters", {}).items():
+        value = params.pop(old, "deprecated")
+        if not (isinstance(value, str) and value == "deprecated"):
+            params[new] = value
     nested = {name: _build(value, archive, path, fitted=name.endswith("_"))
               for name, value in entry["nested"].items()}
     params.update({name: value for name, value in nested.items() if not name.endswith("_")})
@@ -251,8 +256,8 @@ def _build(entry, archive, path, fitted=True):
     return estimator
 
 
-def load(path):
-    """Read an estimator written by :func:`save`, without unpickling anything.
+def load_model(path):
+    """Read an estimator written by :func:`save_model`, without unpickling anything.
 
     Parameters
     ----------
@@ -275,18 +280,18 @@ def load(path):
 
     See Also
     --------
-    save : Write a model file.
+    save_model : Write a model file.
 
     Examples
     --------
     >>> import tempfile
     >>> from pathlib import Path
     >>> from sklearn.datasets import load_iris
-    >>> from robustdml import LMNN, load, save
+    >>> from robustdml import LMNN, load_model, save_model
     >>> X, y = load_iris(return_X_y=True)
     >>> with tempfile.TemporaryDirectory() as folder:
-    ...     save(LMNN().fit(X, y), Path(folder) / "lmnn.npz")
-    ...     lmnn = load(Path(folder) / "lmnn.npz")
+    ...     save_model(LMNN().fit(X, y), Path(folder) / "lmnn.npz")
+    ...     lmnn = load_model(Path(folder) / "lmnn.npz")
     >>> lmnn.transform(X).shape
     (150, 4)
     """
@@ -301,7 +306,7 @@ def load(path):
         found = ("a single NumPy array (.npy), not an .npz archive"
                  if magic.startswith(b"\x93NUM") else "not an .npz (zip) archive")
         raise ModelFileError(f"{path} is not a robustdml model file: it is {found}. Model "
-                             "files are written by robustdml.save.")
+                             "files are written by robustdml.save_model.")
     try:
         with np.load(path, allow_pickle=False) as archive:
             if "header" not in archive.files:
@@ -310,7 +315,7 @@ def load(path):
                 raise ModelFileError(
                     f"{path} is an .npz archive but not a robustdml model file: it has no "
                     f"header (it holds {held or 'nothing'}). Model files are written by "
-                    "robustdml.save.")
+                    "robustdml.save_model.")
             header = json.loads(str(archive["header"]))
             if header.get("format") != FORMAT:
                 raise ModelFileError(f"{path} is not a robustdml model file.")
@@ -331,3 +336,84 @@ def load(path):
                                  "loads, for safety.") from error
         raise ModelFileError(f"{path} is damaged, truncated or not a robustdml model file "
                              f"({type(error).__name__}: {error}).") from error
+
+
+def save(estimator, path):
+    """Deprecated: the old name of :func:`save_model`, removed in the next release.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A fitted robustdml estimator, as :func:`save_model` takes.
+    path : str or path-like
+        Where to write the file.
+
+    Warns
+    -----
+    FutureWarning
+        Always: call :func:`save_model` instead.
+
+    See Also
+    --------
+    save_model : The new name.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import warnings
+    >>> from pathlib import Path
+    >>> from sklearn.datasets import load_iris
+    >>> from robustdml import LMNN, load_model, save
+    >>> X, y = load_iris(return_X_y=True)
+    >>> with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings(record=True):
+    ...     save(LMNN().fit(X, y), Path(folder) / "lmnn.npz")
+    ...     lmnn = load_model(Path(folder) / "lmnn.npz")
+    >>> lmnn.transform(X).shape
+    (150, 4)
+    """
+    warnings.warn("robustdml.save is renamed robustdml.save_model (apart from "
+                  "robustdml.datasets.load, which loads data sets); the old name is removed "
+                  "in the next release.", FutureWarning, stacklevel=2)
+    save_model(estimator, path)
+
+
+def load(path):
+    """Deprecated: the old name of :func:`load_model`, removed in the next release.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The model file.
+
+    Returns
+    -------
+    estimator
+        The fitted estimator, as :func:`load_model` returns it.
+
+    Warns
+    -----
+    FutureWarning
+        Always: call :func:`load_model` instead.
+
+    See Also
+    --------
+    load_model : The new name.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import warnings
+    >>> from pathlib import Path
+    >>> from sklearn.datasets import load_iris
+    >>> from robustdml import LMNN, load, save_model
+    >>> X, y = load_iris(return_X_y=True)
+    >>> with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings(record=True):
+    ...     save_model(LMNN().fit(X, y), Path(folder) / "lmnn.npz")
+    ...     lmnn = load(Path(folder) / "lmnn.npz")
+    >>> lmnn.transform(X).shape
+    (150, 4)
+    """
+    warnings.warn("robustdml.load is renamed robustdml.load_model (apart from "
+                  "robustdml.datasets.load, which loads data sets); the old name is removed "
+                  "in the next release.", FutureWarning, stacklevel=2)
+    return load_model(path)

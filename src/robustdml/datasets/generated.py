@@ -8,7 +8,7 @@ from sklearn.utils import check_random_state
 
 def balance_scale():
     """UCI balance-scale: all 5^4 = 625 (left weight, left distance, right weight, right
-    distance) cases, labelled L, B or R by which side's weight x distance is larger."""
+    distance) cases, labeled L, B or R by which side's weight x distance is larger."""
     X = np.array(list(itertools.product(range(1, 6), repeat=4)), dtype=float)
     left, right = X[:, 0] * X[:, 1], X[:, 2] * X[:, 3]
     y = np.where(left > right, "L", np.where(left < right, "R", "B"))

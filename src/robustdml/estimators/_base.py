@@ -48,8 +48,8 @@ def check_labels(classes, y, n_samples):
 class SavedStateMixin:
     """What a model file stores of a fitted estimator, declared by the estimator itself.
 
-    :func:`robustdml.save` writes an estimator's constructor parameters and the fitted
-    attributes named in ``_saved_attributes``; :func:`robustdml.load` builds the estimator
+    :func:`robustdml.save_model` writes an estimator's constructor parameters and the fitted
+    attributes named in ``_saved_attributes``; :func:`robustdml.load_model` builds the estimator
     from its parameters, sets those attributes and calls ``_restore_derived`` to rebuild
     anything computed from them (a neighbor index, say). A fitted attribute that holds an
     estimator (the ``metric_learner_`` of a :class:`~robustdml.KNNClassifier`) is saved as
@@ -60,8 +60,8 @@ class SavedStateMixin:
 
     See Also
     --------
-    robustdml.save : Write a fitted estimator to a model file.
-    robustdml.load : Read it back.
+    robustdml.save_model : Write a fitted estimator to a model file.
+    robustdml.load_model : Read it back.
 
     Examples
     --------
@@ -80,7 +80,7 @@ class SavedStateMixin:
     def _restore_derived(self):
         """Rebuild what the fitted state derives from the saved attributes, after loading.
 
-        :func:`robustdml.load` calls it once the parameters and ``_saved_attributes`` are
+        :func:`robustdml.load_model` calls it once the parameters and ``_saved_attributes`` are
         set; the default has nothing to rebuild.
         """
 

@@ -51,11 +51,16 @@ SHARED_DOCS = {
         "The adversarial margin tau that the perturbation loss asks of every triplet, in the units "
         "of the input features: give it as a fraction of "
         ":func:`robustdml.metrics.data_scale` (see :doc:`/user_guide/hyperparameters`)."),
+    "drift_weight": (
+        "float >= 0",
+        "The weight r of the penalty on M drifting from its starting metric, relative to the "
+        "LMNN terms' value there: moving M by its own size costs r times their starting value. "
+        "It keeps a full-rank metric from fitting the training set along directions only it "
+        "supports. Not metric-learn's ``regularization``, which weighs the push term."),
     "regularisation": (
         "float >= 0",
-        "The weight r of the pull towards the starting metric, relative to the LMNN terms' "
-        "value there: moving M by its own size costs r times their starting value. It keeps a "
-        "full-rank metric from fitting the training set along directions only it supports."),
+        "Deprecated: the old name of ``drift_weight``, used instead of it when given, with a "
+        "FutureWarning; it is removed in the next release."),
     "solver": (
         '{"lbfgs", "pgd"}',
         '"lbfgs" runs L-BFGS-B on L, with the hinges smoothed by ``smoothing``. "pgd" is the '
@@ -375,7 +380,7 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
-        """Learn the metric from labelled data.
+        """Learn the metric from labeled data.
 
         Parameters
         ----------
@@ -482,7 +487,7 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
     @property
     def _solver_smoothing(self):
         """The hinge smoothing the objective uses: ``smoothing`` for lbfgs, 0 for pgd (the
-        reference's sub-gradient steps minimise the exact objective)."""
+        reference's sub-gradient steps minimize the exact objective)."""
         return self.smoothing if self.solver == "lbfgs" else 0.0
 
     def perturbation_losses(self):
@@ -520,7 +525,7 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
                              f"{np.unique(y)[0]}. Metric learning separates classes.")
         return X, y
 
-    # ------------------------------------------------------------------ initialisation
+    # ------------------------------------------------------------------ initialization
 
     def _initial_components(self, X, y=None):
         """The initial L, shape (n_components, n_features) (pgd: p rows for "identity").
@@ -570,7 +575,7 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
         pca = PCA(n_components=n_pca, random_state=self.random_state).fit(X)
         return np.vstack([pca.components_, np.zeros((n_components - n_pca, X.shape[1]))])
 
-    # ------------------------------------------------------------------ the minimiser
+    # ------------------------------------------------------------------ the minimizer
 
     def _default_tol(self):
         return self.DEFAULT_TOL[self.solver]

@@ -25,9 +25,9 @@ class ARML(MetricLearner):
     Parameters
     ----------
     n_neighbors : int, default=10
-        Same-class neighbours x per point.
+        Same-class neighbors x per point.
     n_impostors : int, default=10
-        Other-class neighbours y per point.
+        Other-class neighbors y per point.
     max_rounds : int, default=3
         The most neighbor searches, each followed by an L-BFGS run; fewer when the
         neighbors stop changing or return to an earlier set. ``max_iter`` bounds the
@@ -49,7 +49,7 @@ class ARML(MetricLearner):
     {components_}
     {n_iter_}
     n_rounds_ : int
-        Neighbour searches run.
+        Neighbor searches run.
     objective_ : ndarray of shape (n_values,)
         The objective after each iteration (each round's on its own triplets).
     n_triplets_ : int
@@ -125,10 +125,10 @@ class ARML(MetricLearner):
         report = self._progress_reporter(time.perf_counter())
         L, n_iter, values, seen, seconds = initial_components, 0, [], set(), 0.0
         for round_ in range(1, self.max_rounds + 1):
-            # neighbours under the current metric: Euclidean in the embedded space
+            # neighbors under the current metric: Euclidean in the embedded space
             triplets = build_triplets(X @ L.T, y, self.n_neighbors, self.n_impostors)
             key = hash((triplets.pull_pairs.tobytes(), triplets.push_pairs.tobytes()))
-            # stop at a fixed point, or when the neighbours come back to an earlier set (they
+            # stop at a fixed point, or when the neighbors come back to an earlier set (they
             # can alternate between two: the fits then alternate too)
             if key in seen or n_iter >= self.max_iter:
                 break
@@ -143,4 +143,4 @@ class ARML(MetricLearner):
                          triplets.n_triplets)
 
     def _summary(self):
-        return f"; {self.n_triplets_} triplets, {self.n_rounds_} neighbour searches"
+        return f"; {self.n_triplets_} triplets, {self.n_rounds_} neighbor searches"

@@ -1,4 +1,4 @@
-"""k-nearest-neighbour classification under a learned metric, with the reference's tie rule."""
+"""k-nearest-neighbor classification under a learned metric, with the reference's tie rule."""
 
 from numbers import Integral
 
@@ -16,7 +16,7 @@ class KNNClassifier(SavedStateMixin, ClassifierMixin, BaseEstimator):
     """The k-nearest-neighbor classifier under the metric of a metric learner.
 
     A tie between classes is broken toward the tied class whose nearest member among the k
-    neighbours comes first, which for k = 3 is the label of the nearest neighbour (the rule of
+    neighbors comes first, which for k = 3 is the label of the nearest neighbor (the rule of
     the reference experiments).
 
     Parameters
@@ -25,7 +25,7 @@ class KNNClassifier(SavedStateMixin, ClassifierMixin, BaseEstimator):
         The number k of neighbors that vote.
     metric_learner : estimator or None, default=None
         An estimator with ``fit(X, y)`` and ``transform(X)``, such as :class:`LMNN`.
-        Cloned and fitted on the training data; neighbours are searched among the transformed
+        Cloned and fitted on the training data; neighbors are searched among the transformed
         training points. None means the Euclidean metric on X.
     memory : str, object with the ``joblib.Memory`` interface, or None, default=None
         Caches the fitted metric learner, as ``Pipeline(memory=...)`` caches transformers: a
@@ -131,7 +131,7 @@ class KNNClassifier(SavedStateMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def _build_index(self):
-        """The neighbour index over ``embedding_``."""
+        """The neighbor index over ``embedding_``."""
         self._index = exact_neighbors(self.n_neighbors, self.embedding_.shape[1]).fit(
             self.embedding_)
 
@@ -184,7 +184,7 @@ class KNNClassifier(SavedStateMixin, ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """Return the fraction of the k neighbors in each class.
 
-        Where classes tie, the predicted one gets ``TIE_NUDGE`` more before renormalising, so
+        Where classes tie, the predicted one gets ``TIE_NUDGE`` more before renormalizing, so
         that ``argmax(predict_proba(X)) == predict(X)`` as scikit-learn requires.
 
         Parameters

@@ -1,12 +1,12 @@
-"""Large-margin nearest neighbours, optionally with the perturbation loss (LMNN-PL)."""
-
-from numbers import Integral, Real
+"""Large-margin nearest neighbors, optionally with the perturbation loss (LMNN-PL)."""
 
 import time
+import warnings
+from numbers import Integral, Real
 
 import numpy as np
 
-from .._compat import Interval, StrOptions
+from .._compat import Hidden, Interval, StrOptions
 from ..math import (ActiveTriplets, LMNNLoss, TripletObjective, build_triplets,
                     exact_neighbors, kneighbors, knn_vote)
 from ..math.neighbors import approximate_kneighbors, neighbor_recall, resolve_neighbor_search
@@ -31,7 +31,7 @@ class LMNN(MetricLearner):
         distance.
         A class with at most k points uses all its other points.
     n_impostors : int, default=10
-        The number v of impostors per point ("nearest", "fixed"); with "active", the normaliser
+        The number v of impostors per point ("nearest", "fixed"); with "active", the normalizer
         ``v |B|`` of the sums over triplets.
     pull_weight : float in [0, 1] or "auto", default="auto"
         The weight mu of the pull term, which draws each point's targets closer; the push
@@ -42,7 +42,7 @@ class LMNN(MetricLearner):
     impostors : {"auto", "nearest", "fixed", "active"}, default="auto"
         Which triplets the objective sums over. "nearest": each point's v nearest
         other-class points under the current metric, chosen again as the solver moves (no
-        point can be pulled in unpenalised, and each weighs at most k v triplets). "fixed"
+        point can be pulled in unpenalized, and each weighs at most k v triplets). "fixed"
         (the paper's): its v nearest other-class points in the input space, chosen once.
         "active" (standard LMNN's full objective): every other-class point inside a target's
         margin, or with an adversarial margin below tau, under the current metric. See
@@ -55,13 +55,14 @@ class LMNN(MetricLearner):
         "nearest" and "active": above this many candidate triplets, a fixed pseudo-random
         subset of the (anchor, impostor) pairs stands for all of them, with a warning (about
         150 bytes per triplet).
-    regularisation : float >= 0 or "auto", default="auto"
-        The drift weight r: the weight of the penalty on M drifting from its starting metric
+    drift_weight : float >= 0 or "auto", default="auto"
+        The weight r of the penalty on M drifting from its starting metric
         (in a later pass, the metric of the pass before), relative to the LMNN terms' value
         there: moving M by its own size costs r times their starting value. It keeps a
         full-rank metric from fitting the training set along directions only it supports,
         which matters with few points per feature. "auto": 0.1 below ``LARGE_DATA`` (10,000)
-        training points, 0 from it on.
+        training points, 0 from it on. Not metric-learn's ``regularization``, which weighs
+        the push term.
     {solver}
     {n_components}
     {init}
@@ -91,6 +92,7 @@ class LMNN(MetricLearner):
         ``robustdml.math.neighbors.APPROXIMATE_MIN_SAMPLES`` training points on, exact below.
         The impostors that follow the metric ("nearest", "active") are always searched
         exactly.
+    {regularisation}
 
     Attributes
     ----------
@@ -106,7 +108,7 @@ class LMNN(MetricLearner):
     pull_weight_ : float
         The pull weight used.
     drift_weight_ : float
-        The drift weight used (the ``regularisation`` parameter, or what "auto" stood for).
+        The drift weight used (what "auto" stood for).
     n_passes_ : int
         Passes run (fewer than ``n_passes`` when the triplets stopped changing).
     n_iter_per_pass_ : ndarray of shape (n_passes_,)
@@ -191,7 +193,9 @@ class LMNN(MetricLearner):
         "pull_weight": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
         "impostors": [StrOptions({"auto", "fixed", "nearest", "active"})],
         "max_triplets": [Interval(Integral, 1, None, closed="left")],
-        "regularisation": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "drift_weight": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "regularisation": [Interval(Real, 0, None, closed="left"),
+                           Hidden(StrOptions({"deprecated"}))],
         "n_passes": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "neighbor_search": [StrOptions({"auto", "exact", "approximate"})],
     }
@@ -203,7 +207,11 @@ class LMNN(MetricLearner):
 
     #: What "auto" stands for, per parameter: (below ``LARGE_DATA`` points, from it on).
     AUTO = {"impostors": ("nearest", "fixed"), "pull_weight": (0.25, 0.1),
-            "regularisation": (0.1, 0.0), "n_passes": (1, 2)}
+            "drift_weight": (0.1, 0.0), "n_passes": (1, 2)}
+
+    #: Deprecated parameter names, each with the one that replaced it (model files written
+    #: before the rename load with the new name).
+    _renamed_parameters = {"regularisation": "drift_weight"}
 
     _saved_attributes = (*MetricLearner._saved_attributes, "n_passes_", "n_iter_per_pass_",
                          "seconds_per_pass_", "targets_changed_per_pass_", "impostors_",
@@ -223,10 +231,10 @@ class LMNN(MetricLearner):
 
     def __init__(self, n_neighbors=3, *, n_impostors=10, pull_weight="auto",
                  perturbation_weight=0.0, perturbation_margin=0.1, impostors="auto",
-                 max_triplets=2_000_000, regularisation="auto", solver="lbfgs",
+                 max_triplets=2_000_000, drift_weight="auto", solver="lbfgs",
                  n_components=None, init="auto", max_iter=1000, tol=None, smoothing=0.5,
                  callback=None, verbose=0, random_state=None, n_passes="auto",
-                 neighbor_search="auto"):
+                 neighbor_search="auto", regularisation="deprecated"):
         super().__init__(perturbation_weight=perturbation_weight,
                          perturbation_margin=perturbation_margin, solver=solver,
                          n_components=n_components, init=init, max_iter=max_iter, tol=tol,
@@ -237,9 +245,10 @@ class LMNN(MetricLearner):
         self.pull_weight = pull_weight
         self.impostors = impostors
         self.max_triplets = max_triplets
-        self.regularisation = regularisation
+        self.drift_weight = drift_weight
         self.n_passes = n_passes
         self.neighbor_search = neighbor_search
+        self.regularisation = regularisation
 
     def losses(self):
         """Return the terms of the objective: LMNN's, then the perturbation loss if weighted.
@@ -267,7 +276,7 @@ class LMNN(MetricLearner):
             pull_weight = getattr(self, "pull_weight_", self.AUTO["pull_weight"][0])
         return [LMNNLoss(pull_weight), *self.perturbation_losses()]
 
-    _worse_advice = ("Lower pull_weight, raise regularisation, use impostors='nearest' (the "
+    _worse_advice = ("Lower pull_weight, raise drift_weight, use impostors='nearest' (the "
                      "default below LARGE_DATA points), or keep the starting metric.")
 
     @property
@@ -338,7 +347,7 @@ class LMNN(MetricLearner):
 
         self.impostors_ = value("impostors")
         self.pull_weight_ = value("pull_weight")
-        self.drift_weight_ = value("regularisation")
+        self.drift_weight_ = _drift_weight(self, value("drift_weight"))
         return value("n_passes")
 
     def _objective(self, X, y, L, learned=False):
@@ -369,7 +378,7 @@ class LMNN(MetricLearner):
         self._check_scale(X, triplets.pull_pairs)
         objective = TripletObjective(X, triplets, losses, smoothing=self._solver_smoothing)
         if self.drift_weight_ > 0:
-            objective.add_start_regulariser(self.drift_weight_, L)
+            objective.add_drift_penalty(self.drift_weight_, L)
         return objective, L
 
     def _pass_tol(self, first_value, value):
@@ -397,9 +406,9 @@ class LMNN(MetricLearner):
         typical = np.median(np.sum((X[pairs[:, 0]] - X[pairs[:, 1]]) ** 2, axis=1))
         if not np.isfinite(typical) or typical > 1e100 or 0 < typical < 1e-100:
             raise ValueError(
-                f"The squared distances between neighbours are about {typical:.1e}: LMNN's "
+                f"The squared distances between neighbors are about {typical:.1e}: LMNN's "
                 "margin of 1 is meaningless at that scale and the solver would over- or "
-                "underflow. Standardise X first (sklearn.preprocessing.StandardScaler, or "
+                "underflow. Standardize X first (sklearn.preprocessing.StandardScaler, or "
                 "robustdml.preprocessing.paper_preprocessing()).")
 
 
@@ -412,7 +421,18 @@ def _pull_weight_advice(regularization, arguments):
         c = float(regularization)
         formula += f", here {(1 - c) / (1 - c + c * n_impostors):.4g} (n_impostors={n_impostors})"
     return (f"pass {formula}, and impostors='active' for metric-learn's full objective "
-            "(LMNN's regularisation is another term: the pull towards the starting metric)")
+            "(LMNN's drift_weight is another term: the penalty on M drifting from its start)")
+
+
+def _drift_weight(learner, drift_weight):
+    """``drift_weight`` (resolved), or the deprecated ``regularisation`` when that is given."""
+    if isinstance(learner.regularisation, str) and learner.regularisation == "deprecated":
+        return drift_weight
+    warnings.warn(f"{type(learner).__name__}'s parameter regularisation is renamed drift_weight "
+                  f"(the penalty on M drifting from its start): pass "
+                  f"drift_weight={learner.regularisation!r}. regularisation is removed in the "
+                  "next release.", FutureWarning, stacklevel=4)
+    return learner.regularisation
 
 
 def _changed_fraction(before, after):

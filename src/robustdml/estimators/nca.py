@@ -1,4 +1,4 @@
-"""Neighbourhood components analysis, optionally with the perturbation loss (NCA-PL)."""
+"""Neighborhood components analysis, optionally with the perturbation loss (NCA-PL)."""
 
 from numbers import Integral
 

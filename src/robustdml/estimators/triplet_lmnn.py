@@ -5,9 +5,10 @@ from numbers import Real
 import numpy as np
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from .._compat import Interval, _fit_context
+from .._compat import Hidden, Interval, StrOptions, _fit_context
 from ..math import LMNNLoss, TripletObjective, TripletSet
 from ._learner import MetricLearner, fill_shared_docs
+from .lmnn import _drift_weight
 
 
 def _check_triplets(triplets, n_features=None):
@@ -38,7 +39,7 @@ class TripletLMNN(MetricLearner):
     {pull_weight}
     {perturbation_weight}
     {perturbation_margin}
-    {regularisation}
+    {drift_weight}
     {solver}
     {n_components}
     {init}
@@ -48,6 +49,7 @@ class TripletLMNN(MetricLearner):
     {callback}
     {verbose}
     {random_state}
+    {regularisation}
 
     Attributes
     ----------
@@ -104,8 +106,14 @@ class TripletLMNN(MetricLearner):
     _parameter_constraints: dict = {
         **MetricLearner._parameter_constraints,
         "pull_weight": [Interval(Real, 0, 1, closed="both")],
-        "regularisation": [Interval(Real, 0, None, closed="left")],
+        "drift_weight": [Interval(Real, 0, None, closed="left")],
+        "regularisation": [Interval(Real, 0, None, closed="left"),
+                           Hidden(StrOptions({"deprecated"}))],
     }
+
+    #: Deprecated parameter names, each with the one that replaced it (model files written
+    #: before the rename load with the new name).
+    _renamed_parameters = {"regularisation": "drift_weight"}
 
     _metric_learn_arguments: dict = {
         "preprocessor": lambda value, arguments: (
@@ -114,15 +122,16 @@ class TripletLMNN(MetricLearner):
     }
 
     def __init__(self, *, pull_weight=0.25, perturbation_weight=0.0, perturbation_margin=0.1,
-                 regularisation=0.1, solver="lbfgs", n_components=None, init="auto",
+                 drift_weight=0.1, solver="lbfgs", n_components=None, init="auto",
                  max_iter=1000, tol=None, smoothing=0.5, callback=None, verbose=0,
-                 random_state=None):
+                 random_state=None, regularisation="deprecated"):
         super().__init__(perturbation_weight=perturbation_weight,
                          perturbation_margin=perturbation_margin, solver=solver,
                          n_components=n_components, init=init, max_iter=max_iter, tol=tol,
                          smoothing=smoothing, callback=callback, verbose=verbose,
                          random_state=random_state)
         self.pull_weight = pull_weight
+        self.drift_weight = drift_weight
         self.regularisation = regularisation
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -171,8 +180,9 @@ class TripletLMNN(MetricLearner):
         objective = TripletObjective(
             X, triplet_set, [LMNNLoss(self.pull_weight), *self.perturbation_losses()],
             smoothing=self._solver_smoothing)
-        if self.regularisation > 0:
-            objective.add_start_regulariser(self.regularisation, L0)
+        drift_weight = _drift_weight(self)
+        if drift_weight > 0:
+            objective.add_drift_penalty(drift_weight, L0)
         result = self._minimize(objective, L0, len(X))
         self._store(result)
         self._finish(result, f"; {n_triplets} triplets, {np.mean(self.predict(triplets) == 1):.4f}"

@@ -91,7 +91,7 @@ def _ray_targets(knn, X, predicted, n_impostors):
     geometry = knn.geometry_
     M = geometry.components.T @ geometry.components
     s = (knn.n_neighbors + 1) // 2
-    _, neighbours = knn.kneighbors(X)
+    _, neighbors = knn.kneighbors(X)
     X_fit, y = knn.X_fit_, knn.y_
     rays = []
     for start in range(0, len(X), QUERY_BLOCK):
@@ -102,7 +102,7 @@ def _ray_targets(knn, X, predicted, n_impostors):
             other_dist = np.where(y == label, np.inf, sq_dist[row])
             n_b = min(n_impostors, int(np.isfinite(other_dist).sum()))
             impostors = np.argsort(other_dist)[:n_b]
-            anchors = neighbours[start + row][y[neighbours[start + row]] == label]
+            anchors = neighbors[start + row][y[neighbors[start + row]] == label]
             a, b = np.repeat(anchors, n_b), np.tile(impostors, anchors.size)
             _, closest = adversarial_margin(z[None, :], X_fit[a], X_fit[b], M=M,
                                             return_examples=True)

@@ -13,7 +13,7 @@ certifier.
 Every tolerance is relative (the programs are solved on rows of unit norm, at the scale of the
 largest single constraint), so the answer scales with the data from 1e-8 to 1e8. A training point
 that the metric cannot tell from an other-class one (a duplicate under two labels) ties with it
-everywhere: which of the two 1-NN returns is the neighbour search's tie-break, so such a cell
+everywhere: which of the two 1-NN returns is the neighbor search's tie-break, so such a cell
 counts only if the prediction there actually changes (checked with ``knn.predict``).
 """
 
@@ -69,7 +69,7 @@ def _distance_to_cell(b, same, mapped, sq_dist):
     """Exact projection of z on R_b (constraints: b at least as close as every ``same`` point).
 
     A same-class point that ties with b everywhere is left out: whether b wins there is the
-    neighbour search's tie-break, which the caller checks with ``knn.predict``.
+    neighbor search's tie-break, which the caller checks with ``knn.predict``.
     """
     normals = 2.0 * (mapped[b] - mapped[same])  # G rows: 2 M (b - a)
     gaps = sq_dist[b] - sq_dist[same]            # h: d2(z, b) - d2(z, a)

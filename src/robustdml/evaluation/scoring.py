@@ -3,7 +3,7 @@ functions and as scorers for scikit-learn's ``scoring=`` (``GridSearchCV``, ``cr
 
 A scorer is called as ``scorer(estimator, X, y)`` with a fitted :class:`CertifiedKNN` or a
 ``Pipeline`` ending in one; the pipeline's transforms are applied first, so the radius is
-measured in the space the classifier sees (e.g. after standardising).
+measured in the space the classifier sees (e.g. after standardizing).
 """
 
 import numpy as np

@@ -44,7 +44,7 @@ def run_authors_protocol(data, solver="pgd", use_perturbation=True, splits=None)
         learner = None if solver is None else LMNN(
             n_neighbors=data.settings["k"], n_impostors=data.settings["v"], pull_weight=mu,
             perturbation_weight=lam if use_perturbation else 0.0, perturbation_margin=tau,
-            impostors="fixed", regularisation=0.0, solver=solver,
+            impostors="fixed", drift_weight=0.0, solver=solver,
             max_iter=data.settings["max_iter"],
             tol=data.settings["eta"] if solver == "pgd" else None)
         start = time.perf_counter()

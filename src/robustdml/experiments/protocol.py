@@ -30,6 +30,11 @@ from ..evaluation import CertifiedKNN, knn_attack, noise_error
 from ..evaluation.scoring import data_scale, make_certified_scorer
 
 
+#: Parameters renamed since records were written, old name to new: a stored record's search
+#: space reads with the new names (its ``params`` keep the names it was written with).
+RENAMED_PARAMETERS = {"regularisation": "drift_weight"}
+
+
 @dataclass(frozen=True)
 class ProtocolConfig:
     """Everything that decides a cell's numbers; saved beside the results.
@@ -45,8 +50,10 @@ class ProtocolConfig:
     preprocessing : {"train", "whole"}
         Fit the scaling on the training part, or on the whole data set before splitting (the
         authors' choice).
-    scaling : {"standardise", "minmax"}
-        Standardise then unit-norm rows (the paper's), or every feature to [0, 1] (ARML's).
+    scaling : {"standardize", "minmax"}
+        Standardize then unit-norm rows (the paper's), or every feature to [0, 1] (ARML's).
+        "standardise", the old spelling, is read as "standardize" with a FutureWarning until
+        the next release.
     budget : int
         Random-search candidates per tuned method.
     cv_folds : int
@@ -66,7 +73,7 @@ class ProtocolConfig:
         (scikit-learn's ``HalvingGridSearchCV``, factor 3: all candidates on a ninth of it for
         budget 9, the best third on a third, the best on all), which affords larger budgets.
     select : {"accuracy", "certified"}
-        What the cross-validated tuning maximises: accuracy (the paper's rule) or certified
+        What the cross-validated tuning maximizes: accuracy (the paper's rule) or certified
         accuracy at the robust radius R. "certified" needs ``search="random"``: certified
         accuracy on a ninth of the data can rank candidates in reverse of the whole (splice,
         LMNN-PL: the best of 9 on 248 points, 0.54, is the fourth worst on 2,232, 0.17; the
@@ -83,7 +90,7 @@ class ProtocolConfig:
     test_size: float = 0.3
     seed: int = 0
     preprocessing: str = "train"
-    scaling: str = "standardise"
+    scaling: str = "standardize"
     budget: int = 8
     cv_folds: int = 5
     n_neighbors: int = 3
@@ -100,8 +107,12 @@ class ProtocolConfig:
         if self.preprocessing not in ("train", "whole"):
             raise ValueError(f"preprocessing must be 'train' or 'whole', got "
                              f"{self.preprocessing!r}.")
-        if self.scaling not in ("standardise", "minmax"):
-            raise ValueError(f"scaling must be 'standardise' or 'minmax', got "
+        if self.scaling == "standardise":
+            warnings.warn("scaling='standardise' is spelled 'standardize'; the old spelling is "
+                          "refused from the next release.", FutureWarning, stacklevel=3)
+            object.__setattr__(self, "scaling", "standardize")
+        if self.scaling not in ("standardize", "minmax"):
+            raise ValueError(f"scaling must be 'standardize' or 'minmax', got "
                              f"{self.scaling!r}.")
         if self.search not in ("random", "halving"):
             raise ValueError(f"search must be 'random' or 'halving', got {self.search!r}.")
@@ -128,6 +139,9 @@ class ProtocolConfig:
 
     @classmethod
     def from_dict(cls, values):
+        # a saved configuration may hold the old spelling: read silently, as written then
+        values = {**values, **({"scaling": "standardize"}
+                               if values.get("scaling") == "standardise" else {})}
         return cls(**{key: tuple(value) if isinstance(value, list) else value
                       for key, value in values.items()})
 
@@ -173,9 +187,10 @@ class Method:
         """Whether ``record`` was made by this method as it is defined now (records written
         before these fields existed count as made with nothing scaled)."""
         described = self.describe()
+        stored = record.get("search_space", described["search_space"])
+        stored = {RENAMED_PARAMETERS.get(key, key): text for key, text in stored.items()}
         return (record.get("scaled", []) == described["scaled"]
-                and record.get("search_space", described["search_space"])
-                == described["search_space"])
+                and stored == described["search_space"])
 
 
 def default_methods():
@@ -190,7 +205,7 @@ def default_methods():
     times the median distance between a point and its nearest other-class point.
     """
     margin = ("perturbation_margin",)
-    lmnn_space = {"pull_weight": uniform(0.05, 0.9), "regularisation": loguniform(0.01, 1.0)}
+    lmnn_space = {"pull_weight": uniform(0.05, 0.9), "drift_weight": loguniform(0.01, 1.0)}
     loss_space = {"perturbation_weight": loguniform(0.1, 100.0),
                   "perturbation_margin": loguniform(0.02, 1.0)}
     return {
@@ -206,8 +221,8 @@ def default_methods():
     }
 
 
-def preprocessing(pca_components=None, scaling="standardise"):
-    """"standardise": standardise, (optionally) PCA, then unit-norm rows (the paper's);
+def preprocessing(pca_components=None, scaling="standardize"):
+    """"standardize": standardize, (optionally) PCA, then unit-norm rows (the paper's);
     "minmax": (optionally) PCA, then every feature scaled to [0, 1] (ARML's)."""
     pca = [] if pca_components is None else [PCA(n_components=pca_components, random_state=0)]
     if scaling == "minmax":

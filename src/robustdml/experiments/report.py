@@ -248,7 +248,7 @@ GLOSSARY = {
 #: What each method name means.
 METHOD_NAMES = {
     "euclidean": "k-NN on the preprocessed features, no metric learned (the baseline).",
-    "lmnn": "LMNN (Weinberger and Saul), its pull weight and regularisation tuned.",
+    "lmnn": "LMNN (Weinberger and Saul), its pull weight and drift weight tuned.",
     "lmnn-pl": "LMNN with the perturbation loss of Yang et al., LMNN's and the loss's "
                "settings tuned together.",
     "lmnn-pl-staged": "LMNN tuned first (as lmnn), then the perturbation loss's settings "
@@ -518,7 +518,7 @@ def write_csv(path, rows):
         writer.writerows(rows)
 
 
-#: Line styles cycled through the methods of a plot: colour, marker and dash pattern all
+#: Line styles cycled through the methods of a plot: color, marker and dash pattern all
 #: differ, so that methods with equal numbers stay told apart.
 STYLES = tuple(zip(("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple",
                     "tab:brown", "tab:pink", "tab:gray", "tab:olive", "tab:cyan"),

@@ -30,7 +30,7 @@ def default_methods():
     margins above 0.1 on unit-norm
     rows)."""
     return {"euclidean": None,
-            "lmnn (paper's triplets)": LMNN(impostors="fixed", regularisation=0.0,
+            "lmnn (paper's triplets)": LMNN(impostors="fixed", drift_weight=0.0,
                                             pull_weight=0.5),
             "lmnn": LMNN(),
             "lmnn-pl": LMNN(perturbation_weight=10.0, perturbation_margin=0.3),

@@ -59,7 +59,7 @@ def tradeoff_methods(weights=None, margins=None):
     return methods
 
 
-def summarise(records, metric):
+def summarize(records, metric):
     """``{dataset: {method: (mean clean error, mean metric)}}`` over splits."""
     sums = defaultdict(lambda: defaultdict(list))
     for record in records:
@@ -85,7 +85,7 @@ def pareto_table(records, metric="robust_error_at_R"):
     """Markdown: the Pareto-optimal methods and settings per data set."""
     lines = [f"| data set | method | lambda | tau / data scale | clean error | {metric} |",
              "|---|---|---|---|---|---|"]
-    for dataset, points in sorted(summarise(records, metric).items()):
+    for dataset, points in sorted(summarize(records, metric).items()):
         for name in sorted(pareto(points), key=lambda n: points[n][0]):
             setting = parse_setting(name)
             curve, weight, margin = setting if setting else (name, None, None)
@@ -107,14 +107,14 @@ def plot_tradeoff(records, out, metrics=("robust_error_at_R", "noise_error@0.1")
     flat = [dict(record, **{f"noise_error@{k}": v for k, v in record["noise_error"].items()})
             for record in records]
     metrics = [m for m in metrics if all(m in record for record in flat)]
-    by_metric = {metric: summarise(flat, metric) for metric in metrics}
+    by_metric = {metric: summarize(flat, metric) for metric in metrics}
     datasets = sorted(by_metric[metrics[0]]) if metrics else []
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
 
-    # a learner's default (star) in the colour of its curve; Euclidean in black
-    colours = {"lmnn": "tab:blue", "nca": "tab:orange", "arml": "tab:green",
+    # a learner's default (star) in the color of its curve; Euclidean in black
+    colors = {"lmnn": "tab:blue", "nca": "tab:orange", "arml": "tab:green",
                "euclidean": "black"}
 
     def draw(axis, points, metric):
@@ -124,11 +124,11 @@ def plot_tradeoff(records, out, metrics=("robust_error_at_R", "noise_error@0.1")
             if names:
                 xy = np.array([points[n] for n in names])
                 axis.scatter(xy[:, 0], xy[:, 1], s=18, alpha=0.6, label=curve,
-                             color=colours[curve.removesuffix("-pl")])
+                             color=colors[curve.removesuffix("-pl")])
         for name in POINTS:
             if name in points:
                 axis.scatter(*points[name], marker="*", s=140, label=name, edgecolor="k",
-                             color=colours[name])
+                             color=colors[name])
         for name in front:
             axis.scatter(*points[name], s=70, facecolors="none", edgecolors="r")
         axis.set(xlabel="clean error", ylabel=metric)

@@ -1,4 +1,4 @@
-"""Small numerical kernels: exact neighbour search, pair scatters, row-wise distances."""
+"""Small numerical kernels: exact neighbor search, pair scatters, row-wise distances."""
 
 import contextlib
 import functools
@@ -47,7 +47,7 @@ def exact_neighbors(n_neighbors, n_features):
     return NearestNeighbors(n_neighbors=n_neighbors, algorithm=algorithm)
 
 
-#: Neighbour searches over at most this many (query, reference) pairs run on one OpenMP
+#: Neighbor searches over at most this many (query, reference) pairs run on one OpenMP
 #: thread: a second thread, competing with the BLAS threads still spinning after the previous
 #: product, costs more than it saves there; larger searches gain from it.
 SERIAL_SEARCH_PAIRS = 1 << 24
@@ -186,10 +186,10 @@ def leave_one_out_accuracy(Z, y, n_neighbors):
     """
     n_neighbors = min(n_neighbors, len(Z) - 1)
     index = exact_neighbors(n_neighbors + 1, Z.shape[1]).fit(Z)
-    neighbours = kneighbors(index, Z, return_distance=False)
-    itself = neighbours == np.arange(len(Z))[:, None]
+    neighbors = kneighbors(index, Z, return_distance=False)
+    itself = neighbors == np.arange(len(Z))[:, None]
     itself[~itself.any(axis=1), -1] = True  # the row hid behind duplicates: drop the farthest
-    others = neighbours[~itself].reshape(len(Z), n_neighbors)
+    others = neighbors[~itself].reshape(len(Z), n_neighbors)
     _, predicted = knn_vote(y[others], int(y.max()) + 1)
     return float(np.mean(predicted == y))
 

@@ -1,6 +1,6 @@
 """The full LMNN objective's triplets: every impostor that contributes under the current metric.
 
-Standard LMNN (Weinberger & Saul 2009) sums its hinge over every differently labelled point l
+Standard LMNN (Weinberger & Saul 2009) sums its hinge over every differently labeled point l
 of every (anchor i, target j) pair, not over a fixed list of impostors. Only the l inside the
 margin contribute, and which those are depends on the metric, so :class:`ActiveTriplets`
 finds them again whenever the metric has moved far enough that its last search could have
@@ -24,13 +24,13 @@ impostor closer than ``C_i = (1 + slack) * reach_i(L_ref)``.
 where ``L_ref^+`` and ``P`` may keep only the leading singular directions of ``L_ref`` (a
 smaller row space trades rho1 for rho2), and ``||(I - P) u||`` is bounded through the data's
 extent outside that row space: ``||(I - P)(x_i - c)|| + max_l ||(I - P)(x_l - c)||`` for the
-data's centre c.
+data's center c.
 So an impostor left out by the search (``||L_ref u|| >= C_i``) lies at least
 ``(1 - rho1) C_i - rho2 ||(I - P) u||`` away under L. While that is at least ``reach_i(L)``
 for every anchor, the cached candidates hold every contributing impostor; otherwise the search
 runs again at L.
 
-**Normalisation.** The triplet sums are divided by ``v |B|`` (``v = n_impostors``, B the
+**Normalization.** The triplet sums are divided by ``v |B|`` (``v = n_impostors``, B the
 (anchor, target) pairs), the number of the paper's fixed triplets, so the hinge weight
 ``1 - mu``, lambda and tau mean the same in both modes.
 
@@ -92,7 +92,7 @@ class ActiveTriplets:
     n_neighbors : int, default=3
         The number k of targets per point.
     n_impostors : int, default=10
-        The number v: the normaliser ``v |B|`` (the paper's triplet count) and, with
+        The number v: the normalizer ``v |B|`` (the paper's triplet count) and, with
         ``nearest_only``, the number of impostors per anchor.
     losses : sequence of TripletLoss, default=()
         The terms whose impostors are sought; each must implement ``impostor_reach``.
@@ -161,8 +161,8 @@ class ActiveTriplets:
         # pull pairs of anchor a are rows pull_start[a]:pull_start[a + 1]
         self.pull_start = np.searchsorted(self.pull_pairs[:, 0], np.arange(n_samples + 1))
         self.n_targets = np.diff(self.pull_start)
-        self.normaliser = float(n_impostors * len(self.pull_pairs))
-        self.centred = X - X.mean(axis=0)
+        self.normalizer = float(n_impostors * len(self.pull_pairs))
+        self.centered = X - X.mean(axis=0)
         self.sample_rate = 1.0
         self.rate_changes = 0
         self.n_searches = 0
@@ -227,7 +227,7 @@ class ActiveTriplets:
         gaps = np.sort(np.concatenate(gaps))
         mu = pull_weight
         slope = (mu * target_sq.mean()
-                 - (1.0 - mu) / self.normaliser * np.cumsum(gaps))
+                 - (1.0 - mu) / self.normalizer * np.cumsum(gaps))
         positive = gaps > 0
         flips = np.flatnonzero(positive & (slope <= 0))
         # no sign change within the candidates: stop where the last of them enters the margin
@@ -497,7 +497,7 @@ class ActiveTriplets:
         return TripletSet(self.pull_pairs, push_pairs.astype(np.intp),
                           np.concatenate(pull_index) if blocks else empty,
                           np.concatenate(push_index) if blocks else empty,
-                          n_samples, normaliser=self.normaliser * self.sample_rate,
+                          n_samples, normalizer=self.normalizer * self.sample_rate,
                           blocks=tuple(blocks) or None)
 
     def _reference_of(self, L, radius):
@@ -508,14 +508,14 @@ class ActiveTriplets:
         left, singular, right = np.linalg.svd(L, full_matrices=False)
         top = singular.max(initial=0.0)
         ranks = sorted({int(np.sum(singular > top * cut)) for cut in CUTOFFS}, reverse=True)
-        centred_sq = np.sum(self.centred ** 2, axis=1)
-        kept_sq = np.cumsum((self.centred @ right.T) ** 2, axis=1)
+        centered_sq = np.sum(self.centered ** 2, axis=1)
+        kept_sq = np.cumsum((self.centered @ right.T) ** 2, axis=1)
         extents = []
         for rank in ranks:
             if rank == L.shape[1]:
                 extents.append((rank, None))
                 continue
-            rest = centred_sq - (kept_sq[:, rank - 1] if rank else 0.0)
+            rest = centered_sq - (kept_sq[:, rank - 1] if rank else 0.0)
             rest = np.sqrt(np.maximum(rest, 0.0))
             extents.append((rank, rest + rest.max()))
         return L.copy(), left, singular, right, radius, extents

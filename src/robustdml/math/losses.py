@@ -7,6 +7,7 @@ to L (M = L^T L) is ``2 L G`` by the chain rule. Any triplet-based learner gets 
 loss by adding a :class:`PerturbationLoss` to its parts.
 """
 
+import warnings
 from functools import cached_property
 
 import numpy as np
@@ -15,7 +16,7 @@ from ._linalg import TRIPLET_BLOCK, rowwise_sq_dist, smooth_hinge
 from .margin import degeneracy_guard, margin_from_gap
 
 #: The perturbation loss's smoothing of the margin's denominator, the reference implementation's
-#: constant (training data are standardised there; a measured margin uses a relative guard).
+#: constant (training data are standardized there; a measured margin uses a relative guard).
 SMOOTHING_EPS = 1e-10
 
 
@@ -496,7 +497,7 @@ class LMNNLoss(TripletLoss):
 
     def value_and_gradient(self, geometry, smoothing=0.0):
         n_pull = len(geometry.triplets.pull_pairs)
-        n_triplets = geometry.triplets.triplet_normaliser
+        n_triplets = geometry.triplets.triplet_normalizer
         mu = self.pull_weight
         hinge, slope = smooth_hinge(1.0 - geometry.gap, smoothing)
         value = (mu / n_pull * geometry.pull_sq_dist.sum()
@@ -526,7 +527,7 @@ class PerturbationLoss(TripletLoss):
         The desired adversarial margin tau, in input-space units.
     eps : float, default=1e-10
         Added to the squared denominator of the margin, as in the reference implementation:
-        a smoothing in the units of ``||M (x_j - x_l)||^2``, negligible on standardised data.
+        a smoothing in the units of ``||M (x_j - x_l)||^2``, negligible on standardized data.
 
     See Also
     --------
@@ -557,7 +558,7 @@ class PerturbationLoss(TripletLoss):
         self.eps = eps
 
     def value_and_gradient(self, geometry, smoothing=0.0):
-        n_triplets = geometry.triplets.triplet_normaliser
+        n_triplets = geometry.triplets.triplet_normalizer
         margin_sq = geometry.margin(self.eps) ** 2
         # the smoothing width is relative to tau^2, the scale of this hinge
         hinge, slope = smooth_hinge(self.margin ** 2 - margin_sq, smoothing * self.margin ** 2)
@@ -618,7 +619,7 @@ class SignedMarginLoss(TripletLoss):
         self.eps = eps
 
     def value_and_gradient(self, geometry, smoothing=0.0):
-        coef = -self.weight / geometry.triplets.triplet_normaliser
+        coef = -self.weight / geometry.triplets.triplet_normalizer
         root = np.sqrt(geometry.direction_sq_norm + self.eps)
         value = coef * np.sum(geometry.gap / (2.0 * root))
         # d(Delta / (2 sqrt(q))) = dDelta / (2 sqrt(q)) - Delta dq / (4 q^(3/2))
@@ -626,7 +627,7 @@ class SignedMarginLoss(TripletLoss):
             coef / (2.0 * root), -coef * geometry.gap / (4.0 * root ** 3))
 
 
-class StartRegulariser(TripletLoss):
+class DriftPenalty(TripletLoss):
     """The term ``weight * scale * ||M - M0||_F^2 / ||M0||_F^2``, which keeps M near its start.
 
     A full-rank metric has p^2 parameters; with few points per feature the triplet terms can
@@ -645,16 +646,16 @@ class StartRegulariser(TripletLoss):
 
     See Also
     --------
-    TripletObjective.add_start_regulariser : Adds it with the other terms' value as scale.
+    TripletObjective.add_drift_penalty : Adds it with the other terms' value as scale.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from robustdml.math import StartRegulariser, TripletGeometry, build_triplets
+    >>> from robustdml.math import DriftPenalty, TripletGeometry, build_triplets
     >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
     >>> triplets = build_triplets(X, np.array([0, 0, 1, 1]), n_neighbors=1, n_impostors=1)
     >>> geometry = TripletGeometry(X, triplets, 2 * np.eye(2))
-    >>> float(StartRegulariser(0.1, np.eye(2)).value_and_gradient(geometry)[0])
+    >>> float(DriftPenalty(0.1, np.eye(2)).value_and_gradient(geometry)[0])
     0.9
     """
 
@@ -713,17 +714,17 @@ class TripletObjective:
         self.losses = list(losses)
         self.smoothing = smoothing
 
-    def add_start_regulariser(self, weight, L0, n_reference_terms=1):
-        """Append a :class:`StartRegulariser` whose weight is relative to the other terms.
+    def add_drift_penalty(self, weight, L0, n_reference_terms=1):
+        """Append a :class:`DriftPenalty` whose weight is relative to the other terms.
 
-        The regularizer is ``StartRegulariser(weight, L0^T L0, scale)``, with ``scale`` the
+        The penalty is ``DriftPenalty(weight, L0^T L0, scale)``, with ``scale`` the
         value at L0 of the first ``n_reference_terms`` losses, so that the weight is relative
         to them and other terms, such as the perturbation loss, keep their weight against them.
 
         Parameters
         ----------
         weight : float >= 0
-            The regularisation r.
+            The drift weight r.
         L0 : ndarray of shape (n_components, n_features)
             The starting L.
         n_reference_terms : int, default=1
@@ -731,7 +732,7 @@ class TripletObjective:
 
         See Also
         --------
-        StartRegulariser : The term added.
+        DriftPenalty : The term added.
 
         Examples
         --------
@@ -740,14 +741,52 @@ class TripletObjective:
         >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
         >>> triplets = build_triplets(X, np.array([0, 0, 1, 1]), n_neighbors=1, n_impostors=1)
         >>> objective = TripletObjective(X, triplets, [LMNNLoss(0.5)])
-        >>> objective.add_start_regulariser(0.1, np.eye(2))
+        >>> objective.add_drift_penalty(0.1, np.eye(2))
         >>> len(objective.losses)
         2
         """
         reference = TripletObjective(self.X, self.triplets, self.losses[:n_reference_terms],
                                      smoothing=self.smoothing)
-        self.losses.append(StartRegulariser(weight, L0.T @ L0,
-                                            reference.value_and_gradient_M(L0)[0]))
+        self.losses.append(DriftPenalty(weight, L0.T @ L0,
+                                        reference.value_and_gradient_M(L0)[0]))
+
+    def add_start_regulariser(self, weight, L0, n_reference_terms=1):
+        """Deprecated: the old name of ``add_drift_penalty``, removed in the next release.
+
+        Parameters
+        ----------
+        weight : float >= 0
+            The drift weight r.
+        L0 : ndarray of shape (n_components, n_features)
+            The starting L.
+        n_reference_terms : int, default=1
+            How many of the losses, from the first, set the scale.
+
+        Warns
+        -----
+        FutureWarning
+            Always: call ``add_drift_penalty`` instead.
+
+        See Also
+        --------
+        add_drift_penalty : The new name.
+
+        Examples
+        --------
+        >>> import warnings
+        >>> import numpy as np
+        >>> from robustdml.math import LMNNLoss, TripletObjective, build_triplets
+        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+        >>> triplets = build_triplets(X, np.array([0, 0, 1, 1]), n_neighbors=1, n_impostors=1)
+        >>> objective = TripletObjective(X, triplets, [LMNNLoss(0.5)])
+        >>> with warnings.catch_warnings(record=True):
+        ...     objective.add_start_regulariser(0.1, np.eye(2))
+        >>> type(objective.losses[-1]).__name__
+        'DriftPenalty'
+        """
+        warnings.warn("TripletObjective.add_start_regulariser is renamed add_drift_penalty; the "
+                      "old name is removed in the next release.", FutureWarning, stacklevel=2)
+        self.add_drift_penalty(weight, L0, n_reference_terms)
 
     def value_and_gradient_M(self, L):
         """Return the objective at ``M = L^T L`` and its gradient with respect to symmetric M.

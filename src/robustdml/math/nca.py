@@ -1,8 +1,8 @@
 """The NCA objective (Goldberger et al., 2004) as a loss term that composes with triplet losses
 (:doc:`/user_guide/method`, section 9).
 
-Point i picks a neighbour j != i with probability ``p_ij = softmax_j(-d2_M(x_i, x_j))``; NCA
-maximises the expected number of points whose pick shares their class, ``sum_i p_i`` with
+Point i picks a neighbor j != i with probability ``p_ij = softmax_j(-d2_M(x_i, x_j))``; NCA
+maximizes the expected number of points whose pick shares their class, ``sum_i p_i`` with
 ``p_i = sum_{j in class(i)} p_ij`` (scikit-learn's ``NeighborhoodComponentsAnalysis``). As a
 loss it is ``-(weight / n) sum_i p_i``, a function of M, with gradient
 

@@ -7,7 +7,7 @@ through sparsity patterns built once per triplet set.
 """
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from functools import cached_property
 
 import numpy as np
@@ -36,7 +36,7 @@ class TripletSet:
         pairs share the anchor.
     n_samples : int
         Number of rows of the data matrix the indices refer to.
-    normaliser : float or None, default=None
+    normalizer : float or None, default=None
         What the triplet sums are divided by; None means ``n_triplets`` (the paper's
         ``1/|T|``). The full objective (:class:`ActiveTriplets`) holds only the triplets that
         contribute and divides by the fixed ``v |B|`` instead, so that a triplet weighs the same
@@ -45,6 +45,9 @@ class TripletSet:
         When the triplets are every target x every impostor of each anchor, in that order, block
         after block: per block, ``targets`` (n_anchors, k) and ``impostors`` (n_anchors, v).
         Lets per-triplet quantities be computed per anchor with batched products.
+    normaliser : float or None, default=None
+        Deprecated: the old name of ``normalizer``, used instead of it when given, with a
+        FutureWarning; it is removed in the next release.
 
     Attributes
     ----------
@@ -56,7 +59,7 @@ class TripletSet:
         The target of each triplet.
     impostors : ndarray of shape (n_triplets,)
         The impostor of each triplet.
-    triplet_normaliser : float
+    triplet_normalizer : float
         What the sums over triplets are divided by.
 
     Raises
@@ -82,10 +85,16 @@ class TripletSet:
     pull_index: np.ndarray
     push_index: np.ndarray
     n_samples: int
-    normaliser: float = None
+    normalizer: float = None
     blocks: tuple = None
+    # the old name of ``normalizer``, accepted with a FutureWarning for one release
+    normaliser: InitVar[float] = None
 
-    def __post_init__(self):
+    def __post_init__(self, normaliser):
+        if normaliser is not None:
+            warnings.warn("TripletSet's normaliser is renamed normalizer; the old name is "
+                          "removed in the next release.", FutureWarning, stacklevel=3)
+            object.__setattr__(self, "normalizer", normaliser)
         if not np.array_equal(self.pull_pairs[self.pull_index, 0],
                               self.push_pairs[self.push_index, 0]):
             raise ValueError("Each triplet's pull and push pairs must share the anchor.")
@@ -144,7 +153,7 @@ class TripletSet:
 
         See Also
         --------
-        triplet_normaliser : What the sums over triplets are divided by.
+        triplet_normalizer : What the sums over triplets are divided by.
 
         Examples
         --------
@@ -185,8 +194,8 @@ class TripletSet:
         return self
 
     @property
-    def triplet_normaliser(self):
-        """The divisor of the sums over triplets: ``n_triplets`` unless ``normaliser`` is set.
+    def triplet_normalizer(self):
+        """The divisor of the sums over triplets: ``n_triplets`` unless ``normalizer`` is set.
 
         See Also
         --------
@@ -196,10 +205,31 @@ class TripletSet:
         --------
         >>> from robustdml.math import TripletSet
         >>> triplets = TripletSet.from_indices([0, 0], [1, 1], [2, 3])
-        >>> triplets.triplet_normaliser
+        >>> triplets.triplet_normalizer
         2
         """
-        return self.n_triplets if self.normaliser is None else self.normaliser
+        return self.n_triplets if self.normalizer is None else self.normalizer
+
+    @property
+    def triplet_normaliser(self):
+        """Deprecated: the old name of ``triplet_normalizer``, removed in the next release.
+
+        See Also
+        --------
+        triplet_normalizer : The new name.
+
+        Examples
+        --------
+        >>> import warnings
+        >>> from robustdml.math import TripletSet
+        >>> triplets = TripletSet.from_indices([0, 0], [1, 1], [2, 3])
+        >>> with warnings.catch_warnings(record=True):
+        ...     triplets.triplet_normaliser
+        2
+        """
+        warnings.warn("TripletSet.triplet_normaliser is renamed triplet_normalizer; the old name "
+                      "is removed in the next release.", FutureWarning, stacklevel=2)
+        return self.triplet_normalizer
 
     @cached_property
     def pair_pattern(self):
@@ -297,6 +327,32 @@ class TripletSet:
         return self.push_pairs[self.push_index, 1]
 
 
+def _old_normaliser(triplets):
+    """Deprecated: the old name of ``normalizer``, removed in the next release.
+
+    See Also
+    --------
+    TripletSet.triplet_normalizer : The divisor of the sums over triplets.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from robustdml.math import TripletSet
+    >>> triplets = TripletSet.from_indices([0, 0], [1, 1], [2, 3])
+    >>> with warnings.catch_warnings(record=True):
+    ...     print(triplets.normaliser)
+    None
+    """
+    warnings.warn("TripletSet.normaliser is renamed normalizer; the old name is removed in the "
+                  "next release.", FutureWarning, stacklevel=2)
+    return triplets.normalizer
+
+
+# reading the old field: replaces the InitVar's class-level default, which __init__ does not
+# read (it keeps its own copy)
+TripletSet.normaliser = property(_old_normaliser)
+
+
 def target_neighbors(X, y, n_neighbors, anchors=None, candidates=None):
     """Each anchor's ``n_neighbors`` nearest same-class candidates (itself excluded).
 
@@ -312,7 +368,7 @@ def target_neighbors(X, y, n_neighbors, anchors=None, candidates=None):
     for label in np.unique(y[anchors]):
         members = anchors[y[anchors] == label]
         same = candidates[y[candidates] == label]
-        # one neighbour more than needed: the anchor itself, or the farthest when it is absent
+        # one neighbor more than needed: the anchor itself, or the farthest when it is absent
         n_query = min(n_neighbors + 1, same.size)
         if n_query - 1 < n_neighbors:
             small_classes.append((label, same.size))
@@ -344,7 +400,7 @@ def build_triplets(X, y, n_neighbors=3, n_impostors=10, *, anchors=None, candida
     impostors its ``n_impostors`` nearest other-class candidates, both by Euclidean distance in
     the space of ``X``. A class with at most ``n_neighbors`` points gives its members all the
     other members as targets (with a warning); a lone point of its class anchors nothing.
-    Neighbour search is exact and blockwise, so memory grows with n, not n^2.
+    Neighbor search is exact and blockwise, so memory grows with n, not n^2.
 
     Parameters
     ----------
