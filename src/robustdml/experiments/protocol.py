@@ -264,6 +264,14 @@ def describe_space(space):
     return {key: describe(value) for key, value in space.items()}
 
 
+def _values_used(knn, params):
+    """The tuned parameters' values, those left at "auto" replaced by what the fitted learner
+    used (its attribute of the same name with a trailing underscore, e.g. ``pull_weight_``)."""
+    return {key: getattr(knn.metric_learner_, key.removeprefix("metric_learner__") + "_")
+            if isinstance(value, str) and value == "auto" else value
+            for key, value in params.items()}
+
+
 def run_cell(dataset, method, split, config, memory=None):
     """Evaluate one method on one split of one data set; returns a JSON-ready record.
     ``memory`` (a cache directory or ``joblib.Memory``) caches the fitted metrics."""
@@ -331,7 +339,7 @@ def run_cell(dataset, method, split, config, memory=None):
         "n_test": int(len(test)),
         "n_features": int(X_train.shape[1]),
         "params": {key.removeprefix("metric_learner__"): float(value)
-                   for key, value in params.items()},
+                   for key, value in _values_used(knn, params).items()},
         **method.describe(),
         "select": config.select,
         "search": config.search,
