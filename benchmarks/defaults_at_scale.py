@@ -88,10 +88,12 @@ VARIANTS = {
     "euclidean": None,
     "LMNN()": {},
     "nearest": {"impostors": "nearest", "n_passes": 1},
-    "fixed x3": {"impostors": "fixed", "n_passes": 3},
+    "fixed x3": {"impostors": "fixed", "n_passes": 3, "pull_weight": 0.25,
+                 "drift_weight": 0.1},
     "fixed pull=0.1 drift=0 x3": {"impostors": "fixed", "n_passes": 3, "pull_weight": 0.1,
                                   "drift_weight": 0.0},
-    "fixed drift=0 x3": {"impostors": "fixed", "n_passes": 3, "drift_weight": 0.0},
+    "fixed pull=0.25 drift=0 x3": {"impostors": "fixed", "n_passes": 3, "pull_weight": 0.25,
+                                   "drift_weight": 0.0},
 }
 
 
