@@ -31,6 +31,7 @@ from sklearn.preprocessing import Normalizer, StandardScaler
 from robustdml import LMNN
 from robustdml.datasets import sources
 from robustdml.datasets.generated import clustered_classes
+from robustdml.math import LMNNLoss, TripletObjective, build_triplets
 
 HERE = Path(__file__).resolve().parent
 
@@ -162,6 +163,23 @@ def tolerance_check(n_train=5000):
         rows[name] = {"n_iter_per_pass": learner.n_iter_per_pass_.tolist(),
                       "seconds": time.perf_counter() - start,
                       "objective_at_start_of_pass": [starts[0][0]] + [v for _, v in starts]}
+        print(name, rows[name], flush=True)
+    # issue 30's second pass by hand: one pass on X L^T from the identity (its own triplets),
+    # with L-BFGS's tol, and with tol scaled to the first pass's absolute decrease
+    first = LMNN(**{**params, "n_passes": 1}).fit(X, y)
+    Z = X @ first.components_.T
+    def start_value(data):  # the objective (no drift penalty) at the identity on data
+        objective = TripletObjective(data, build_triplets(data, y), [LMNNLoss(0.1)],
+                                     smoothing=0.5)
+        return objective.value_and_gradient_L(np.eye(data.shape[1]))[0]
+
+    ratio = start_value(X) / start_value(Z)
+    for name, tol in (("by hand, one tol", None), ("by hand, tol scaled", 1e-6 * ratio)):
+        start = time.perf_counter()
+        second = LMNN(**{**params, "n_passes": 1, "tol": tol}).fit(Z, y)
+        rows[name] = {"n_iter_per_pass": [int(first.n_iter_), int(second.n_iter_)],
+                      "seconds": time.perf_counter() - start,
+                      "objective_at_start_of_pass": [start_value(X), start_value(Z)]}
         print(name, rows[name], flush=True)
     return rows
 
