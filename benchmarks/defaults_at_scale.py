@@ -95,6 +95,8 @@ VARIANTS = {
                                   "drift_weight": 0.0},
     "fixed pull=0.25 drift=0 x3": {"impostors": "fixed", "n_passes": 3, "pull_weight": 0.25,
                                    "drift_weight": 0.0},
+    "fixed pull=0.1 drift=0.1 x3": {"impostors": "fixed", "n_passes": 3, "pull_weight": 0.1,
+                                    "drift_weight": 0.1},
 }
 
 
