@@ -347,7 +347,7 @@ class LMNN(MetricLearner):
 
         self.impostors_ = value("impostors")
         self.pull_weight_ = value("pull_weight")
-        self.drift_weight_ = _drift_weight(self, value("drift_weight"))
+        self.drift_weight_ = _drift_weight(self, value("drift_weight"), stacklevel=5)
         return value("n_passes")
 
     def _objective(self, X, y, L, learned=False):
@@ -424,14 +424,15 @@ def _pull_weight_advice(regularization, arguments):
             "(LMNN's drift_weight is another term: the penalty on M drifting from its start)")
 
 
-def _drift_weight(learner, drift_weight):
-    """``drift_weight`` (resolved), or the deprecated ``regularisation`` when that is given."""
+def _drift_weight(learner, drift_weight=None, stacklevel=3):
+    """The learner's ``drift_weight`` (or the value given, such as what "auto" stands for), or
+    its deprecated ``regularisation`` when that is given."""
     if isinstance(learner.regularisation, str) and learner.regularisation == "deprecated":
-        return drift_weight
+        return learner.drift_weight if drift_weight is None else drift_weight
     warnings.warn(f"{type(learner).__name__}'s parameter regularisation is renamed drift_weight "
                   f"(the penalty on M drifting from its start): pass "
                   f"drift_weight={learner.regularisation!r}. regularisation is removed in the "
-                  "next release.", FutureWarning, stacklevel=4)
+                  "next release.", FutureWarning, stacklevel=stacklevel)
     return learner.regularisation
 
 
