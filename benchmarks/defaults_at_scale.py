@@ -193,8 +193,11 @@ def render(results):
              "(pass 1, 2, ...: the metric after that pass; 'kept: p': the metric the fit "
              "returned, the pass with the best leave-one-out accuracy on 2,000 training "
              "points, 0 the start). The machine: 2 cores shared with "
-             "other jobs (load 6 to 14), so seconds are inflated; the graph unit is the ratio "
-             "to quote. Command: `python benchmarks/defaults_at_scale.py` (see --help).", ""]
+             "other jobs (load average 5 to 15 during the runs), so seconds are inflated; the "
+             "graph unit is the ratio to quote. Commands: `python "
+             "benchmarks/defaults_at_scale.py --datasets D --variants V` for the data sets D "
+             "and variants V of each table (the variants were run in separate invocations, "
+             "merged into the .json), and `--tolerance-check`.", ""]
     for name, entry in results.items():
         if name == "tolerance_check":
             continue
