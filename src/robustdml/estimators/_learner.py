@@ -633,7 +633,7 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
         return self.DEFAULT_TOL[self.solver]
 
     def _minimize(self, objective, initial_components, n_samples, *, report=None,
-                  max_iter=None):
+                  max_iter=None, tol=None):
         """Minimize an objective from an initial L with the chosen solver.
 
         The solver is ``solver`` with ``tol`` (or ``DEFAULT_TOL``); it reports progress as
@@ -658,6 +658,8 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
             None starts a new count.
         max_iter : int or None, default=None
             Iterations allowed; None takes the ``max_iter`` parameter.
+        tol : float or None, default=None
+            The solver's tolerance; None takes the ``tol`` parameter (or ``DEFAULT_TOL``).
 
         Returns
         -------
@@ -681,7 +683,8 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
         >>> result.n_triplets
         4500
         """
-        tol = self._default_tol() if self.tol is None else self.tol
+        if tol is None:
+            tol = self._default_tol() if self.tol is None else self.tol
         max_iter = self.max_iter if max_iter is None else max_iter
         start = time.perf_counter()
         report = self._progress_reporter(start) if report is None else report

@@ -1,13 +1,17 @@
 """Large-margin nearest neighbors, optionally with the perturbation loss (LMNN-PL)."""
 
+import time
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 
 from .._compat import Hidden, Interval, StrOptions
-from ..math import ActiveTriplets, LMNNLoss, TripletObjective, build_triplets
-from ._learner import MetricLearner, fill_shared_docs
+from ..math import (ActiveTriplets, LMNNLoss, TripletObjective, build_triplets,
+                    exact_neighbors, kneighbors, knn_vote)
+from ..math.neighbors import approximate_kneighbors, neighbor_recall, resolve_neighbor_search
+from ..math.triplets import _combine_blocks
+from ._learner import FitResult, MetricLearner, fill_shared_docs
 
 
 @fill_shared_docs
@@ -29,10 +33,13 @@ class LMNN(MetricLearner):
     n_impostors : int, default=10
         The number v of impostors per point ("nearest", "fixed"); with "active", the normalizer
         ``v |B|`` of the sums over triplets.
-    {pull_weight}
+    pull_weight : float in [0, 1] or "auto", default="auto"
+        The weight mu of the pull term, which draws each point's targets closer; the push
+        term, LMNN's hinge, gets ``1 - mu``. "auto": 0.25 below ``LARGE_DATA`` (10,000)
+        training points, 0.1 from it on (see ``AUTO``).
     {perturbation_weight}
     {perturbation_margin}
-    impostors : {"nearest", "fixed", "active"}, default="nearest"
+    impostors : {"auto", "nearest", "fixed", "active"}, default="auto"
         Which triplets the objective sums over. "nearest": each point's v nearest
         other-class points under the current metric, chosen again as the solver moves (no
         point can be pulled in unpenalized, and each weighs at most k v triplets). "fixed"
@@ -40,12 +47,22 @@ class LMNN(MetricLearner):
         "active" (standard LMNN's full objective): every other-class point inside a target's
         margin, or with an adversarial margin below tau, under the current metric. See
         :doc:`/user_guide/active_impostors`. The "followed impostors" entry of ``DEFAULT_TOL``
-        applies to "nearest" and "active".
+        applies to "nearest" and "active". "auto": "nearest" below ``LARGE_DATA`` (10,000)
+        training points, where it is the more accurate; "fixed" from it on, where the searches
+        of "nearest" cost several times more and "fixed" with two passes is as accurate or
+        more (:doc:`/user_guide/hyperparameters`).
     max_triplets : int, default=2_000_000
         "nearest" and "active": above this many candidate triplets, a fixed pseudo-random
         subset of the (anchor, impostor) pairs stands for all of them, with a warning (about
         150 bytes per triplet).
-    {drift_weight}
+    drift_weight : float >= 0 or "auto", default="auto"
+        The weight r of the penalty on M drifting from its starting metric
+        (in a later pass, the metric of the pass before), relative to the LMNN terms' value
+        there: moving M by its own size costs r times their starting value. It keeps a
+        full-rank metric from fitting the training set along directions only it supports,
+        which matters with few points per feature. "auto": 0.1 below ``LARGE_DATA`` (10,000)
+        training points, 0 from it on. Not metric-learn's ``regularization``, which weighs
+        the push term.
     {solver}
     {n_components}
     {init}
@@ -55,16 +72,67 @@ class LMNN(MetricLearner):
     {callback}
     {verbose}
     {random_state}
+    n_passes : int or "auto", default="auto"
+        Passes of Weinberger and Saul's multi-pass LMNN: each pass after the first chooses
+        the targets (and, with "fixed", the impostors) again under the metric learned so far
+        and minimizes again from it, with the drift penalty towards that metric. Passes stop
+        early when the triplets no longer change. Each pass may run ``max_iter`` iterations;
+        with more than one pass, the metric kept is the one with the best leave-one-out
+        accuracy on a sample of the training points among the start and the passes
+        (``best_pass_``). A later pass stops at the same absolute decrease of the objective
+        per iteration as the first (L-BFGS's ``tol`` is relative to the value where a run
+        starts, which a fitted metric has lowered). "auto": 1 below ``LARGE_DATA`` (10,000)
+        training points, 2 from it on.
+    neighbor_search : {"auto", "exact", "approximate"}, default="auto"
+        How ``impostors="fixed"`` finds each pass's targets and impostors. "approximate": an
+        approximate index (:func:`robustdml.math.approximate_kneighbors`; exact search when
+        no index library is installed), its recall against exact search measured on a
+        sample of points and reported (``neighbor_recall_``, and by ``verbose``); the
+        objective is exact on the triplets found. "auto": approximate from
+        ``robustdml.math.neighbors.APPROXIMATE_MIN_SAMPLES`` training points on, exact below.
+        The impostors that follow the metric ("nearest", "active") are always searched
+        exactly.
     {regularisation}
 
     Attributes
     ----------
     {components_}
     {perturbation_margin_}
-    {n_iter_}
-    {objective_}
+    n_iter_ : int
+        Iterations run, summed over the passes.
+    objective_ : ndarray of shape (n_values,)
+        The objective after each iteration, pass after pass (each pass has its own triplets).
     n_triplets_ : int
         Number of triplets at the learned metric.
+    impostors_ : str
+        The impostor mode used (what "auto" stood for).
+    pull_weight_ : float
+        The pull weight used.
+    drift_weight_ : float
+        The drift weight used (what "auto" stood for).
+    n_passes_ : int
+        Passes run (fewer than ``n_passes`` when the triplets stopped changing).
+    n_iter_per_pass_ : ndarray of shape (n_passes_,)
+        Iterations of each pass.
+    seconds_per_pass_ : ndarray of shape (n_passes_,)
+        Wall-clock time of each pass: choosing its triplets and minimizing.
+    targets_changed_per_pass_ : ndarray of shape (n_passes_,)
+        Fraction of the (point, target) pairs that each pass chose anew under the metric of
+        the pass before (NaN for the first pass).
+    train_accuracy_per_pass_ : ndarray of shape (n_passes_ + 1,) or None
+        With more than one pass: the leave-one-out k-NN accuracy (k = ``n_neighbors``) of
+        ``SCORE_SAMPLE`` training points (a fixed sample) under the starting metric and after
+        each pass; None with one pass.
+    best_pass_ : int
+        The pass whose metric was kept: the last of those with the best
+        ``train_accuracy_per_pass_`` (0: the starting metric, when every pass lost accuracy
+        on the sample); the last pass with one pass.
+    neighbor_search_ : str
+        The search used for the fixed triplets, "exact" or "approximate".
+    neighbor_recall_ : float
+        With ``neighbor_search_ == "approximate"``: the fraction of the true targets and
+        impostors that the index found, on a sample of points, the lowest over the passes;
+        1.0 with exact search.
     {initial_train_accuracy_}
     {train_accuracy_}
     {n_features_in_}
@@ -123,17 +191,33 @@ class LMNN(MetricLearner):
         **MetricLearner._parameter_constraints,
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "n_impostors": [Interval(Integral, 1, None, closed="left")],
-        "pull_weight": [Interval(Real, 0, 1, closed="both")],
-        "impostors": [StrOptions({"fixed", "nearest", "active"})],
+        "pull_weight": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
+        "impostors": [StrOptions({"auto", "fixed", "nearest", "active"})],
         "max_triplets": [Interval(Integral, 1, None, closed="left")],
-        "drift_weight": [Interval(Real, 0, None, closed="left")],
+        "drift_weight": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "regularisation": [Interval(Real, 0, None, closed="left"),
                            Hidden(StrOptions({"deprecated"}))],
+        "n_passes": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "neighbor_search": [StrOptions({"auto", "exact", "approximate"})],
     }
+
+    #: From this many training points on, the parameters left at "auto" take the values chosen
+    #: on data of 10,000 to 60,000 points (benchmarks/defaults_at_scale.md); below it, those
+    #: chosen on small data (benchmarks/defaults.md).
+    LARGE_DATA = 10_000
+
+    #: What "auto" stands for, per parameter: (below ``LARGE_DATA`` points, from it on).
+    AUTO = {"impostors": ("nearest", "fixed"), "pull_weight": (0.25, 0.1),
+            "drift_weight": (0.1, 0.0), "n_passes": (1, 2)}
 
     #: Deprecated parameter names, each with the one that replaced it (model files written
     #: before the rename load with the new name).
     _renamed_parameters = {"regularisation": "drift_weight"}
+
+    _saved_attributes = (*MetricLearner._saved_attributes, "n_passes_", "n_iter_per_pass_",
+                         "seconds_per_pass_", "targets_changed_per_pass_", "impostors_",
+                         "pull_weight_", "drift_weight_", "train_accuracy_per_pass_",
+                         "best_pass_", "neighbor_search_", "neighbor_recall_")
 
     _metric_learn_arguments: dict = {
         **MetricLearner._metric_learn_arguments,
@@ -146,12 +230,12 @@ class LMNN(MetricLearner):
             "drop it: L-BFGS needs no minimum number of iterations"),
     }
 
-    def __init__(self, n_neighbors=3, *, n_impostors=10, pull_weight=0.25,
-                 perturbation_weight=0.0, perturbation_margin="auto", impostors="nearest",
-                 max_triplets=2_000_000, drift_weight=0.1, solver="lbfgs",
+    def __init__(self, n_neighbors=3, *, n_impostors=10, pull_weight="auto",
+                 perturbation_weight=0.0, perturbation_margin="auto", impostors="auto",
+                 max_triplets=2_000_000, drift_weight="auto", solver="lbfgs",
                  n_components=None, init="auto", max_iter=1000, tol=None, smoothing=0.5,
-                 callback=None, verbose=0, random_state=None,
-                 regularisation="deprecated"):
+                 callback=None, verbose=0, random_state=None, n_passes="auto",
+                 neighbor_search="auto", regularisation="deprecated"):
         super().__init__(perturbation_weight=perturbation_weight,
                          perturbation_margin=perturbation_margin, solver=solver,
                          n_components=n_components, init=init, max_iter=max_iter, tol=tol,
@@ -163,6 +247,8 @@ class LMNN(MetricLearner):
         self.impostors = impostors
         self.max_triplets = max_triplets
         self.drift_weight = drift_weight
+        self.n_passes = n_passes
+        self.neighbor_search = neighbor_search
         self.regularisation = regularisation
 
     def losses(self):
@@ -171,7 +257,9 @@ class LMNN(MetricLearner):
         Returns
         -------
         list of TripletLoss
-            ``LMNNLoss(pull_weight)``, followed by :meth:`perturbation_losses`.
+            ``LMNNLoss(pull_weight)``, followed by :meth:`perturbation_losses`. With
+            ``pull_weight="auto"``: the weight the last fit used, before any fit the one for
+            small data.
 
         See Also
         --------
@@ -185,39 +273,133 @@ class LMNN(MetricLearner):
         >>> [type(loss).__name__ for loss in learner.losses()]
         ['LMNNLoss', 'PerturbationLoss']
         """
-        return [LMNNLoss(self.pull_weight), *self.perturbation_losses()]
+        pull_weight = self.pull_weight
+        if isinstance(pull_weight, str):  # "auto": what the last fit used, else small data's
+            pull_weight = getattr(self, "pull_weight_", self.AUTO["pull_weight"][0])
+        return [LMNNLoss(pull_weight), *self.perturbation_losses()]
 
     _worse_advice = ("Lower pull_weight, raise drift_weight, use impostors='nearest' (the "
-                     "default), or keep the starting metric.")
+                     "default below LARGE_DATA points), or keep the starting metric.")
 
     @property
     def _accuracy_neighbors(self):
         return self.n_neighbors
 
     def _fit_metric(self, X, y, initial_components):
-        L0 = initial_components
+        n_passes = self._resolve_auto(len(X))
+        if self.neighbor_search == "approximate" and self.impostors_ != "fixed":
+            raise ValueError(f"neighbor_search='approximate' finds fixed triplets; with "
+                             f"impostors={self.impostors_!r}, which follow the metric, the "
+                             "search is exact. Use impostors='fixed', or neighbor_search="
+                             "'auto' or 'exact'.")
+        self.neighbor_search_ = (resolve_neighbor_search(self.neighbor_search, len(X))
+                                 if self.impostors_ == "fixed" else "exact")
+        self.neighbor_recall_ = 1.0
+        started = time.perf_counter()
+        report = self._progress_reporter(started) if n_passes > 1 else None
+        objective, L0 = self._objective(X, y, initial_components)
+        # later passes stop at the first pass's absolute decrease per iteration (_pass_tol)
+        first_value = objective.value_and_gradient_M(L0)[0] if n_passes > 1 else None
+        score = _SampledAccuracy(X, y, self.n_neighbors) if n_passes > 1 else None
+        metrics, scores = [L0], [score(L0)] if score else []
+        result = self._minimize(objective, L0, len(X), report=report)
+        passes = [(result.n_iter, time.perf_counter() - started, np.nan)]
+        values = list(result.objective)
+        if score:
+            metrics.append(result.components)
+            scores.append(score(result.components))
+        for _ in range(1, n_passes):
+            started = time.perf_counter()
+            L, previous = result.components, objective.triplets
+            objective, _ = self._objective(X, y, L, learned=True)
+            changed = _changed_fraction(previous.pull_pairs, objective.triplets.pull_pairs)
+            if changed == 0 and (self.impostors_ != "fixed" or _changed_fraction(
+                    previous.push_pairs, objective.triplets.push_pairs) == 0):
+                break  # the same triplets: the next pass would start at its optimum
+            tol = self._pass_tol(first_value, objective.value_and_gradient_M(L)[0])
+            result = self._minimize(objective, L, len(X), report=report, tol=tol)
+            metrics.append(result.components)
+            scores.append(score(result.components))
+            passes.append((result.n_iter, time.perf_counter() - started, changed))
+            values += result.objective
+            if self.verbose:
+                print(f"[LMNN] pass {len(passes)}: {changed:.1%} of the targets chosen anew, "
+                      f"{result.n_iter} iterations, {passes[-1][1]:.2f} s, sampled "
+                      f"leave-one-out accuracy {scores[-1]:.4f}")
+        self.n_iter_per_pass_, self.seconds_per_pass_, self.targets_changed_per_pass_ = (
+            np.array(column) for column in zip(*passes))
+        self.n_passes_ = len(passes)
+        # the last of the best: a pass that lost accuracy is undone (the start included)
+        self.best_pass_ = len(passes) - int(np.argmax(scores[::-1])) if scores else 1
+        self.train_accuracy_per_pass_ = np.array(scores) if scores else None
+        return FitResult(metrics[self.best_pass_] if scores else result.components,
+                         int(self.n_iter_per_pass_.sum()),
+                         result.converged, values, result.message,
+                         float(self.seconds_per_pass_.sum()), result.n_triplets)
+
+    def _resolve_auto(self, n_samples):
+        """Set ``impostors_``, ``pull_weight_`` and ``drift_weight_`` to the values used, those
+        of ``AUTO`` for the parameters left at "auto", and return the number of passes."""
+        large = int(n_samples >= self.LARGE_DATA)
+
+        def value(name):
+            given = getattr(self, name)
+            return self.AUTO[name][large] if isinstance(given, str) and given == "auto" \
+                else given
+
+        self.impostors_ = value("impostors")
+        self.pull_weight_ = value("pull_weight")
+        self.drift_weight_ = _drift_weight(self, value("drift_weight"), stacklevel=5)
+        return value("n_passes")
+
+    def _objective(self, X, y, L, learned=False):
+        """The objective of one pass and its starting L: triplets whose targets (and fixed
+        impostors) are chosen under ``L`` when ``learned``, by Euclidean distance in X (the
+        first pass) otherwise."""
         losses = self.losses()
-        if self.impostors == "fixed":
-            triplets = build_triplets(X, y, self.n_neighbors, self.n_impostors)
+        space = X @ L.T if learned else X
+        if self.impostors_ == "fixed" and self.neighbor_search_ == "approximate":
+            triplets, recall = _approximate_triplets(space, y, self.n_neighbors,
+                                                     self.n_impostors, self.random_state)
+            self.neighbor_recall_ = min(self.neighbor_recall_, recall)
+            if self.verbose:
+                print(f"[LMNN] approximate search: recall {recall:.4f} of the targets and "
+                      "impostors, on a sample of points")
+        elif self.impostors_ == "fixed":
+            triplets = build_triplets(space, y, self.n_neighbors, self.n_impostors)
         else:
-            nearest = self.impostors == "nearest"
+            nearest = self.impostors_ == "nearest"
             triplets = ActiveTriplets(X, y, self.n_neighbors, self.n_impostors, losses,
                                       nearest_only=nearest, max_triplets=self.max_triplets,
-                                      random_state=self.random_state)
-            if not isinstance(self.init, np.ndarray):
-                L0 = L0 * triplets.best_scale(
-                    L0, self.pull_weight,
+                                      random_state=self.random_state,
+                                      target_space=space if learned else None)
+            if not learned and not isinstance(self.init, np.ndarray):
+                L = L * triplets.best_scale(
+                    L, self.pull_weight_,
                     self.n_impostors if nearest else max(self.n_impostors, 40))
         self._check_scale(X, triplets.pull_pairs)
-        smoothing = self._solver_smoothing
-        objective = TripletObjective(X, triplets, losses, smoothing=smoothing)
-        drift_weight = _drift_weight(self)
-        if drift_weight > 0:
-            objective.add_drift_penalty(drift_weight, L0)
-        return self._minimize(objective, L0, len(X))
+        objective = TripletObjective(X, triplets, losses, smoothing=self._solver_smoothing)
+        if self.drift_weight_ > 0:
+            objective.add_drift_penalty(self.drift_weight_, L)
+        return objective, L
+
+    def _pass_tol(self, first_value, value):
+        """The tolerance of a later pass. L-BFGS stops when an iteration decreases the objective
+        by less than ``tol`` times its value at the start of the run; a later pass starts from
+        a metric already fitted, at a value often ten times smaller than the first pass's, so
+        the same ``tol`` would ask for a ten times smaller decrease and cost hundreds of
+        iterations for no accuracy. Each pass stops at the first pass's absolute decrease
+        instead (pgd's test is relative to the current value: it keeps ``tol``)."""
+        tol = self._default_tol() if self.tol is None else self.tol
+        if self.solver != "lbfgs" or not value > 0:
+            return tol
+        return tol * first_value / value
 
     def _default_tol(self):
-        followed = self.solver == "lbfgs" and self.impostors != "fixed"
+        impostors = getattr(self, "impostors_", self.impostors)
+        if impostors == "auto":  # before a fit: the tolerance for small data
+            impostors = self.AUTO["impostors"][0]
+        followed = self.solver == "lbfgs" and impostors != "fixed"
         return self.DEFAULT_TOL["lbfgs, followed impostors" if followed else self.solver]
 
     @staticmethod
@@ -244,12 +426,81 @@ def _pull_weight_advice(regularization, arguments):
             "(LMNN's drift_weight is another term: the penalty on M drifting from its start)")
 
 
-def _drift_weight(learner):
-    """The learner's ``drift_weight``, or its deprecated ``regularisation`` when that is given."""
+def _drift_weight(learner, drift_weight=None, stacklevel=3):
+    """The learner's ``drift_weight`` (or the value given, such as what "auto" stands for), or
+    its deprecated ``regularisation`` when that is given."""
     if isinstance(learner.regularisation, str) and learner.regularisation == "deprecated":
-        return learner.drift_weight
+        return learner.drift_weight if drift_weight is None else drift_weight
     warnings.warn(f"{type(learner).__name__}'s parameter regularisation is renamed drift_weight "
                   f"(the penalty on M drifting from its start): pass "
                   f"drift_weight={learner.regularisation!r}. regularisation is removed in the "
-                  "next release.", FutureWarning, stacklevel=3)
+                  "next release.", FutureWarning, stacklevel=stacklevel)
     return learner.regularisation
+
+
+def _changed_fraction(before, after):
+    """The fraction of the (anchor, target) pairs of ``after`` that are not in ``before``."""
+    if len(after) == 0:
+        return 0.0
+    n = int(max(before.max(initial=0), after.max(initial=0))) + 1
+    return float(np.mean(~np.isin(after[:, 0] * n + after[:, 1],
+                                  before[:, 0] * n + before[:, 1])))
+
+
+#: Training points whose leave-one-out accuracy chooses among the passes' metrics.
+SCORE_SAMPLE = 2000
+
+#: Anchors per class on which ``neighbor_recall`` checks the approximate search.
+RECALL_SAMPLE = 500
+
+
+def _approximate_triplets(space, y, n_neighbors, n_impostors, random_state):
+    """The fixed triplets of :func:`~robustdml.math.build_triplets`, each anchor's nearest
+    same-class and other-class points found by an approximate index; and the recall of those
+    searches against exact search on ``RECALL_SAMPLE`` anchors per class."""
+    pull_blocks, push_blocks, found, asked = [], [], 0.0, 0
+    for label in np.unique(y):
+        members, others = np.flatnonzero(y == label), np.flatnonzero(y != label)
+        n_targets, n_push = min(n_neighbors + 1, members.size), min(n_impostors, others.size)
+        if n_targets < 2 or n_push == 0:
+            continue
+        nearest = approximate_kneighbors(space[members], space[members], n_targets,
+                                         random_state=random_state)[1]
+        impostors = approximate_kneighbors(space[others], space[members], n_push,
+                                           random_state=random_state)[1]
+        for reference, indices in ((space[members], nearest), (space[others], impostors)):
+            sample = min(RECALL_SAMPLE, len(members))
+            found += neighbor_recall(reference, space[members], indices, n_samples=sample,
+                                     random_state=random_state) * sample * indices.shape[1]
+            asked += sample * indices.shape[1]
+        # the anchor itself is among its nearest: drop it (or the farthest when it was missed)
+        targets = members[nearest]
+        keep = targets != members[:, None]
+        keep[keep.all(axis=1), -1] = False
+        pull_blocks.append((members, targets[keep].reshape(len(members), n_targets - 1)))
+        push_blocks.append((members, others[impostors]))
+    if not pull_blocks:
+        raise ValueError("No triplet can be formed: a class needs at least two points and "
+                         "there must be at least two classes.")
+    return _combine_blocks(pull_blocks, push_blocks, len(space)), found / asked
+
+
+class _SampledAccuracy:
+    """Leave-one-out k-NN accuracy of a fixed sample of ``SCORE_SAMPLE`` training points
+    (against all of them) under a metric: about ``SCORE_SAMPLE / n`` of a k-NN graph."""
+
+    def __init__(self, X, y, n_neighbors):
+        self.X = X
+        self.codes = np.unique(y, return_inverse=True)[1]
+        self.n_neighbors = min(n_neighbors, len(X) - 1)
+        self.sample = np.sort(np.random.RandomState(0).permutation(len(X))[:SCORE_SAMPLE])
+
+    def __call__(self, L):
+        embedded = self.X @ L.T
+        index = exact_neighbors(self.n_neighbors + 1, embedded.shape[1]).fit(embedded)
+        found = kneighbors(index, embedded[self.sample], return_distance=False)
+        itself = found == self.sample[:, None]
+        itself[~itself.any(axis=1), -1] = True  # hidden behind duplicates: drop the farthest
+        others = found[~itself].reshape(len(self.sample), self.n_neighbors)
+        _, predicted = knn_vote(self.codes[others], int(self.codes.max()) + 1)
+        return float(np.mean(predicted == self.codes[self.sample]))

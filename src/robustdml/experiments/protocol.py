@@ -399,8 +399,7 @@ def tune(method, data, config, seed, recorder):
             if not last:  # fix this stage's best for the next
                 knn = clone(knn).set_params(**search.best_params_)
         knn, cv_score = search.best_estimator_, search.best_score_
-        params = {key: knn.get_params()[f"metric_learner__{key}"]
-                  for space in method.stages for key in space}
+        params = {key: _value_used(knn, key) for space in method.stages for key in space}
         fit_seconds = search.refit_time_
     else:
         fit_start = time.perf_counter()
@@ -409,6 +408,15 @@ def tune(method, data, config, seed, recorder):
         params, cv_score = {}, None
     recorder.mark_final()
     return TunedModel(knn, params, cv_score, fit_seconds, time.perf_counter() - start)
+
+
+def _value_used(knn, key):
+    """A tuned parameter's value; one left at "auto", what the fitted learner used (its
+    attribute of the same name with a trailing underscore, e.g. ``pull_weight_``)."""
+    value = knn.get_params()[f"metric_learner__{key}"]
+    if isinstance(value, str) and value == "auto":
+        return getattr(knn.metric_learner_, f"{key}_")
+    return value
 
 
 def evaluate(knn, data, config, seed):
@@ -481,8 +489,8 @@ def run_cell(dataset, method, split, config, memory=None):
     """Evaluate one method on one split of one data set; returns a JSON-ready record.
 
     The steps: :func:`split_indices`, :func:`scale_split`, :func:`tune` (which fits),
-    :func:`evaluate` and :func:`make_record`. Every warning is caught and recorded, none shown: a learner fit's
-    with the fit (``fits``), the others in ``warnings``.
+    :func:`evaluate` and :func:`make_record`. Every warning is caught and recorded, none
+    shown: a learner fit's with that fit (``fits``), the others in ``warnings``.
 
     Parameters
     ----------

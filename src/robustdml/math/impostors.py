@@ -111,6 +111,9 @@ class ActiveTriplets:
         ``REUSE_SLACK``.
     random_state : int, RandomState instance or None, default=0
         Seeds the pair subset.
+    target_space : ndarray of shape (n_samples, n_dims), default=None
+        The points whose Euclidean distances choose the targets, such as ``X L^T`` to choose
+        them under a learned metric (LMNN's later passes); None: X.
 
     Attributes
     ----------
@@ -137,7 +140,7 @@ class ActiveTriplets:
     """
 
     def __init__(self, X, y, n_neighbors=3, n_impostors=10, losses=(), *, nearest_only=False,
-                 max_triplets=2_000_000, slack=None, random_state=0):
+                 max_triplets=2_000_000, slack=None, random_state=0, target_space=None):
         check_two_classes(y)
         self.X = X
         self.y = y
@@ -148,7 +151,7 @@ class ActiveTriplets:
         self.slack = ((0.0 if n_pairs <= EXACT_SEARCH_PAIRS else REUSE_SLACK) if slack is None
                       else slack)
         self.seed = int(np.random.RandomState(random_state).randint(2 ** 31))
-        blocks = target_neighbors(X, y, n_neighbors)
+        blocks = target_neighbors(X if target_space is None else target_space, y, n_neighbors)
         if not blocks:
             raise ValueError("No triplet can be formed: a class needs at least two points.")
         anchors = np.concatenate([np.repeat(m, t.shape[1]) for m, t in blocks])

