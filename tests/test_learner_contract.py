@@ -196,7 +196,9 @@ def test_model_files_written_before_the_contract_still_load(name):
         output = model.transform(X)
     np.testing.assert_array_equal(output, expected[f"{name}/output"])
     if hasattr(model, "certified_radius"):
-        np.testing.assert_array_equal(model.certified_radius(X), expected[f"{name}/radius"])
+        # radii are computed per query since these files were written: the last bits move
+        np.testing.assert_allclose(model.certified_radius(X), expected[f"{name}/radius"],
+                                   rtol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["_fit_metric", "_minimize"])

@@ -11,6 +11,7 @@ code named in the file. A damaged, truncated, foreign or newer file raises
 
 import json
 import struct
+import tokenize
 import warnings
 import zipfile
 import zlib
@@ -331,7 +332,7 @@ def load_model(path):
         raise
     except (zipfile.BadZipFile, zlib.error, struct.error, EOFError, OSError, KeyError,
             IndexError, AttributeError, ValueError, TypeError, NotImplementedError,
-            json.JSONDecodeError) as error:
+            json.JSONDecodeError, SyntaxError, tokenize.TokenError) as error:
         if "allow_pickle" in str(error):
             raise ModelFileError(f"{path} is not a robustdml model file: it holds pickled "
                                  "arrays, which model files never do and robustdml never "
