@@ -112,14 +112,14 @@ class LMNN(MetricLearner):
         The drift weight used (what "auto" stood for).
     n_passes_ : int
         Passes run (fewer than ``n_passes`` when the triplets stopped changing).
-    n_iter_per_pass_ : ndarray of shape (n_passes_,)
+    n_iter_per_pass_ : ndarray, one entry per pass
         Iterations of each pass.
-    seconds_per_pass_ : ndarray of shape (n_passes_,)
+    seconds_per_pass_ : ndarray, one entry per pass
         Wall-clock time of each pass: choosing its triplets and minimizing.
-    targets_changed_per_pass_ : ndarray of shape (n_passes_,)
+    targets_changed_per_pass_ : ndarray, one entry per pass
         Fraction of the (point, target) pairs that each pass chose anew under the metric of
         the pass before (NaN for the first pass).
-    train_accuracy_per_pass_ : ndarray of shape (n_passes_ + 1,) or None
+    train_accuracy_per_pass_ : ndarray (the start, then one entry per pass) or None
         With more than one pass: the leave-one-out k-NN accuracy (k = ``n_neighbors``) of
         ``SCORE_SAMPLE`` training points (a fixed sample) under the starting metric and after
         each pass; None with one pass.
@@ -206,7 +206,8 @@ class LMNN(MetricLearner):
     #: chosen on small data (benchmarks/defaults.md).
     LARGE_DATA = 10_000
 
-    #: What "auto" stands for, per parameter: (below ``LARGE_DATA`` points, from it on).
+    # What "auto" stands for, per parameter: (below LARGE_DATA points, from it on); the
+    # parameters' descriptions state it
     AUTO = {"impostors": ("nearest", "fixed"), "pull_weight": (0.25, 0.1),
             "drift_weight": (0.1, 0.0), "n_passes": (1, 2)}
 

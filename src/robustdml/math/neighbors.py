@@ -23,7 +23,7 @@ and :func:`neighbor_recall`, its recall against exact search on a sample of quer
 **Interface for the estimators** (a parameter ``LMNN(neighbor_search=...)``):
 :func:`resolve_neighbor_search` maps ``"auto"``, ``"exact"`` or ``"approximate"`` and the
 number of training points to ``"exact"`` or ``"approximate"`` (``"auto"``: approximate from
-:data:`APPROXIMATE_MIN_SAMPLES` points on). Exact searches take a ``backend`` (``target_neighbors``
+``APPROXIMATE_MIN_SAMPLES`` points on). Exact searches take a ``backend`` (``target_neighbors``
 passes its own); an approximate search returns its
 neighbors from :func:`approximate_kneighbors`, and :func:`neighbor_recall` measures the recall
 a fit reports.
@@ -461,7 +461,7 @@ def resolve_neighbor_search(neighbor_search, n_samples):
     Parameters
     ----------
     neighbor_search : {"auto", "exact", "approximate"}
-        "auto": approximate from :data:`APPROXIMATE_MIN_SAMPLES` training points on.
+        "auto": approximate from ``APPROXIMATE_MIN_SAMPLES`` training points on.
     n_samples : int
         Number of training points.
 
