@@ -166,3 +166,28 @@ def test_resolve_neighbor_search():
         "approximate")
     with pytest.raises(ValueError, match="neighbor_search"):
         resolve_neighbor_search("fast", 10)
+
+
+def test_leave_one_out_accuracy_of_a_sample_is_the_mean_over_its_rows():
+    from robustdml.math import leave_one_out_accuracy
+
+    rng = np.random.RandomState(3)
+    Z, y = rng.randn(300, 4), rng.randint(0, 3, 300)
+    per_row = np.array([leave_one_out_accuracy(Z, y, 3, rows=[i]) for i in range(len(Z))])
+    assert leave_one_out_accuracy(Z, y, 3) == pytest.approx(per_row.mean())
+    sample = np.arange(0, 300, 7)
+    assert leave_one_out_accuracy(Z, y, 3, rows=sample) == pytest.approx(per_row[sample].mean())
+
+
+def test_training_accuracy_is_measured_on_a_fixed_sample_above_its_size(monkeypatch):
+    from robustdml import LMNN
+    from robustdml.math import leave_one_out_accuracy
+
+    rng = np.random.RandomState(0)
+    X = rng.randn(400, 3)
+    y = (X[:, 0] + 0.3 * rng.randn(400) > 0).astype(int)
+    monkeypatch.setattr(LMNN, "TRAINING_ACCURACY_SAMPLE", 100)
+    model = LMNN(impostors="fixed").fit(X, y)
+    rows = np.sort(np.random.RandomState(0).choice(400, 100, replace=False))
+    assert model.train_accuracy_ == leave_one_out_accuracy(model.transform(X), y, 3, rows=rows)
+    assert model.initial_train_accuracy_ == leave_one_out_accuracy(X, y, 3, rows=rows)

@@ -127,10 +127,12 @@ SHARED_DOCS = {
         "The objective after each iteration."),
     "initial_train_accuracy_": (
         "float",
-        "Leave-one-out k-NN accuracy on the training data under the starting metric."),
+        "Leave-one-out k-NN accuracy on the training data under the starting metric (on a "
+        "fixed sample of ``TRAINING_ACCURACY_SAMPLE`` training points when there are more)."),
     "train_accuracy_": (
         "float",
-        "Leave-one-out k-NN accuracy on the training data under the learned metric; a warning "
+        "Leave-one-out k-NN accuracy on the training data under the learned metric (on the "
+        "same sample); a warning "
         "says when it is lower than ``initial_train_accuracy_`` by more than "
         "``WORSE_THAN_START``."),
     "n_features_in_": (
@@ -351,6 +353,11 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
 
     #: Leave-one-out training accuracy lost to the fit beyond which a warning is given.
     WORSE_THAN_START = 0.01
+
+    #: Above this many training points, ``initial_train_accuracy_`` and ``train_accuracy_`` are
+    #: measured on a fixed sample of this many (two exact searches of every point would cost
+    #: two k-NN graphs of the training data, hours at a million points).
+    TRAINING_ACCURACY_SAMPLE = 10_000
 
     #: Tolerance of each solver when ``tol=None``.
     DEFAULT_TOL = {"pgd": 1e-7, "lbfgs": 1e-6}
@@ -739,9 +746,14 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
         """Set ``initial_train_accuracy_`` and ``train_accuracy_`` (leave-one-out k-NN on the
         training data under the starting and the learned metric) and warn when the fit lost
         more than ``WORSE_THAN_START``; ``advice`` says what to try."""
-        self.initial_train_accuracy_ = leave_one_out_accuracy(X @ L0.T, labels, n_neighbors)
+        rows = None  # every row, unless there are more than TRAINING_ACCURACY_SAMPLE
+        if len(X) > self.TRAINING_ACCURACY_SAMPLE:
+            rows = np.sort(np.random.RandomState(0).choice(
+                len(X), self.TRAINING_ACCURACY_SAMPLE, replace=False))
+        self.initial_train_accuracy_ = leave_one_out_accuracy(X @ L0.T, labels, n_neighbors,
+                                                              rows=rows)
         self.train_accuracy_ = leave_one_out_accuracy(X @ self.components_.T, labels,
-                                                      n_neighbors)
+                                                      n_neighbors, rows=rows)
         if self.train_accuracy_ < self.initial_train_accuracy_ - self.WORSE_THAN_START:
             warnings.warn(
                 f"[{type(self).__name__}] The learned metric classifies the training data worse "

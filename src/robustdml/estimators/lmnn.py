@@ -8,7 +8,7 @@ import numpy as np
 
 from .._compat import Hidden, Interval, StrOptions
 from ..math import (ActiveTriplets, LMNNLoss, TripletObjective, build_triplets,
-                    exact_neighbors, kneighbors, knn_vote)
+                    leave_one_out_accuracy)
 from ..math.neighbors import approximate_kneighbors, neighbor_recall, resolve_neighbor_search
 from ..math.triplets import _combine_blocks
 from ._learner import FitResult, MetricLearner, fill_shared_docs
@@ -493,15 +493,9 @@ class _SampledAccuracy:
     def __init__(self, X, y, n_neighbors):
         self.X = X
         self.codes = np.unique(y, return_inverse=True)[1]
-        self.n_neighbors = min(n_neighbors, len(X) - 1)
+        self.n_neighbors = n_neighbors
         self.sample = np.sort(np.random.RandomState(0).permutation(len(X))[:SCORE_SAMPLE])
 
     def __call__(self, L):
-        embedded = self.X @ L.T
-        index = exact_neighbors(self.n_neighbors + 1, embedded.shape[1]).fit(embedded)
-        found = kneighbors(index, embedded[self.sample], return_distance=False)
-        itself = found == self.sample[:, None]
-        itself[~itself.any(axis=1), -1] = True  # hidden behind duplicates: drop the farthest
-        others = found[~itself].reshape(len(self.sample), self.n_neighbors)
-        _, predicted = knn_vote(self.codes[others], int(self.codes.max()) + 1)
-        return float(np.mean(predicted == self.codes[self.sample]))
+        return leave_one_out_accuracy(self.X @ L.T, self.codes, self.n_neighbors,
+                                      rows=self.sample)
