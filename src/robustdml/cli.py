@@ -118,7 +118,7 @@ def _command_datasets(args):
             from .datasets import load
             data = load(name)
             print(f"{name:<20} {data.n_samples:>6} {data.n_features:>5} {data.n_classes:>7}  "
-                  f"{'yes':<4}  {spec.source}; licence: {spec.licence}")
+                  f"{'yes':<4}  {spec.source}; license: {spec.license}")
         else:
             print(f"{name:<20} {'-':>6} {'-':>5} {'-':>7}  {'no':<4}  {spec.source}\n"
                   f"{'':<20} to get it: {why}")
