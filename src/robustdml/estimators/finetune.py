@@ -76,10 +76,6 @@ class RobustFineTuner(MetricLearner):
 
     Attributes
     ----------
-    solver : str
-        Always "lbfgs", read-only: L-BFGS on L from the base's map, whose rows set the
-        learned dimension. Unlike the other learners, the fine-tuner has no ``solver``,
-        ``init`` or ``n_components`` parameter.
     {components_}
     base_components_ : ndarray of shape (n_components, n_features)
         The base metric's linear map L0, where the fine-tuning started; ``M0 = L0^T L0``.
@@ -117,6 +113,10 @@ class RobustFineTuner(MetricLearner):
     is at most :math:`\lambda \tau^2`, the minimizer has
     :math:`\|M - M_0\|_F \le \sqrt{\lambda / w} \, \|M_0\|_F`: ``drift_weight`` bounds how
     far the metric moves, whatever the data.
+
+    The solver is L-BFGS from :math:`L_0`, whose rows set the learned dimension: unlike the
+    other learners, the fine-tuner has no ``solver``, ``init`` or ``n_components`` parameter
+    (its read-only ``solver`` is always "lbfgs").
 
     References
     ----------
