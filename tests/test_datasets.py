@@ -26,7 +26,7 @@ PUBLISHED_SHAPES = {
 def test_every_spec_documents_its_source():
     assert set(PUBLISHED_SHAPES) == set(SPECS)
     for spec in SPECS.values():
-        assert spec.source and spec.licence and spec.description and spec.requirement
+        assert spec.source and spec.license and spec.description and spec.requirement
     for names in SUITES.values():
         assert set(names) <= set(SPECS)
     assert len(SUITES["paper16"]) == 16

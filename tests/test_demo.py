@@ -1,10 +1,12 @@
 """The default run: the demo suite, live progress, what a rerun and Ctrl-C say, the closing
 table, report.md's opening and its plots."""
 
+import ast
 import io
 import re
 import time
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,7 @@ from robustdml.experiments import report, runner
 from robustdml.experiments.progress import Progress, clock
 from robustdml.experiments.protocol import ProtocolConfig, run_cell
 from robustdml.experiments.report import headline, markdown_report, overview, write_reports
+from robustdml.experiments.suites import DEMO
 
 IRIS = ["--datasets", "iris", "--methods", "euclidean,lmnn", "--splits", "1", "--budget", "1"]
 
@@ -45,11 +48,30 @@ def test_the_default_run_is_the_demo_and_quick_keeps_its_protocol(monkeypatch):
 
     monkeypatch.setattr(cli, "reproduce", spy)
     assert cli.main(["reproduce", "--out", "unused"]) == 0
-    assert seen["datasets"] == cli.DEMO["datasets"] and seen["methods"] == cli.DEMO["methods"]
+    assert seen["datasets"] == DEMO["datasets"] and seen["methods"] == DEMO["methods"]
     assert seen["config"].cv_folds == 3 and seen["jobs"] == cli.cpu_count()
     assert cli.main(["reproduce", "--suite", "quick", "--out", "unused"]) == 0
     assert len(seen["methods"]) == 8
     assert seen["config"] == ProtocolConfig(n_splits=3, budget=4)  # as before the demo
+
+
+def test_the_experiments_layer_defines_the_demo_and_never_imports_the_cli():
+    """Imports flow math <- estimators <- evaluation <- experiments <- CLI: the suites are
+    the experiments layer's, the command only reads them."""
+    assert cli.DEMO is DEMO
+    package = Path(runner.__file__).parent
+    for path in package.rglob("*.py"):
+        module = ["robustdml", *path.relative_to(package.parent).with_suffix("").parts]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):  # resolved: ``from .. import cli`` too
+                base = module[:len(module) - node.level] if node.level else []
+                imported = ".".join(base + ([node.module] if node.module else []))
+                names = [imported] + [f"{imported}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            assert "robustdml.cli" not in names, f"{path} imports the CLI"
 
 
 def test_progress_on_a_file_is_plain_lines():
@@ -220,7 +242,7 @@ def test_the_demo_needs_only_the_core_dependencies():
     from robustdml.datasets import SPECS
 
     core = SPECS["iris"].requirement
-    assert all(SPECS[name].requirement == core for name in cli.DEMO["datasets"])
+    assert all(SPECS[name].requirement == core for name in DEMO["datasets"])
 
 
 def test_report_shows_its_plots_by_relative_links(tmp_path):

@@ -123,3 +123,13 @@ def test_scaling_standardise_warns_and_old_configurations_read_silently():
         warnings.simplefilter("error", FutureWarning)
         saved = {**ProtocolConfig().to_dict(), "scaling": "standardise"}
         assert ProtocolConfig.from_dict(saved) == ProtocolConfig()
+
+
+def test_dataset_spec_licence_warns_and_is_the_license():
+    from robustdml.datasets import SPECS
+    spec = SPECS["glass"]
+    assert spec.license == "GPL-2 (mlbench) / UCI"
+    with pytest.warns(FutureWarning, match="renamed license"):
+        assert spec.licence == spec.license
+    with pytest.raises(AttributeError):  # read-only, as the frozen field was
+        spec.licence = "MIT"

@@ -3,6 +3,7 @@ model files and errors."""
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import load_wine
 from sklearn.frozen import FrozenEstimator
 from sklearn.neighbors import KNeighborsClassifier, NeighborhoodComponentsAnalysis
@@ -190,3 +191,21 @@ def test_a_base_files_cannot_hold_is_saved_as_none(wine, tmp_path):
     loaded = robustdml.load_model(tmp_path / "tuner.npz")
     assert loaded.base is None
     np.testing.assert_array_equal(loaded.transform(X), tuner.transform(X))
+
+
+def test_init_stores_exactly_the_parameters_get_params_reports():
+    """scikit-learn's contract: ``__init__`` stores each parameter as given and nothing else,
+    so get_params, clone and set_params see everything that changes a fit; the solver is
+    fixed, not a hidden attribute a user could change and clone would drop."""
+    tuner = RobustFineTuner(NCA(), drift_weight=0.3, max_iter=7)
+    params = tuner.get_params(deep=False)
+    assert sorted(vars(tuner)) == sorted(params)
+    assert not hasattr(tuner, "init") and not hasattr(tuner, "n_components")
+    assert tuner.solver == "lbfgs"
+    with pytest.raises(AttributeError, match="always runs L-BFGS"):
+        tuner.solver = "pgd"
+    with pytest.raises(ValueError, match="Invalid parameter 'solver'"):
+        tuner.set_params(solver="pgd")
+    cloned = clone(tuner)
+    assert sorted(vars(cloned)) == sorted(params)
+    assert cloned.get_params(deep=False)["drift_weight"] == 0.3

@@ -10,7 +10,9 @@ import pytest
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.neighbors import NeighborhoodComponentsAnalysis
 
-from robustdml import LMNN
+from scipy.stats import loguniform
+
+from robustdml import LMNN, NCA, RobustFineTuner
 from robustdml.datasets import load
 from robustdml.experiments.protocol import (RENAMED_PARAMETERS, Method, ProtocolConfig,
                                             default_methods, run_cell)
@@ -97,6 +99,41 @@ class WarningMetric(TransformerMixin, BaseEstimator):
     def transform(self, X):
         warnings.warn("transformed", UserWarning)
         return X
+
+
+def count_fits(monkeypatch, cls):
+    """A list that grows by one at every ``cls.fit``."""
+    fits, original = [], cls.fit
+    monkeypatch.setattr(cls, "fit", lambda self, X, y: fits.append(1) or original(self, X, y))
+    return fits
+
+
+def test_a_fine_tuners_base_is_fitted_once_per_fold_with_the_same_records(monkeypatch):
+    """nca+pl-finetune fits its NCA base once per fold and once for the refit, not once per
+    candidate and fold, and its record equals the one main's code made when it refitted the
+    base every time (tests/data/study_cells_finetune_main.json, commit f9df538, made by
+    ``run_cell(load("iris"), default_methods()["nca+pl-finetune"], 0, config)``, timings
+    left out)."""
+    before = json.loads((DATA / "study_cells_finetune_main.json").read_text())
+    config = ProtocolConfig.from_dict(before["config"])
+    [old] = before["records"]
+    nca_fits = count_fits(monkeypatch, NCA)
+    new = run_cell(load("iris"), default_methods()["nca+pl-finetune"], 0, config)
+    assert len(nca_fits) == config.cv_folds + 1  # was budget x cv_folds + 1
+    assert len(new["fits"]) == config.budget * config.cv_folds + 1
+    assert set(new) == set(old) | set(TIMINGS)
+    assert_same_numbers({key: new[key] for key in old}, old, old["method"])
+
+
+def test_a_shared_base_fit_replays_its_warnings_in_every_fine_tuner_fit(monkeypatch):
+    base_fits = count_fits(monkeypatch, WarningMetric)
+    method = Method("warns+finetune", RobustFineTuner(WarningMetric(), perturbation_margin=0.1),
+                    {"perturbation_weight": loguniform(0.1, 10.0)})
+    config = ProtocolConfig(n_splits=1, budget=2, cv_folds=3, noise_draws=1, attack_points=10)
+    record = run_cell(load("iris"), method, 0, config)
+    assert len(base_fits) == 3 + 1 and len(record["fits"]) == 2 * 3 + 1
+    for fit in record["fits"]:
+        assert {"category": "RuntimeWarning", "message": "fitted", "count": 1} in fit["warnings"]
 
 
 def test_warnings_outside_the_fits_are_counted_apart_and_none_is_shown():

@@ -6,7 +6,8 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.datasets import load_wine
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.metrics import get_scorer
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -98,6 +99,42 @@ def test_scorer_errors(wine):
     with pytest.raises(ValueError, match="sigma"):
         make_noise_scorer(float("nan"))
     assert "radius=0.1" in repr(make_certified_scorer(0.1))
+
+
+def test_a_label_unseen_at_fit_counts_as_wrong_as_in_scikit_learn(wine):
+    """A class missing from the training data (a cross-validation fold's) scores as a wrong
+    prediction with radius 0, with a warning, as scikit-learn's accuracy scorer counts it."""
+    X, y = wine
+    two = y[:120] < 2
+    pipe = make_pipeline(StandardScaler(), CertifiedKNN(3)).fit(X[:120][two], y[:120][two])
+    X_test, y_test = X[120:], y[120:]
+    seen = y_test < 2
+    assert 0 < seen.sum() < len(y_test)
+    accuracy = get_scorer("accuracy")(pipe, X_test, y_test)
+    with pytest.warns(UserWarning, match=r"\d+ point\(s\) with labels the classifier was not "
+                                         r"fitted on: 2 \(it knows 0, 1\)\. They count as wrong"):
+        assert make_certified_scorer(0.0)(pipe, X_test, y_test) == pytest.approx(accuracy)
+    with pytest.warns(UserWarning, match="not fitted on: 2"):
+        assert make_noise_scorer(0.0)(pipe, X_test, y_test) == pytest.approx(accuracy)
+    # at a radius, the seen points' certificates, over all the points
+    radii = pipe[-1].certified_radius(pipe[:-1].transform(X_test[seen]), y_test[seen])
+    with pytest.warns(UserWarning, match="not fitted on: 2"):
+        score = certified_accuracy_score(pipe, X_test, y_test, 0.2, space="classifier")
+    assert score == pytest.approx(np.sum(radii > 0.2) / len(y_test))
+    assert 0 < score < accuracy
+    with pytest.warns(UserWarning, match="not fitted on: 2"):
+        noisy = noise_accuracy_score(pipe, X_test, y_test, 0.5, random_state=3)
+    error = noise_error(pipe, X_test[seen], y_test[seen], [0.5], random_state=3)[0][0]
+    assert noisy == pytest.approx((1 - error) * seen.mean())
+    # folds of sorted labels: every test fold holds a class its training part lacks
+    order = np.argsort(y, kind="stable")
+    folds = KFold(3)
+    expected = cross_val_score(CertifiedKNN(3), X[order], y[order], cv=folds)
+    with pytest.warns(UserWarning, match="not fitted on"):
+        for scorer in (make_certified_scorer(0.0), make_noise_scorer(0.0)):
+            scores = cross_val_score(CertifiedKNN(3), X[order], y[order], cv=folds,
+                                     scoring=scorer, error_score="raise")
+            np.testing.assert_allclose(scores, expected)
 
 
 def test_data_scale_of_a_known_toy():

@@ -9,7 +9,7 @@ from pathlib import Path
 from joblib import cpu_count
 
 from . import __version__
-from .datasets import SPECS, SUITES, DataUnavailable, available
+from .datasets import SPECS, DataUnavailable, available
 from .datasets.sources import no_fetching
 from .experiments.protocol import ProtocolConfig, default_methods
 from .experiments.progress import clock
@@ -17,20 +17,7 @@ from .experiments.report import combined_report, overview, write_reports
 from .experiments.runner import RunInterrupted, current_records, reproduce
 from .experiments.tradeoff import run_tradeoff
 from .experiments.store import ConfigMismatch, ResultsLocked, ResultStore
-
-#: The default suite: minutes on 2 cores. Small data sets where learned metrics differ from
-#: the Euclidean one, the method and its closest peers, a small search (3 folds, not 5).
-DEMO = {"datasets": ["wine", "balance_scale", "waveform_1000", "breast_cancer"],
-        "methods": ["euclidean", "lmnn", "lmnn-pl", "arml"]}
-#: Data sets of each suite (``--suite``).
-SUITE_DATASETS = {"demo": DEMO["datasets"], **SUITES}
-#: Splits, random-search budget, CV folds and scaling of each suite, when not given on the
-#: command line.
-SUITE_DEFAULTS = {"demo": {"splits": 3, "budget": 3, "scaling": "standardize", "cv_folds": 3,
-                           "methods": DEMO["methods"]},
-                  "quick": {"splits": 3, "budget": 4, "scaling": "standardize"},
-                  "paper16": {"splits": 20, "budget": 8, "scaling": "standardize"},
-                  "arml": {"splits": 10, "budget": 8, "scaling": "minmax"}}
+from .experiments.suites import DEMO, SUITE_DATASETS, SUITE_DEFAULTS
 
 
 def _names(text):
@@ -118,7 +105,7 @@ def _command_datasets(args):
             from .datasets import load
             data = load(name)
             print(f"{name:<20} {data.n_samples:>6} {data.n_features:>5} {data.n_classes:>7}  "
-                  f"{'yes':<4}  {spec.source}; licence: {spec.licence}")
+                  f"{'yes':<4}  {spec.source}; license: {spec.license}")
         else:
             print(f"{name:<20} {'-':>6} {'-':>5} {'-':>7}  {'no':<4}  {spec.source}\n"
                   f"{'':<20} to get it: {why}")

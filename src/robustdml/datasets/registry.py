@@ -5,6 +5,7 @@
 """
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -29,8 +30,9 @@ class DatasetSpec:
         The name :func:`load` takes.
     source : str
         The package (or generator) that provides it.
-    licence : str
-        The data's licence.
+    license : str
+        The data's license. Read as ``licence`` (its former name) too, with a FutureWarning,
+        until the next release.
     description : str
         What the data are.
     loader : callable
@@ -55,12 +57,33 @@ class DatasetSpec:
 
     name: str
     source: str
-    licence: str
+    license: str
     description: str
     loader: Callable
     requirement: str = "nothing: ships with robustdml's core dependencies"
     pca_components: Optional[int] = None
     subsample: Optional[int] = None
+
+    @property
+    def licence(self):
+        """Deprecated: the old name of ``license``, removed in the next release.
+
+        See Also
+        --------
+        load : Load a data set by name.
+
+        Examples
+        --------
+        >>> import warnings
+        >>> from robustdml.datasets import SPECS
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore", FutureWarning)
+        ...     SPECS["fashion_mnist_5000"].licence
+        'MIT'
+        """
+        warnings.warn("DatasetSpec.licence is renamed license; the old name is removed in the "
+                      "next release.", FutureWarning, stacklevel=2)
+        return self.license
 
 
 @dataclass

@@ -114,6 +114,10 @@ class RobustFineTuner(MetricLearner):
     :math:`\|M - M_0\|_F \le \sqrt{\lambda / w} \, \|M_0\|_F`: ``drift_weight`` bounds how
     far the metric moves, whatever the data.
 
+    The solver is L-BFGS from :math:`L_0`, whose rows set the learned dimension: unlike the
+    other learners, the fine-tuner has no ``solver``, ``init`` or ``n_components`` parameter
+    (its read-only ``solver`` is always "lbfgs").
+
     References
     ----------
     .. [1] X. Yang, Y. Guo, M. Dong and J.-H. Xue, "Towards Certified Robustness of Distance
@@ -157,17 +161,45 @@ class RobustFineTuner(MetricLearner):
                  perturbation_weight=1.0, perturbation_margin="auto", drift_weight=0.1,
                  max_iter=1000, tol=None, smoothing=0.5, callback=None, verbose=0,
                  random_state=None):
-        # L-BFGS on L from the base's map: the base sets the start and the dimension
-        super().__init__(perturbation_weight=perturbation_weight,
-                         perturbation_margin=perturbation_margin, solver="lbfgs",
-                         n_components=None, init="auto", max_iter=max_iter, tol=tol,
-                         smoothing=smoothing, callback=callback, verbose=verbose,
-                         random_state=random_state)
+        # stores exactly its own parameters: MetricLearner.__init__ would also store solver,
+        # n_components and init, which are not the fine-tuner's (see the solver property)
         self.base = base
         self.base_matrix = base_matrix
         self.n_neighbors = n_neighbors
         self.n_impostors = n_impostors
+        self.perturbation_weight = perturbation_weight
+        self.perturbation_margin = perturbation_margin
         self.drift_weight = drift_weight
+        self.max_iter = max_iter
+        self.tol = tol
+        self.smoothing = smoothing
+        self.callback = callback
+        self.verbose = verbose
+        self.random_state = random_state
+
+    @property
+    def solver(self):
+        """The solver, always "lbfgs": L-BFGS on L, from the base's map (not a parameter).
+
+        See Also
+        --------
+        LMNN : Takes ``solver="pgd"`` and an ``init`` array, such as a base's map.
+
+        Examples
+        --------
+        >>> from robustdml import NCA, RobustFineTuner
+        >>> RobustFineTuner(NCA()).solver
+        'lbfgs'
+        """
+        return "lbfgs"
+
+    @solver.setter
+    def solver(self, value):
+        # an instance attribute would silently change the fit and be lost by clone
+        raise AttributeError(
+            f"RobustFineTuner has no solver parameter (got {value!r}): it always runs L-BFGS "
+            "from the base's map. For the pgd solver, fit LMNN(solver='pgd', "
+            "perturbation_weight=..., init=base_components) instead.")
 
     @property
     def _accuracy_neighbors(self):

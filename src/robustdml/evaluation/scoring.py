@@ -5,12 +5,53 @@ A scorer is called as ``scorer(estimator, X, y)`` with a fitted :class:`Certifie
 ``Pipeline`` ending in one. Radii are in the units of the pipeline's input by default (its
 steps must then be affine: see :func:`~robustdml.certified_radius`); ``space="classifier"``
 measures them in the space the classifier sees, after the pipeline's transforms.
+
+A label of y the classifier was not fitted on (a class missing from a cross-validation fold's
+training part) counts as a wrong prediction, certified radius 0, as in scikit-learn's
+scorers, with a warning naming it. Labels of another kind than the fitted classes (integer
+codes for a model fitted on strings, or the reverse) are refused: y is then in another
+encoding than at fit, and a score of 0 would hide it.
 """
 
+import warnings
+
 import numpy as np
+from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import _num_samples
+
+from ..estimators._base import _first_few, check_labels
 from ..math import data_scale
 from .certify import _Space, check_space
 from .noise import noise_error
+
+
+def _is_numeric(labels):
+    return labels.dtype.kind in "biuf"
+
+
+def _known_labels(classes, y, n_samples):
+    """y as an array, and the mask of its labels among ``classes``.
+
+    An unseen label warns and is left to count as a wrong prediction; labels of another kind
+    than ``classes`` (strings against numbers) raise the ValueError of ``check_labels``.
+    """
+    y = np.asarray(y)
+    classes = np.asarray(classes)
+    if _is_numeric(y) != _is_numeric(classes):
+        check_labels(classes, y, n_samples)  # raises, naming them: another encoding
+    if y.shape != (n_samples,):
+        raise ValueError(f"y has shape {y.shape}; expected ({n_samples},).")
+    known = np.isin(y, classes)
+    if not known.all():
+        unseen = np.unique(y[~known])
+        warnings.warn(
+            f"y holds {np.count_nonzero(~known)} point(s) with labels the classifier was not "
+            f"fitted on: {_first_few(unseen)} (it knows {_first_few(classes)}). They count as "
+            "wrong predictions (certified radius 0), as in scikit-learn's scorers. In "
+            "cross-validation, the fold's training part lacked these classes: use "
+            "StratifiedKFold or fewer folds. Otherwise, check that y is encoded as the y "
+            "given to fit.", UserWarning, stacklevel=3)
+    return y, known
 
 
 def _check_radius(radius):
@@ -59,8 +100,15 @@ def certified_accuracy_score(estimator, X, y, radius, *, relative=False, space="
     TypeError
         If ``estimator`` is neither a :class:`CertifiedKNN` nor a ``Pipeline`` ending in one.
     ValueError
-        If ``radius`` is negative or not finite, y has labels not among the classifier's
-        ``classes_``, or a step is not affine with ``space="input"``.
+        If ``radius`` is negative or not finite, y's labels are of another kind than the
+        classifier's ``classes_`` (strings for numbers or the reverse: another encoding),
+        or a step is not affine with ``space="input"``.
+
+    Warns
+    -----
+    UserWarning
+        If y has labels not among the classifier's ``classes_``: those points count as
+        wrong (certified radius 0), as in scikit-learn's scorers.
 
     See Also
     --------
@@ -82,9 +130,14 @@ def certified_accuracy_score(estimator, X, y, radius, *, relative=False, space="
     measured = _Space(estimator, X, space)
     if relative:
         radius *= data_scale(measured.training_points(), measured.classifier.y_)
-    # radii beyond the next float above ``radius`` need not be found exactly
-    radii = measured.classifier._certify(measured.seen, y, np.nextafter(radius, np.inf),
-                                         measured.geometry())
+    y, known = _known_labels(measured.classifier.classes_, y, _num_samples(X))
+    radii = np.zeros(len(y))
+    if known.any():
+        seen = measured.seen if known.all() else _safe_indexing(measured.seen,
+                                                                np.flatnonzero(known))
+        # radii beyond the next float above ``radius`` need not be found exactly
+        radii[known] = measured.classifier._certify(seen, y[known], np.nextafter(radius, np.inf),
+                                                    measured.geometry())
     return float(np.mean(radii > radius))
 
 
@@ -116,7 +169,14 @@ def noise_accuracy_score(estimator, X, y, sigma, n_draws=5, random_state=0):
     Raises
     ------
     ValueError
-        If y has labels not among the classifier's ``classes_``.
+        If y's labels are of another kind than the classifier's ``classes_`` (strings for
+        numbers or the reverse: another encoding).
+
+    Warns
+    -----
+    UserWarning
+        If y has labels not among the classifier's ``classes_``: those points count as
+        wrong, as in scikit-learn's scorers.
 
     See Also
     --------
@@ -132,6 +192,16 @@ def noise_accuracy_score(estimator, X, y, sigma, n_draws=5, random_state=0):
     >>> round(noise_accuracy_score(KNNClassifier(3).fit(X, y), X, y, sigma=0.5), 3)
     0.892
     """
+    if hasattr(estimator, "classes_"):  # a fitted classifier, or a pipeline ending in one
+        y, known = _known_labels(estimator.classes_, y, _num_samples(X))
+        if not known.all():
+            # an unseen label is never predicted: its points are wrong under any noise
+            if not known.any():
+                return 0.0
+            rows = np.flatnonzero(known)
+            error = noise_error(estimator, _safe_indexing(X, rows), y[rows], [sigma], n_draws,
+                                random_state)[0][0]
+            return float((1.0 - error) * known.mean())
     return float(1.0 - noise_error(estimator, X, y, [sigma], n_draws, random_state)[0][0])
 
 

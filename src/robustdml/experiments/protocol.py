@@ -40,7 +40,8 @@ from ..estimators import ARML, LMNN, NCA, RobustFineTuner
 from ..evaluation import CertifiedKNN, knn_attack, noise_error
 from ..evaluation.scoring import make_certified_scorer
 from ..math import data_scale
-from .recording import FitRecorder, catching_warnings, count_warnings
+from .recording import (FitOncePerData, FitRecorder, FitStore, catching_warnings,
+                        count_warnings)
 
 
 #: Parameters renamed since records were written, old name to new: a stored record's search
@@ -368,13 +369,18 @@ def tune(method, data, config, seed, recorder):
 
     Parameters in ``method.scaled`` (the learner's and the drawn candidates' alike) are
     multiplied by the data scale first. Every learner fit goes through ``recorder``
-    (a :class:`~robustdml.experiments.recording.FitRecorder`), which notes it.
+    (a :class:`~robustdml.experiments.recording.FitRecorder`), which notes it. A
+    :class:`~robustdml.RobustFineTuner`'s base estimator is fitted once per training set
+    (:class:`~robustdml.experiments.recording.FitOncePerData`), not once per candidate.
 
     Returns
     -------
     TunedModel
     """
     learner = None if method.learner is None else clone(method.learner)
+    if isinstance(learner, RobustFineTuner) and hasattr(learner.base, "fit"):
+        # the base does not depend on the candidate: fit it once per fold, not per candidate
+        learner.set_params(base=FitOncePerData(learner.base, FitStore()))
     if method.scaled:
         learner.set_params(**{key: learner.get_params()[key] * data.scale
                               for key in method.scaled})

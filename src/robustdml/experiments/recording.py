@@ -13,9 +13,12 @@ import contextlib
 import warnings
 from collections import Counter
 
+import joblib
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_memory
 
 from ..estimators import MetricLearner
+from ..estimators.finetune import _linear_map
 
 
 def count_warnings(caught):
@@ -120,3 +123,72 @@ class FitRecorder:
         an untuned method's only fit)."""
         if self.fits:
             self.fits[-1]["final"] = True
+
+
+class FitStore(dict):
+    """Fits shared by the clones of a :class:`FitOncePerData` within one cell.
+
+    ``clone`` deep-copies it as itself, so a search's clones of the classifier all use it, and
+    it pickles empty: it is a cache, not state, and a fit cache's hash of a learner holding it
+    must not depend on what it has cached so far.
+    """
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce__(self):
+        return type(self), ()
+
+
+class FitOncePerData(BaseEstimator):
+    """A fine-tuner's base estimator, fitted once per training set within a cell.
+
+    A search over :class:`~robustdml.RobustFineTuner`'s own settings fits its base again
+    for every candidate on the same folds, budget times the same fit. This stand-in for the
+    base fits a clone of ``estimator`` the first time it sees a training set (and the
+    estimator's parameters), keeps the base's linear map in ``store``, and on later fits
+    takes it from there. Each fit raises the warnings the base's fit raised when it ran, so
+    every fine-tuner fit records what it recorded before.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The base, unfitted.
+    store : FitStore
+        Where the fits are kept, keyed on the estimator and the data.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        The fitted base's linear map, as the fine-tuner reads it from the base itself.
+    """
+
+    def __init__(self, estimator, store):
+        self.estimator = estimator
+        self.store = store
+
+    def fit(self, X, y):
+        """Fit the base on ``X`` and ``y``, or take its fit on the same data from the store.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Training points.
+        y : ndarray of shape (n_samples,)
+            Their labels.
+
+        Returns
+        -------
+        self : FitOncePerData
+            The fitted stand-in.
+        """
+        key = joblib.hash((self.estimator, X, y))
+        if key not in self.store:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                components = _linear_map(clone(self.estimator).fit(X, y), X)
+            self.store[key] = components, [message.message for message in caught]
+        self.components_, raised = self.store[key]
+        for message in raised:
+            warnings.warn(message, stacklevel=2)
+        return self
