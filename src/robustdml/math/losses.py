@@ -15,25 +15,9 @@ import numpy as np
 from ._linalg import TRIPLET_BLOCK, rowwise_sq_dist, smooth_hinge
 from .margin import degeneracy_guard, margin_from_gap
 
-#: From this many triplets on (LMNN's 3 x 10 per point at 10,000 points), the perturbation
-#: loss computes margins and gradient terms only for the triplets whose margin can be below
-#: tau, with dense products over them: the same function, summed in another order, so fits
-#: on fewer triplets keep their exact bits.
-LARGE_TRIPLET_SET = 300_000
-
 #: The perturbation loss's smoothing of the margin's denominator, the reference implementation's
 #: constant (training data are standardized there; a measured margin uses a relative guard).
 SMOOTHING_EPS = 1e-10
-
-
-def _weighted_outer_sum(X, rows, cols, weights):
-    """``sum_t w_t (x_rows[t] - x_cols[t]) (x_rows[t] - x_cols[t])^T``, in blocks."""
-    total = np.zeros((X.shape[1],) * 2)
-    for start in range(0, len(rows), TRIPLET_BLOCK):
-        block = slice(start, start + TRIPLET_BLOCK)
-        difference = X[rows[block]] - X[cols[block]]
-        total += difference.T @ (weights[block, None] * difference)
-    return total
 
 
 class TripletGeometry:
@@ -50,9 +34,6 @@ class TripletGeometry:
         The triplets.
     L : ndarray of shape (n_components, n_features)
         The metric's linear map.
-    cache : dict or None, default=None
-        Where quantities of the triplets alone (not of L) are kept across metrics (a
-        :class:`TripletObjective` passes one per triplet set); None: computed anew.
 
     See Also
     --------
@@ -69,46 +50,10 @@ class TripletGeometry:
     array([8., 8., 8., 8.])
     """
 
-    def __init__(self, X, triplets, L, cache=None):
+    def __init__(self, X, triplets, L):
         self.X = X
         self.triplets = triplets
         self.L = L
-        self.cache = {} if cache is None else cache
-
-    def shared(self, name):
-        """Return a quantity of the triplets alone, computed once per triplet set.
-
-        Parameters
-        ----------
-        name : {"input_direction_sq_norm"}
-            ``input_direction_sq_norm``: ``||target - impostor||^2`` of every triplet, in the
-            input space.
-
-        Returns
-        -------
-        ndarray of shape (n_triplets,)
-            The quantity.
-
-        See Also
-        --------
-        direction_sq_norm : The same norm under M.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from robustdml.math import TripletGeometry, TripletSet
-        >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
-        >>> geometry = TripletGeometry(X, TripletSet.from_indices([0], [1], [2]), np.eye(2))
-        >>> geometry.shared("input_direction_sq_norm")
-        array([10.])
-        """
-        if name != "input_direction_sq_norm":
-            raise ValueError(f"Unknown shared quantity {name!r}; the one known is "
-                             "'input_direction_sq_norm'.")
-        if name not in self.cache:
-            self.cache[name] = rowwise_sq_dist(self.X, self.triplets.targets,
-                                               self.triplets.impostors)
-        return self.cache[name]
 
     @cached_property
     def M(self):
@@ -613,8 +558,6 @@ class PerturbationLoss(TripletLoss):
         self.eps = eps
 
     def value_and_gradient(self, geometry, smoothing=0.0):
-        if geometry.triplets.n_triplets >= LARGE_TRIPLET_SET:
-            return self._value_and_gradient_of_candidates(geometry, smoothing)
         n_triplets = geometry.triplets.triplet_normalizer
         margin_sq = geometry.margin(self.eps) ** 2
         # the smoothing width is relative to tau^2, the scale of this hinge
@@ -624,45 +567,6 @@ class PerturbationLoss(TripletLoss):
         a = np.maximum(geometry.gap, 0.0) / (geometry.direction_sq_norm + self.eps)
         # d(-m^2) = -(a/2) dDelta + (a^2/4) dq
         return value, geometry.gap_and_direction_gradient(-0.5 * a * coef, 0.25 * a ** 2 * coef)
-
-    def _value_and_gradient_of_candidates(self, geometry, smoothing):
-        """The same value and gradient, computed on the candidates only: the triplets with a
-        positive gap whose margin may be below tau. Since ``q = ||M v||^2 <= ||M||_2^2 ||v||^2``
-        (v = target - impostor), a triplet with ``gap^2 >= 4 tau^2 (||M||_2^2 ||v||^2 + eps)``
-        has ``m >= tau`` and adds nothing; a violated one (gap <= 0, m = 0) adds the constant
-        hinge at tau^2 and no gradient."""
-        triplets = geometry.triplets
-        coef = self.weight / triplets.triplet_normalizer
-        tau_sq = self.margin ** 2
-        gap = geometry.gap
-        bound = (np.linalg.norm(geometry.L, 2) ** 4 * (1.0 + 1e-6)
-                 * geometry.shared("input_direction_sq_norm"))
-        candidates = np.flatnonzero((gap > 0) & (gap ** 2 < 4.0 * tau_sq * (bound + self.eps)))
-        hinge_violated, _ = smooth_hinge(np.array([tau_sq]), smoothing * tau_sq)
-        value = coef * hinge_violated[0] * np.count_nonzero(gap <= 0)
-        pulls, pushes = triplets.pull_index[candidates], triplets.push_index[candidates]
-        targets = triplets.pull_pairs[pulls, 1]
-        impostors = triplets.push_pairs[pushes, 1]
-        mapped = geometry.embedded @ geometry.L  # rows x^T M
-        q = rowwise_sq_dist(mapped, targets, impostors)
-        gap = gap[candidates]
-        hinge, slope = smooth_hinge(tau_sq - margin_from_gap(gap, q, self.eps) ** 2,
-                                    smoothing * tau_sq)
-        value += coef * hinge.sum()
-        active = slope > 0
-        a = gap[active] / (q[active] + self.eps)
-        weight = coef * slope[active]
-        # d(-m^2) = -(a/2) dDelta + (a^2/4) dq, on the active candidates
-        gap_weight, direction_weight = -0.5 * a * weight, 0.25 * a ** 2 * weight
-        X = geometry.X
-        anchors = triplets.pull_pairs[pulls[active], 0]
-        gradient = np.zeros((X.shape[1],) * 2)
-        for rows, cols, weights in ((anchors, impostors[active], gap_weight),
-                                    (anchors, targets[active], -gap_weight)):
-            gradient += _weighted_outer_sum(X, rows, cols, weights)
-        cross = geometry.M @ _weighted_outer_sum(X, targets[active], impostors[active],
-                                                 direction_weight)
-        return value, gradient + cross + cross.T
 
     def impostor_reach(self, target_sq_dist, L):
         # With a = d_M(x_i, x_j), b = d_M(x_i, x_l) and s = ||L||_2, the margin's denominator
@@ -921,9 +825,7 @@ class TripletObjective:
         if (triplets is self.triplets and last is not None and last[0] == (len(self.losses), self.smoothing)
                 and np.array_equal(last[1], L)):
             return last[2], last[3].copy()
-        if getattr(self, "_cache_of", None) is not triplets:  # one cache per triplet set
-            self._cache_of, self._cache = triplets, {}
-        geometry = TripletGeometry(self.X, triplets, L, cache=self._cache)
+        geometry = TripletGeometry(self.X, triplets, L)
         value, gradient = 0.0, np.zeros((self.X.shape[1],) * 2)
         for loss in self.losses:
             part_value, part_gradient = loss.value_and_gradient(geometry, self.smoothing)
