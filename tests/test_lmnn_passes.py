@@ -150,14 +150,43 @@ def test_approximate_search_reports_its_recall(noisy):
         LMNN(impostors="nearest", neighbor_search="approximate").fit(X, y)
 
 
-def test_sampled_accuracy_is_the_leave_one_out_accuracy_when_the_sample_is_everyone(noisy):
-    from robustdml.estimators.lmnn import SCORE_SAMPLE, _SampledAccuracy
+@pytest.mark.parametrize("rows", [None, np.arange(0, 240, 7)])
+def test_pass_scores_read_from_the_triplets_equal_a_search(noisy, rows):
+    """The k nearest of each point are among its k targets and k nearest impostors: the
+    accuracy read from exact fixed triplets is the leave-one-out accuracy (no ties here)."""
+    from robustdml.estimators.lmnn import _TrainingScore
     from robustdml.math import leave_one_out_accuracy
     X, y = noisy
-    assert len(X) <= SCORE_SAMPLE
-    L = np.random.RandomState(0).normal(size=(5, X.shape[1]))
     codes = np.unique(y, return_inverse=True)[1]
-    assert _SampledAccuracy(X, y, 3)(L) == leave_one_out_accuracy(X @ L.T, codes, 3)
+    score = _TrainingScore(X, y, 3, rows)
+    for L in (np.eye(X.shape[1]), np.random.RandomState(0).normal(size=(5, X.shape[1]))):
+        Z = X @ L.T
+        triplets = build_triplets(Z, y, 3, 10)
+        assert score._from_triplets(Z, triplets) is not None
+        assert score(L, triplets) == leave_one_out_accuracy(Z, codes, 3, rows=rows)
+        assert score(L) == leave_one_out_accuracy(Z, codes, 3, rows=rows)
+    # another k than the triplets': a search
+    assert _TrainingScore(X, y, 2, rows)._from_triplets(X, build_triplets(X, y, 3, 10)) is None
+
+
+def test_sampled_fit_reports_the_accuracies_of_its_searches(noisy, monkeypatch):
+    """Above TRAINING_ACCURACY_SAMPLE the passes are scored on that sample, from their triplet
+    searches, and the training accuracies are the scores of the start and the kept pass."""
+    from robustdml.math import leave_one_out_accuracy
+    X, y = noisy
+    monkeypatch.setattr(LMNN, "TRAINING_ACCURACY_SAMPLE", 100)
+    rows = np.sort(np.random.RandomState(0).choice(len(X), 100, replace=False))
+    seen = {}
+    learner = LMNN(impostors="fixed", n_passes=3,
+                   callback=lambda L, n_iter: seen.__setitem__(n_iter, L.copy())).fit(X, y)
+    ends = np.cumsum(learner.n_iter_per_pass_)
+    metrics = [np.eye(X.shape[1])] + [seen[int(end)] for end in ends]
+    expected = [leave_one_out_accuracy(X @ L.T, y, 3, rows=rows) for L in metrics]
+    np.testing.assert_array_equal(learner.train_accuracy_per_pass_, expected)
+    assert learner.initial_train_accuracy_ == expected[0]
+    assert learner.train_accuracy_ == expected[learner.best_pass_]
+    assert learner.train_accuracy_ == leave_one_out_accuracy(learner.transform(X), y, 3,
+                                                             rows=rows)
 
 
 def test_the_metric_kept_is_the_last_of_the_best_passes(noisy):

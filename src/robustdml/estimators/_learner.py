@@ -221,6 +221,10 @@ class FitResult:
     n_triplets : int, default=0
         Triplets of the objective at the final L (the minimizer counts them for a
         :class:`~robustdml.math.TripletObjective`); 0 for a learner without triplets.
+    train_accuracies : tuple of (float, float) or None, default=None
+        The leave-one-out training accuracies under the starting and the returned L, on the
+        rows of ``MetricLearner._training_rows``, when the learner measured them (LMNN reads
+        them from its passes' neighbor searches); None: ``fit`` measures them.
 
     See Also
     --------
@@ -241,6 +245,7 @@ class FitResult:
     message: str
     seconds: float
     n_triplets: int = 0
+    train_accuracies: tuple = None
 
 
 class _RefusesMetricLearnArguments:
@@ -461,7 +466,7 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
         self._store(result)
         k = self._accuracy_neighbors
         self._check_training_accuracy(X, np.unique(y, return_inverse=True)[1], L0, k,
-                                      self._worse_advice)
+                                      self._worse_advice, result.train_accuracies)
         self._finish(result, f"{self._summary()}; training leave-one-out {k}-NN accuracy "
                              f"{self.initial_train_accuracy_:.4f} -> {self.train_accuracy_:.4f}")
         return self
@@ -647,8 +652,8 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
         ``verbose`` asks and calls ``callback``. A run is restarted (with the iterations
         left) while the :class:`~robustdml.math.ActiveTriplets` of a
         :class:`~robustdml.math.TripletObjective` changed their sample rate during it, since
-        the objective changed with it. BLAS runs on one thread for small data, where threads
-        only contend.
+        the objective changed with it. BLAS runs on one thread for small data and for triplet
+        objectives, where threads only contend.
 
         Parameters
         ----------
@@ -696,7 +701,11 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
         start = time.perf_counter()
         report = self._progress_reporter(start) if report is None else report
         L, n_iter, values = initial_components, 0, []
-        with serial_blas(n_samples):
+        # a triplet objective's products (n x p by p x p) gain little from a second BLAS
+        # thread at any n, and lose several times over when the cores are shared (at 60,000
+        # x 50, one evaluation took 0.55 s on one thread, 0.7 to 25 s on two under load)
+        serial = 0 if isinstance(objective, TripletObjective) else n_samples
+        with serial_blas(serial):
             while True:
                 changes = _rate_changes(objective)
                 if self.solver == "pgd":
@@ -742,18 +751,24 @@ class MetricLearner(_RefusesMetricLearnArguments, SavedStateMixin, MahalanobisMi
                           f"iterations ({result.message}){advice}.",
                           ConvergenceWarning, stacklevel=3)
 
-    def _check_training_accuracy(self, X, labels, L0, n_neighbors, advice):
+    def _training_rows(self, n_samples):
+        """The rows whose leave-one-out accuracy ``fit`` reports: None (every row) up to
+        ``TRAINING_ACCURACY_SAMPLE`` points, else a fixed sample of that many."""
+        if n_samples <= self.TRAINING_ACCURACY_SAMPLE:
+            return None
+        return np.sort(np.random.RandomState(0).choice(
+            n_samples, self.TRAINING_ACCURACY_SAMPLE, replace=False))
+
+    def _check_training_accuracy(self, X, labels, L0, n_neighbors, advice, measured=None):
         """Set ``initial_train_accuracy_`` and ``train_accuracy_`` (leave-one-out k-NN on the
-        training data under the starting and the learned metric) and warn when the fit lost
-        more than ``WORSE_THAN_START``; ``advice`` says what to try."""
-        rows = None  # every row, unless there are more than TRAINING_ACCURACY_SAMPLE
-        if len(X) > self.TRAINING_ACCURACY_SAMPLE:
-            rows = np.sort(np.random.RandomState(0).choice(
-                len(X), self.TRAINING_ACCURACY_SAMPLE, replace=False))
-        self.initial_train_accuracy_ = leave_one_out_accuracy(X @ L0.T, labels, n_neighbors,
-                                                              rows=rows)
-        self.train_accuracy_ = leave_one_out_accuracy(X @ self.components_.T, labels,
-                                                      n_neighbors, rows=rows)
+        training data under the starting and the learned metric; ``measured``: the two as the
+        learner measured them) and warn when the fit lost more than ``WORSE_THAN_START``;
+        ``advice`` says what to try."""
+        if measured is None:
+            rows = self._training_rows(len(X))
+            measured = [leave_one_out_accuracy(X @ L.T, labels, n_neighbors, rows=rows)
+                        for L in (L0, self.components_)]
+        self.initial_train_accuracy_, self.train_accuracy_ = (float(a) for a in measured)
         if self.train_accuracy_ < self.initial_train_accuracy_ - self.WORSE_THAN_START:
             warnings.warn(
                 f"[{type(self).__name__}] The learned metric classifies the training data worse "

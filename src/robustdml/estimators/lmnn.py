@@ -9,6 +9,7 @@ import numpy as np
 from .._compat import Hidden, Interval, StrOptions
 from ..math import (ActiveTriplets, LMNNLoss, TripletObjective, build_triplets,
                     leave_one_out_accuracy)
+from ..math._linalg import knn_vote
 from ..math.neighbors import approximate_kneighbors, neighbor_recall, resolve_neighbor_search
 from ..math.triplets import _combine_blocks
 from ._learner import FitResult, MetricLearner, fill_shared_docs
@@ -78,8 +79,8 @@ class LMNN(MetricLearner):
         and minimizes again from it, with the drift penalty towards that metric. Passes stop
         early when the triplets no longer change. Each pass may run ``max_iter`` iterations;
         with more than one pass, the metric kept is the one with the best leave-one-out
-        accuracy on a sample of the training points among the start and the passes
-        (``best_pass_``). A later pass stops at the same absolute decrease of the objective
+        accuracy on the training points (``train_accuracy_``'s sample) among the start and the
+        passes (``best_pass_``). A later pass stops at the same absolute decrease of the objective
         per iteration as the first (L-BFGS's ``tol`` is relative to the value where a run
         starts, which a fitted metric has lowered). "auto": 1 below ``LARGE_DATA`` (10,000)
         training points, 2 from it on.
@@ -121,8 +122,11 @@ class LMNN(MetricLearner):
         the pass before (NaN for the first pass).
     train_accuracy_per_pass_ : ndarray (the start, then one entry per pass) or None
         With more than one pass: the leave-one-out k-NN accuracy (k = ``n_neighbors``) of
-        ``SCORE_SAMPLE`` training points (a fixed sample) under the starting metric and after
-        each pass; None with one pass.
+        the training points (above ``TRAINING_ACCURACY_SAMPLE``, the fixed sample of
+        ``train_accuracy_``) under the starting metric and after each pass; None with one
+        pass. With exact fixed triplets, a pass's neighbor search gives the accuracy of the
+        metric it searched under (points at exactly equal distances may rank otherwise than
+        in a search of all points).
     best_pass_ : int
         The pass whose metric was kept: the last of those with the best
         ``train_accuracy_per_pass_`` (0: the starting metric, when every pass lost accuracy
@@ -184,8 +188,13 @@ class LMNN(MetricLearner):
     """
 
     #: Tolerance of each solver when ``tol=None``. With followed impostors a tighter one costs
-    #: iterations for no accuracy (docs/user_guide/hyperparameters.md).
-    DEFAULT_TOL = {"pgd": 1e-7, "lbfgs": 1e-6, "lbfgs, followed impostors": 1e-5}
+    #: iterations for no accuracy (docs/user_guide/hyperparameters.md). With fixed impostors
+    #: from ``LARGE_DATA`` points on, the last half of the iterations at 1e-6 changed the test
+    #: accuracy by less than its noise (Fashion-MNIST 20k, two generators of 20,000 points:
+    #: 59 -> 30, 25 -> 18, 30 -> 18 iterations over two passes, accuracy equal or higher;
+    #: benchmarks/defaults_at_scale.md).
+    DEFAULT_TOL = {"pgd": 1e-7, "lbfgs": 1e-6, "lbfgs, followed impostors": 1e-5,
+                   "lbfgs, fixed impostors, large data": 3e-5}
 
     _parameter_constraints: dict = {
         **MetricLearner._parameter_constraints,
@@ -301,42 +310,56 @@ class LMNN(MetricLearner):
         objective, L0 = self._objective(X, y, initial_components)
         # later passes stop at the first pass's absolute decrease per iteration (_pass_tol)
         first_value = objective.value_and_gradient_M(L0)[0] if n_passes > 1 else None
-        score = _SampledAccuracy(X, y, self.n_neighbors) if n_passes > 1 else None
-        metrics, scores = [L0], [score(L0)] if score else []
-        result = self._minimize(objective, L0, len(X), report=report)
+        rows = self._training_rows(len(X))
+        # the passes are scored on the rows fit reports; a pass's triplet search under a
+        # metric gives that metric's score (the start's: the first search, in X itself)
+        score = (_TrainingScore(X, y, self.n_neighbors, rows)
+                 if n_passes > 1 or rows is not None else None)
+        exact = self.impostors_ == "fixed" and self.neighbor_search_ == "exact"
+
+        def searched(triplets, L):  # the triplets when they were searched exactly under L
+            return triplets if exact and L is not None else None
+
+        metrics = [L0]
+        start = L0 if np.array_equal(L0, np.eye(*L0.shape)) else None  # first search: in X
+        scores = [score(L0, searched(objective.triplets, start))] if score else []
+        tol = self._fit_tol(len(X))
+        result = self._minimize(objective, L0, len(X), report=report, tol=tol)
         passes = [(result.n_iter, time.perf_counter() - started, np.nan)]
         values = list(result.objective)
-        if score:
-            metrics.append(result.components)
-            scores.append(score(result.components))
+        metrics.append(result.components)
         for _ in range(1, n_passes):
             started = time.perf_counter()
             L, previous = result.components, objective.triplets
             objective, _ = self._objective(X, y, L, learned=True)
+            if score:
+                scores.append(score(L, searched(objective.triplets, L)))
             changed = _changed_fraction(previous.pull_pairs, objective.triplets.pull_pairs)
             if changed == 0 and (self.impostors_ != "fixed" or _changed_fraction(
                     previous.push_pairs, objective.triplets.push_pairs) == 0):
                 break  # the same triplets: the next pass would start at its optimum
-            tol = self._pass_tol(first_value, objective.value_and_gradient_M(L)[0])
-            result = self._minimize(objective, L, len(X), report=report, tol=tol)
+            result = self._minimize(objective, L, len(X), report=report, tol=self._pass_tol(
+                first_value, objective.value_and_gradient_M(L)[0], tol))
             metrics.append(result.components)
-            scores.append(score(result.components))
             passes.append((result.n_iter, time.perf_counter() - started, changed))
             values += result.objective
             if self.verbose:
                 print(f"[LMNN] pass {len(passes)}: {changed:.1%} of the targets chosen anew, "
-                      f"{result.n_iter} iterations, {passes[-1][1]:.2f} s, sampled "
-                      f"leave-one-out accuracy {scores[-1]:.4f}")
+                      f"{result.n_iter} iterations, {passes[-1][1]:.2f} s, leave-one-out "
+                      f"accuracy of pass {len(passes) - 1} {scores[-1]:.4f}")
+        if score and len(scores) < len(metrics):  # the last metric, which no search scored
+            scores.append(score(metrics[-1]))
         self.n_iter_per_pass_, self.seconds_per_pass_, self.targets_changed_per_pass_ = (
             np.array(column) for column in zip(*passes))
         self.n_passes_ = len(passes)
+        multi = n_passes > 1
         # the last of the best: a pass that lost accuracy is undone (the start included)
-        self.best_pass_ = len(passes) - int(np.argmax(scores[::-1])) if scores else 1
-        self.train_accuracy_per_pass_ = np.array(scores) if scores else None
-        return FitResult(metrics[self.best_pass_] if scores else result.components,
-                         int(self.n_iter_per_pass_.sum()),
+        self.best_pass_ = len(scores) - 1 - int(np.argmax(scores[::-1])) if multi else 1
+        self.train_accuracy_per_pass_ = np.array(scores) if multi else None
+        return FitResult(metrics[self.best_pass_], int(self.n_iter_per_pass_.sum()),
                          result.converged, values, result.message,
-                         float(self.seconds_per_pass_.sum()), result.n_triplets)
+                         float(self.seconds_per_pass_.sum()), result.n_triplets,
+                         (scores[0], scores[self.best_pass_]) if score else None)
 
     def _resolve_auto(self, n_samples):
         """Set ``impostors_``, ``pull_weight_`` and ``drift_weight_`` to the values used, those
@@ -384,14 +407,26 @@ class LMNN(MetricLearner):
             objective.add_drift_penalty(self.drift_weight_, L)
         return objective, L
 
-    def _pass_tol(self, first_value, value):
+    def _fit_tol(self, n_samples):
+        """``tol``, or when None the ``DEFAULT_TOL`` entry for the solver, the impostor mode
+        and the size of the data."""
+        if self.tol is not None:
+            return self.tol
+        if (self.solver == "lbfgs" and self.impostors_ == "fixed"
+                and n_samples >= self.LARGE_DATA):
+            return self.DEFAULT_TOL["lbfgs, fixed impostors, large data"]
+        return self._default_tol()
+
+    def _pass_tol(self, first_value, value, tol=None):
         """The tolerance of a later pass. L-BFGS stops when an iteration decreases the objective
         by less than ``tol`` times its value at the start of the run; a later pass starts from
         a metric already fitted, at a value often ten times smaller than the first pass's, so
         the same ``tol`` would ask for a ten times smaller decrease and cost hundreds of
         iterations for no accuracy. Each pass stops at the first pass's absolute decrease
-        instead (pgd's test is relative to the current value: it keeps ``tol``)."""
-        tol = self._default_tol() if self.tol is None else self.tol
+        instead (pgd's test is relative to the current value: it keeps ``tol``). ``tol``: the
+        first pass's (None: ``tol``, or the solver's default)."""
+        if tol is None:
+            tol = self._default_tol() if self.tol is None else self.tol
         if self.solver != "lbfgs" or not value > 0:
             return tol
         return tol * first_value / value
@@ -448,9 +483,6 @@ def _changed_fraction(before, after):
                                   before[:, 0] * n + before[:, 1])))
 
 
-#: Training points whose leave-one-out accuracy chooses among the passes' metrics.
-SCORE_SAMPLE = 2000
-
 #: Anchors per class on which ``neighbor_recall`` checks the approximate search.
 RECALL_SAMPLE = 500
 
@@ -486,16 +518,48 @@ def _approximate_triplets(space, y, n_neighbors, n_impostors, random_state):
     return _combine_blocks(pull_blocks, push_blocks, len(space)), found / asked
 
 
-class _SampledAccuracy:
-    """Leave-one-out k-NN accuracy of a fixed sample of ``SCORE_SAMPLE`` training points
-    (against all of them) under a metric: about ``SCORE_SAMPLE / n`` of a k-NN graph."""
+class _TrainingScore:
+    """Leave-one-out k-NN accuracy of the training rows ``rows`` (None: all) under a metric.
 
-    def __init__(self, X, y, n_neighbors):
+    Called with the exact fixed triplets chosen under that metric, it reads each row's k
+    nearest neighbors from them, with no search: the k nearest of all points are among its
+    k targets (its nearest same-class points, itself left out) and its k nearest impostors
+    (other-class points). Otherwise, or when the triplets lack that form, it searches."""
+
+    def __init__(self, X, y, n_neighbors, rows):
         self.X = X
         self.codes = np.unique(y, return_inverse=True)[1]
         self.n_neighbors = n_neighbors
-        self.sample = np.sort(np.random.RandomState(0).permutation(len(X))[:SCORE_SAMPLE])
+        self.rows = np.arange(len(X)) if rows is None else rows
 
-    def __call__(self, L):
-        return leave_one_out_accuracy(self.X @ L.T, self.codes, self.n_neighbors,
-                                      rows=self.sample)
+    def __call__(self, L, triplets=None):
+        Z = self.X @ L.T
+        neighbors = None if triplets is None else self._from_triplets(Z, triplets)
+        if neighbors is None:
+            return leave_one_out_accuracy(Z, self.codes, self.n_neighbors, rows=self.rows)
+        _, predicted = knn_vote(self.codes[neighbors], int(self.codes.max()) + 1)
+        return float(np.mean(predicted == self.codes[self.rows]))
+
+    def _from_triplets(self, Z, triplets):
+        """The k nearest other points of each row (nearest first) from a fixed triplet set
+        of k targets and at least k impostors per point, both nearest first; None when the
+        triplets have another form (small classes, approximate search, another k)."""
+        k, n = self.n_neighbors, len(Z)
+        pull, push = triplets.pull_pairs, triplets.push_pairs
+        if len(pull) != n * k or len(push) % n or len(push) // n < k:
+            return None
+        v = len(push) // n
+        anchors = pull[:, 0].reshape(n, k)
+        if not (np.all(anchors == anchors[:, :1])
+                and np.array_equal(push[:, 0].reshape(n, v), np.repeat(anchors[:, :1], v, 1))):
+            return None
+        position = np.full(n, -1)
+        position[anchors[:, 0]] = np.arange(n)
+        at = position[self.rows]
+        if np.any(at < 0):
+            return None
+        candidates = np.hstack([pull[:, 1].reshape(n, k)[at], push[:, 1].reshape(n, v)[at, :k]])
+        difference = Z[candidates] - Z[self.rows][:, None, :]
+        order = np.argsort(np.einsum("ijk,ijk->ij", difference, difference), axis=1,
+                           kind="stable")
+        return np.take_along_axis(candidates, order[:, :k], axis=1)
