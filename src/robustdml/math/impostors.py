@@ -414,59 +414,50 @@ class ActiveTriplets:
         radius_sq = np.where(np.isfinite(reach), reach, 0.0) ** 2
         sq_norm = np.einsum("ij,ij->i", embedded, embedded)
         rate = self.sample_rate
-        per_anchor = self.per_anchor
-        # anchors class by class (the order of the pairs found); each block's distances to
-        # every point come from one product (per-class products are small and, on a busy
-        # machine, slowed by BLAS threads), the anchor's own class then masked out
-        classes = [np.flatnonzero(self.y == label) for label in np.unique(self.y)]
-        anchors = np.concatenate([members[self.n_targets[members] > 0] for members in classes])
-        anchor_class = np.repeat(np.arange(len(classes)),
-                                 [np.sum(self.n_targets[members] > 0) for members in classes])
-        embedded_t = embedded.T.copy()
         found, n_triplets = [], 0
-        step = max(1, SEARCH_BLOCK // len(self.X))
-        for start in range(0, len(anchors), step):
-            block = anchors[start:start + step]
-            # -2 a.b as (-2 a).b: the same numbers (a power of two scales exactly), one pass less
-            sq_dist = (-2.0 * embedded[block]) @ embedded_t
-            sq_dist += sq_norm[block, None]
-            sq_dist += sq_norm
-            block_class = anchor_class[start:start + step]
-            for label in np.unique(block_class):  # rows of a class are consecutive
-                rows = np.flatnonzero(block_class == label)
-                sq_dist[rows[0]:rows[-1] + 1, classes[label]] = np.inf
-            grown = radius_sq[block] * (1.0 + self.slack) ** 2
-            if per_anchor is not None and rate < 1.0:
-                # the v nearest among the pairs the sample keeps, for rows with more
-                inside = sq_dist <= radius_sq[block, None]
-                rows, cols = np.nonzero(inside)
-                dropped = ~self._kept(np.column_stack([block[rows], cols]), rate)
-                inside[rows[dropped], cols[dropped]] = False
-                crowded = np.flatnonzero(inside.sum(axis=1) > per_anchor)
-                if crowded.size:
-                    nearest, capped = self._order_statistics(
-                        np.where(inside[crowded], sq_dist[crowded], np.inf))
-                    grown[crowded] = np.minimum(nearest * (1.0 + self.slack) ** 2, capped)
-            elif per_anchor is not None:
-                # the v-th nearest bounds the radius where more than v lie within reach (the
-                # v nearest are then the v nearest within reach), and not elsewhere
-                nearest, capped = self._order_statistics(sq_dist)
-                grown = np.minimum(np.minimum(radius_sq[block], nearest)
-                                   * (1.0 + self.slack) ** 2, capped)
-            radius_sq[block] = grown
-            rows, cols = np.nonzero(sq_dist <= radius_sq[block, None])
-            pairs = np.column_stack([block[rows], cols])
-            distance = sq_dist[rows, cols]
-            if rate < 1.0:
-                kept = self._kept(pairs, rate)
-                pairs, distance = pairs[kept], distance[kept]
-            found.append((pairs, distance))
-            n_triplets += int(self.n_targets[pairs[:, 0]].sum())
-            if n_triplets > self.max_triplets:  # keep a smaller subset of what we have
-                rate *= 0.8 * self.max_triplets / n_triplets
-                found = [(p[kept], d[kept]) for p, d in found
-                         for kept in [self._kept(p, rate)]]
-                n_triplets = sum(int(self.n_targets[p[:, 0]].sum()) for p, _ in found)
+        for label in np.unique(self.y):
+            members = np.flatnonzero((self.y == label) & (self.n_targets > 0))
+            others = np.flatnonzero(self.y != label)
+            others_t, others_sq = embedded[others].T.copy(), sq_norm[others]  # once per class
+            step = max(1, SEARCH_BLOCK // max(1, len(others)))
+            for start in range(0, len(members), step):
+                block = members[start:start + step]
+                # -2 a.b as (-2 a).b: the same numbers (a power of two scales exactly)
+                sq_dist = (-2.0 * embedded[block]) @ others_t
+                sq_dist += sq_norm[block, None]
+                sq_dist += others_sq
+                grown = radius_sq[block] * (1.0 + self.slack) ** 2
+                if self.per_anchor is not None and rate < 1.0:
+                    # the v nearest among the pairs the sample keeps, for rows with more
+                    inside = sq_dist <= radius_sq[block, None]
+                    rows, cols = np.nonzero(inside)
+                    dropped = ~self._kept(np.column_stack([block[rows], others[cols]]), rate)
+                    inside[rows[dropped], cols[dropped]] = False
+                    crowded = np.flatnonzero(inside.sum(axis=1) > self.per_anchor)
+                    if crowded.size:
+                        nearest, capped = self._order_statistics(
+                            np.where(inside[crowded], sq_dist[crowded], np.inf))
+                        grown[crowded] = np.minimum(nearest * (1.0 + self.slack) ** 2, capped)
+                elif self.per_anchor is not None:
+                    # the v-th nearest bounds the radius where more than v lie within reach
+                    # (the v nearest are then the v nearest within reach), and not elsewhere
+                    nearest, capped = self._order_statistics(sq_dist)
+                    grown = np.minimum(np.minimum(radius_sq[block], nearest)
+                                       * (1.0 + self.slack) ** 2, capped)
+                radius_sq[block] = grown
+                rows, cols = np.nonzero(sq_dist <= radius_sq[block, None])
+                pairs = np.column_stack([block[rows], others[cols]])
+                distance = sq_dist[rows, cols]
+                if rate < 1.0:
+                    kept = self._kept(pairs, rate)
+                    pairs, distance = pairs[kept], distance[kept]
+                found.append((pairs, distance))
+                n_triplets += int(self.n_targets[pairs[:, 0]].sum())
+                if n_triplets > self.max_triplets:  # keep a smaller subset of what we have
+                    rate *= 0.8 * self.max_triplets / n_triplets
+                    found = [(p[kept], d[kept]) for p, d in found
+                             for kept in [self._kept(p, rate)]]
+                    n_triplets = sum(int(self.n_targets[p[:, 0]].sum()) for p, _ in found)
         if rate < self.sample_rate:
             if self.n_searches:
                 self.rate_changes += 1
@@ -491,8 +482,8 @@ class ActiveTriplets:
         ranks = [self.per_anchor] + ([REUSE_CANDIDATES * self.per_anchor] if self.slack > 0
                                      else [])
         values = [np.full(len(sq_dist), np.inf), np.full(len(sq_dist), np.inf)]
-        # one partition at the largest rank, then the smaller among its leading columns
-        # (one with several ranks costs several times more)
+        # one selection at the largest rank, then the smaller among its leading columns (one
+        # with several ranks costs several times more)
         for slot in reversed(range(len(ranks))):
             if ranks[slot] <= sq_dist.shape[1]:
                 sq_dist = np.partition(sq_dist, ranks[slot] - 1, axis=1)[:, :ranks[slot]]
