@@ -35,7 +35,7 @@ class LMNN(MetricLearner):
         ``v |B|`` of the sums over triplets.
     pull_weight : float in [0, 1] or "auto", default="auto"
         The weight mu of the pull term, which draws each point's targets closer; the push
-        term, LMNN's hinge, gets ``1 - mu``. "auto": 0.25 below ``LARGE_DATA`` (10,000)
+        term, LMNN's hinge, gets ``1 - mu``. "auto": 0.25 below ``LARGE_DATA`` (2,000)
         training points, 0.1 from it on (see ``AUTO``).
     {perturbation_weight}
     {perturbation_margin}
@@ -47,10 +47,10 @@ class LMNN(MetricLearner):
         "active" (standard LMNN's full objective): every other-class point inside a target's
         margin, or with an adversarial margin below tau, under the current metric. See
         :doc:`/user_guide/active_impostors`. The "followed impostors" entry of ``DEFAULT_TOL``
-        applies to "nearest" and "active". "auto": "nearest" below ``LARGE_DATA`` (10,000)
-        training points, where it is the more accurate; "fixed" from it on, where the searches
-        of "nearest" cost several times more and "fixed" with two passes is as accurate or
-        more (:doc:`/user_guide/hyperparameters`).
+        applies to "nearest" and "active". "auto": "nearest" below ``LARGE_DATA`` (2,000)
+        training points; "fixed" from it on, where, with two passes, it was more accurate than
+        "nearest" (or within 0.001) on every data set measured from 2,500 to 60,000 points,
+        at 0.15 to 0.6 times its cost (:doc:`/user_guide/hyperparameters`).
     max_triplets : int, default=2_000_000
         "nearest" and "active": above this many candidate triplets, a fixed pseudo-random
         subset of the (anchor, impostor) pairs stands for all of them, with a warning (about
@@ -60,7 +60,7 @@ class LMNN(MetricLearner):
         (in a later pass, the metric of the pass before), relative to the LMNN terms' value
         there: moving M by its own size costs r times their starting value. It keeps a
         full-rank metric from fitting the training set along directions only it supports,
-        which matters with few points per feature. "auto": 0.1 below ``LARGE_DATA`` (10,000)
+        which matters with few points per feature. "auto": 0.1 below ``LARGE_DATA`` (2,000)
         training points, 0 from it on. Not metric-learn's ``regularization``, which weighs
         the push term.
     {solver}
@@ -81,7 +81,7 @@ class LMNN(MetricLearner):
         accuracy on a sample of the training points among the start and the passes
         (``best_pass_``). A later pass stops at the same absolute decrease of the objective
         per iteration as the first (L-BFGS's ``tol`` is relative to the value where a run
-        starts, which a fitted metric has lowered). "auto": 1 below ``LARGE_DATA`` (10,000)
+        starts, which a fitted metric has lowered). "auto": 1 below ``LARGE_DATA`` (2,000)
         training points, 2 from it on.
     neighbor_search : {"auto", "exact", "approximate"}, default="auto"
         How ``impostors="fixed"`` finds each pass's targets and impostors. "approximate": an
@@ -202,9 +202,9 @@ class LMNN(MetricLearner):
     }
 
     #: From this many training points on, the parameters left at "auto" take the values chosen
-    #: on data of 10,000 to 60,000 points (benchmarks/defaults_at_scale.md); below it, those
-    #: chosen on small data (benchmarks/defaults.md).
-    LARGE_DATA = 10_000
+    #: on data of 2,500 to 60,000 points (benchmarks/midsize.md, defaults_at_scale.md); below
+    #: it, those chosen on small data (benchmarks/defaults.md).
+    LARGE_DATA = 2_000
 
     # What "auto" stands for, per parameter: (below LARGE_DATA points, from it on); the
     # parameters' descriptions state it
