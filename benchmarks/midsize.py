@@ -2,6 +2,7 @@
 
     python benchmarks/midsize.py [--datasets noisy,overlapping,...] [--sizes 1000,2500,...]
         [--variants ...] [--ml-python .bench/ml-venv/bin/python] [--render-only]
+    python benchmarks/midsize.py --search-cost 8000
 
 Below ``LMNN.LARGE_DATA`` training points ``LMNN()`` follows the nearest impostors under the
 metric (``impostors="nearest"``, pull 0.25, drift 0.1, one pass); from it on it takes the
@@ -165,6 +166,45 @@ DEFAULT_RUN = [("noisy", [1000, 2500, 5000, 10000]), ("overlapping", [1000, 2500
                ("pendigits", [2500, 8992]), ("satimage", [4435]), ("fashion", [2500, 5000])]
 
 
+def search_cost(n):
+    """``LMNN(impostors="nearest")`` (small-data pull and drift, one pass) on ``n`` points of
+    benchmarks/search.py's generator: accuracy, CPU seconds and graphs, and the impostor
+    searches it ran, their candidates and the lowest sampling rate. Run it with
+    ``PYTHONPATH=<another checkout>/src`` to measure that code."""
+    sys.path.insert(0, str(HERE))
+    from search import load as search_load
+    from search import unit_graph
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from robustdml import LMNN
+    from robustdml.math import impostors
+    X, y, X_test, y_test = search_load("synthetic", n)
+    counts = {"searches": 0, "candidates": [], "rates": []}
+    search = impostors.ActiveTriplets._search
+
+    def counted(self, *args):
+        pairs, distance = search(self, *args)
+        counts["searches"] += 1
+        counts["candidates"].append(len(pairs))
+        counts["rates"].append(self.sample_rate)
+        return pairs, distance
+
+    impostors.ActiveTriplets._search = counted
+    unit_cpu = unit_graph(X)[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cpu = time.process_time()
+        model = LMNN(impostors="nearest", pull_weight=0.25, drift_weight=0.1,
+                     n_passes=1).fit(X, y)
+        cpu = time.process_time() - cpu
+    knn = KNeighborsClassifier(3).fit(model.transform(X), y)
+    return {"n": n, "accuracy": knn.score(model.transform(X_test), y_test), "cpu_seconds": cpu,
+            "graphs_cpu": cpu / unit_cpu, "n_iter": int(model.n_iter_),
+            "searches": counts["searches"],
+            "median_candidates": float(np.median(counts["candidates"])),
+            "lowest_rate": min(counts["rates"]), "load": os.getloadavg()[0]}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", help="comma-separated names (default: all)")
@@ -173,8 +213,14 @@ def main():
     parser.add_argument("--ml-python", help="python of the metric-learn environment")
     parser.add_argument("--ml-timeout", type=float, default=300.0)
     parser.add_argument("--render-only", action="store_true")
+    parser.add_argument("--search-cost", type=int, metavar="N",
+                        help="print the search counts of one 'nearest' fit on N points of "
+                        "benchmarks/search.py's generator, and stop")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.search_cost:
+        print(json.dumps(search_cost(args.search_cost)))
+        return
     if args.one:
         spec = json.loads(args.one)
         print(json.dumps(run_cell(spec["data"], spec["n"], spec["variants"], args)))
@@ -247,6 +293,19 @@ def render(results):
                          f"{cell['n_classes']} | {name} | {row['accuracy']:.4f} | "
                          f"{row['seconds']:.1f} | {cpu} | {graphs} | "
                          f"{row.get('n_iter', '-')} | {row.get('load', 0):.1f} |")
+    if "search_cost" in results:
+        lines += ["", "## The nearest impostors above `EXACT_SEARCH_PAIRS`", "",
+                  "`python benchmarks/midsize.py --search-cost 8000` (before: with "
+                  "`PYTHONPATH` on main's src), benchmarks/search.py's generator, 8,000 "
+                  "training points, 10 classes (above the 2^24 pairs of an exact search):", "",
+                  "| code | accuracy | CPU s | graphs (CPU) | iterations | searches | "
+                  "median candidates | lowest sampling rate | load |",
+                  "|---|--:|--:|--:|--:|--:|--:|--:|--:|"]
+        for row in results["search_cost"]:
+            lines.append(f"| {row['code']} | {row['accuracy']:.4f} | {row['cpu_seconds']:.1f} "
+                         f"| {row['graphs_cpu']:.1f} | {row['n_iter']} | {row['searches']} | "
+                         f"{row['median_candidates']:,.0f} | {row['lowest_rate']:.3f} | "
+                         f"{row['load']:.1f} |")
     return "\n".join(lines) + "\n"
 
 

@@ -434,12 +434,14 @@ def main():
         raw = json.loads((out / "results.json").read_text())
         print("accuracy with the defaults")
         args.earlier_accuracy = raw.get("accuracy", [])
+        load_before = round(os.getloadavg()[0], 1)
         raw["accuracy"] = accuracy_table(args, print,
                                          raw.get("accuracy", []) if args.keep_measured else ())
         if args.accuracy_data:
             raw["settings"].update(accuracy_partial=args.accuracy_data,
                                    accuracy_partial_started=time.strftime("%Y-%m-%d %H:%M"),
-                                   accuracy_partial_load=round(os.getloadavg()[0], 1))
+                                   accuracy_partial_load=f"{load_before} at the start, "
+                                   f"{os.getloadavg()[0]:.1f} at the end")
         else:
             raw["settings"]["accuracy_started"] = time.strftime("%Y-%m-%d %H:%M")
         (out / "results.json").write_text(json.dumps(raw, indent=1))

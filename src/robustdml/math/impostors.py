@@ -39,6 +39,8 @@ runs again at L.
 separated the classes), a fixed pseudo-random subset of the (anchor, impostor) pairs is kept,
 each standing for ``1 / rate`` pairs (an unbiased estimate), with a warning. The subset is a
 function of the pair only, so the objective stays one function until the rate has to drop.
+A reused search of the nearest impostors keeps at most ``REUSE_CANDIDATES * v`` candidates per
+anchor, so it is sampled only when the v nearest themselves are too many.
 """
 
 import warnings
@@ -113,7 +115,8 @@ class ActiveTriplets:
         A search keeps impostors up to ``(1 + slack)`` times the reach, so that the metric can
         move before the next search is needed. None: 0 (a new exact search at every metric,
         the fewest triplets) when a search covers at most ``EXACT_SEARCH_PAIRS`` pairs, else
-        ``REUSE_SLACK``.
+        ``REUSE_SLACK``. With ``nearest_only`` and a slack, at most ``REUSE_CANDIDATES * v``
+        candidates per anchor are kept (the search radius is then the distance to the last).
     random_state : int, RandomState instance or None, default=0
         Seeds the pair subset.
     target_space : ndarray of shape (n_samples, n_dims), default=None
