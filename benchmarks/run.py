@@ -122,7 +122,12 @@ def accuracy_table(args, log, previous=()):
             for name, result in results.items() if "error" not in result}
     rows = []
     data_sets = ACCURACY_DATA[:2] if args.quick else ACCURACY_DATA
+    earlier = dict(getattr(args, "earlier_accuracy", ()))
     for label, data, peers in data_sets:
+        if getattr(args, "accuracy_data", None) and not label.startswith(args.accuracy_data):
+            if label in earlier:  # not measured this time: the row of results.json
+                rows.append((label, earlier[label]))
+            continue
         results = {}
 
         def run(name, python, spec):
@@ -361,7 +366,11 @@ def render_report(raw):
         "figures: `results.json`." + (
             f" The accuracy section was measured {settings['accuracy_started']} "
             "(`make bench BENCH_ARGS='--only accuracy'`)."
-            if "accuracy_started" in settings else ""), "",
+            if "accuracy_started" in settings else "") + (
+            f" Its {settings['accuracy_partial']} rows were measured again "
+            f"{settings['accuracy_partial_started']} (`--only accuracy --accuracy-data "
+            f"{settings['accuracy_partial']}`; load average {settings['accuracy_partial_load']})."
+            if "accuracy_partial" in settings else ""), "",
         "## Targets", "", *render_accuracy_targets(raw.get("accuracy", [])),
         *render_targets(rows, fits, certify, splits), "",
         "## Accuracy with the defaults (3-NN; digits: 70/30 stratified split seed 0, "
@@ -408,6 +417,9 @@ def main():
     parser.add_argument("--keep-measured", action="store_true",
                         help="with --only accuracy: measure again only what failed or is "
                         "missing")
+    parser.add_argument("--accuracy-data",
+                        help="with --only accuracy: measure only the data sets whose label "
+                        "starts with this (e.g. digits) and keep the other rows")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller scaling")
     parser.add_argument("--out", default=str(HERE), help="folder of the report, plot and JSON")
@@ -421,9 +433,17 @@ def main():
     elif args.only == "accuracy":
         raw = json.loads((out / "results.json").read_text())
         print("accuracy with the defaults")
+        args.earlier_accuracy = raw.get("accuracy", [])
+        load_before = round(os.getloadavg()[0], 1)
         raw["accuracy"] = accuracy_table(args, print,
                                          raw.get("accuracy", []) if args.keep_measured else ())
-        raw["settings"]["accuracy_started"] = time.strftime("%Y-%m-%d %H:%M")
+        if args.accuracy_data:
+            raw["settings"].update(accuracy_partial=args.accuracy_data,
+                                   accuracy_partial_started=time.strftime("%Y-%m-%d %H:%M"),
+                                   accuracy_partial_load=f"{load_before} at the start, "
+                                   f"{os.getloadavg()[0]:.1f} at the end")
+        else:
+            raw["settings"]["accuracy_started"] = time.strftime("%Y-%m-%d %H:%M")
         (out / "results.json").write_text(json.dumps(raw, indent=1))
     else:
         settings = {"started": time.strftime("%Y-%m-%d %H:%M"),

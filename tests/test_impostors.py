@@ -223,3 +223,28 @@ def test_a_loss_without_a_reach_is_refused():
     active = ActiveTriplets(X, y, 2, 5, [TripletLoss()])
     with warnings.catch_warnings(), pytest.raises(NotImplementedError, match="fixed triplets"):
         active.at(np.eye(4))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_reused_nearest_search_caps_candidates_per_anchor(seed):
+    """With slack, the nearest impostors' search keeps at most REUSE_CANDIDATES * v
+    candidates per anchor (instead of sampling pairs when (1 + slack) times the v-th nearest
+    holds many): no warning, no sampling, and still the v nearest at every metric."""
+    from robustdml.math.impostors import REUSE_CANDIDATES
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(150, 10))  # distances concentrate: a wide slack holds most points
+    y = rng.integers(0, 3, size=150)
+    losses = [LMNNLoss(0.3)]
+    v = 3
+    active = ActiveTriplets(X, y, 2, v, losses, nearest_only=True, slack=2.0,
+                            max_triplets=150 * 2 * REUSE_CANDIDATES * v)
+    L = np.eye(10) * 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for step in range(6):
+            L = L + rng.normal(size=L.shape) * (1e-4 if step % 2 else 0.05)
+            assert_same_objective(X, active, nearest_triplets(active, X, y, L, v), losses, L)
+            per_anchor = np.bincount(active._candidates[:, 0], minlength=150)
+            assert per_anchor.max() <= REUSE_CANDIDATES * v
+    assert active.sample_rate == 1.0
+    assert active.n_searches < 6  # small moves reuse the capped search

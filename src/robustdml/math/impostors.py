@@ -39,6 +39,8 @@ runs again at L.
 separated the classes), a fixed pseudo-random subset of the (anchor, impostor) pairs is kept,
 each standing for ``1 / rate`` pairs (an unbiased estimate), with a warning. The subset is a
 function of the pair only, so the objective stays one function until the rate has to drop.
+A reused search of the nearest impostors keeps at most ``REUSE_CANDIDATES * v`` candidates per
+anchor, so it is sampled only when the v nearest themselves are too many.
 """
 
 import warnings
@@ -59,6 +61,11 @@ EXACT_SEARCH_PAIRS = 1 << 24
 #: Slack of searches that are reused: a smaller one needs more searches, a larger one keeps so
 #: many candidates that they have to be sampled.
 REUSE_SLACK = 0.1
+
+#: A reused search of the nearest impostors keeps, per anchor, at most this many times v
+#: candidates (more where distances tie): enough for the metric to move before the v
+#: nearest can leave them, and no sampling (which would choose the nearest among a sample).
+REUSE_CANDIDATES = 4
 
 #: Singular-value cut-offs, relative to the largest, tried by the validity test.
 CUTOFFS = (1e-8, 1e-2, 1e-1, 0.3)
@@ -108,7 +115,8 @@ class ActiveTriplets:
         A search keeps impostors up to ``(1 + slack)`` times the reach, so that the metric can
         move before the next search is needed. None: 0 (a new exact search at every metric,
         the fewest triplets) when a search covers at most ``EXACT_SEARCH_PAIRS`` pairs, else
-        ``REUSE_SLACK``.
+        ``REUSE_SLACK``. With ``nearest_only`` and a slack, at most ``REUSE_CANDIDATES * v``
+        candidates per anchor are kept (the search radius is then the distance to the last).
     random_state : int, RandomState instance or None, default=0
         Seeds the pair subset.
     target_space : ndarray of shape (n_samples, n_dims), default=None
@@ -417,10 +425,11 @@ class ActiveTriplets:
             step = max(1, SEARCH_BLOCK // max(1, len(others)))
             for start in range(0, len(members), step):
                 block = members[start:start + step]
-                sq_dist = embedded[block] @ others_t
-                sq_dist *= -2.0
+                # -2 a.b as (-2 a).b: the same numbers (a power of two scales exactly)
+                sq_dist = (-2.0 * embedded[block]) @ others_t
                 sq_dist += sq_norm[block, None]
                 sq_dist += others_sq
+                grown = radius_sq[block] * (1.0 + self.slack) ** 2
                 if self.per_anchor is not None and rate < 1.0:
                     # the v nearest among the pairs the sample keeps, for rows with more
                     inside = sq_dist <= radius_sq[block, None]
@@ -429,16 +438,16 @@ class ActiveTriplets:
                     inside[rows[dropped], cols[dropped]] = False
                     crowded = np.flatnonzero(inside.sum(axis=1) > self.per_anchor)
                     if crowded.size:
-                        within = np.where(inside[crowded], sq_dist[crowded], np.inf)
-                        radius_sq[block[crowded]] = np.partition(
-                            within, self.per_anchor - 1, axis=1)[:, self.per_anchor - 1]
-                elif self.per_anchor is not None and len(others) >= self.per_anchor:
+                        nearest, capped = self._order_statistics(
+                            np.where(inside[crowded], sq_dist[crowded], np.inf))
+                        grown[crowded] = np.minimum(nearest * (1.0 + self.slack) ** 2, capped)
+                elif self.per_anchor is not None:
                     # the v-th nearest bounds the radius where more than v lie within reach
                     # (the v nearest are then the v nearest within reach), and not elsewhere
-                    nearest = np.partition(sq_dist, self.per_anchor - 1, axis=1)
-                    radius_sq[block] = np.minimum(radius_sq[block],
-                                                  nearest[:, self.per_anchor - 1])
-                radius_sq[block] *= (1.0 + self.slack) ** 2
+                    nearest, capped = self._order_statistics(sq_dist)
+                    grown = np.minimum(np.minimum(radius_sq[block], nearest)
+                                       * (1.0 + self.slack) ** 2, capped)
+                radius_sq[block] = grown
                 rows, cols = np.nonzero(sq_dist <= radius_sq[block, None])
                 pairs = np.column_stack([block[rows], others[cols]])
                 distance = sq_dist[rows, cols]
@@ -468,6 +477,21 @@ class ActiveTriplets:
             self._reference = self._reference_of(L, np.sqrt(np.maximum(radius_sq, 0.0)))
         self.n_searches += 1
         return pairs, distance
+
+    def _order_statistics(self, sq_dist):
+        """Per row, the v-th smallest value and, for a reused search, the
+        ``REUSE_CANDIDATES * v``-th (the cap on an anchor's candidates); inf where a row has
+        fewer values."""
+        ranks = [self.per_anchor] + ([REUSE_CANDIDATES * self.per_anchor] if self.slack > 0
+                                     else [])
+        values = [np.full(len(sq_dist), np.inf), np.full(len(sq_dist), np.inf)]
+        # one selection at the largest rank, then the smaller among its leading columns (one
+        # with several ranks costs several times more)
+        for slot in reversed(range(len(ranks))):
+            if ranks[slot] <= sq_dist.shape[1]:
+                sq_dist = np.partition(sq_dist, ranks[slot] - 1, axis=1)[:, :ranks[slot]]
+                values[slot] = sq_dist[:, -1]
+        return values
 
     def _kept(self, pairs, rate):
         return _pair_hash(pairs[:, 0], pairs[:, 1], len(self.X), self.seed) < rate
